@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { InvalidOptionsError } from '../errors.js';
+import type { PolicyFactory } from '../policy/eviction_policy.js';
+import type { RedisClient } from '../tiers/redis/redis_connection.js';
+
+const seconds = z.number().finite().positive();
+
+/**
+ * The schema behind {@link IntegratedCacheConfig}. Validated once, in `createIntegratedCache`;
+ * every rejection names the option. Unknown options are errors (a typo must not silently
+ * fall back to a default).
+ */
+export const integratedCacheConfigSchema = z
+  .object({
+    /** Redis URL (`redis://` or `rediss://`). Absent (and no `redisClient`): L1-only mode. */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+    /** A node-redis v5 client you own (connected or not). tiercache never closes it. */
+    redisClient: z.custom<RedisClient>((v) => typeof v === 'object' && v !== null && 'sendCommand' in v, 'must be a node-redis v5 client').optional(),
+    /** Key namespace in Redis; every L2 key is `${namespace}:v1:${key}`. @default 'tiercache' */
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')
+      .default('tiercache'),
+    /** Keep an in-process L1 in front of Redis. @default true */
+    enableL1Cache: z.boolean().default(true),
+    /** L1 entry bound. @default 10000 */
+    l1MaxSize: z.number().int().min(1).max(50_000_000).default(10_000),
+    /** L1 byte bound on the sum of serialized value sizes; 0 = none. @default 64 MiB */
+    l1MaxBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+    /** TTL in seconds when a call gives none. @default 3600 */
+    defaultTtl: seconds.default(3600),
+    /** Wire format for values. @default 'json' */
+    serializer: z.enum(['json', 'msgpack', 'v8']).default('json'),
+    /** Compress L2 values whose serialized size exceeds `compressionThreshold`. @default true */
+    enableCompression: z.boolean().default(true),
+    /** Bytes above which values are compressed. @default 1024 */
+    compressionThreshold: z.number().int().min(0).default(1024),
+    /** Largest serialized value accepted. @default 8 MiB */
+    maxValueBytes: z.number().int().min(1).max(512 * 1024 * 1024).default(8 * 1024 * 1024),
+    /** Longest key accepted, in UTF-16 code units. @default 1024 */
+    maxKeyLength: z.number().int().min(1).max(65_536).default(1024),
+    /** Record per-operation latency histograms. @default true */
+    enableMonitoring: z.boolean().default(true),
+    /** With L1 on, an L2 failure on a write is logged and counted instead of thrown. @default true */
+    suppressL2Errors: z.boolean().default(true),
+    /** Timeout of each Redis command (a batch counts as one). @default 1000 */
+    l2CommandTimeoutMs: z.number().int().min(1).default(1000),
+    /** Socket connect timeout, and how long `initialize()` waits for Redis. @default 2000 */
+    connectTimeoutMs: z.number().int().min(1).default(2000),
+    /** Most keys in one MGET or batched write. @default 512 */
+    l2MaxBatch: z.number().int().min(1).max(100_000).default(512),
+    /** pino level for the default logger. @default 'warn' */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+    /** Your pino logger (its level wins over `logLevel`). */
+    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v, 'must be a pino logger').optional(),
+    /** Time source (tests pass a ManualClock). */
+    clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v && 'coarseNow' in v, 'must be a Clock').optional(),
+    /** L1 eviction policy factory. @default LRU */
+    l1Policy: z.custom<PolicyFactory>((v) => typeof v === 'function', 'must be a policy factory function').optional(),
+  })
+  .strict();
+
+/** Options accepted by `createIntegratedCache` (input shape: every field optional). */
+export type IntegratedCacheOptions = z.input<typeof integratedCacheConfigSchema>;
+/** The resolved configuration (defaults applied). */
+export type IntegratedCacheConfig = z.output<typeof integratedCacheConfigSchema>;
+
+/**
+ * Options the product description names whose mechanisms are not in this release. Accepting them
+ * and doing nothing would be a lie, so each is refused with this message.
+ */
+const NOT_YET_AVAILABLE: Record<string, string> = {
+  redisClusterNodes: 'Redis Cluster support is not in this release yet; use redisUrl',
+  enableSecurity: 'security (RBAC, sessions, audit) is not in this release yet',
+  enableEncryption: 'encryption at rest is not in this release yet',
+  enableAccessControl: 'access control is not in this release yet',
+  defaultReadPattern: 'configurable cache patterns are not in this release yet',
+  defaultWritePattern: 'configurable cache patterns are not in this release yet',
+  consistencyLevel: 'consistency levels other than the default are not in this release yet',
+  enableMemoryMonitoring: 'memory-pressure monitoring is not in this release yet',
+};
+
+/** Validates `options` and applies defaults. Throws `InvalidOptionsError` naming the first bad option. */
+export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedCacheConfig {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('(root)', 'options must be an object');
+  for (const [name, message] of Object.entries(NOT_YET_AVAILABLE)) {
+    const v = (options as Record<string, unknown>)[name];
+    // `false` / absent ask for nothing missing, so they are fine (the seed's basic example passes enableSecurity: false).
+    if (v !== undefined && v !== false) throw new InvalidOptionsError(name, message);
+  }
+  const cleaned = Object.fromEntries(Object.entries(options).filter(([k]) => !(k in NOT_YET_AVAILABLE)));
+  const parsed = integratedCacheConfigSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const option =
+      issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    throw new InvalidOptionsError(option, issue.code === 'unrecognized_keys' ? 'unknown option' : issue.message);
+  }
+  if (parsed.data.redisUrl !== undefined && parsed.data.redisClient !== undefined) {
+    throw new InvalidOptionsError('redisClient', 'cannot be combined with redisUrl');
+  }
+  return parsed.data;
+}

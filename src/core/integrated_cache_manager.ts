@@ -1,0 +1,386 @@
+import { pino, type Logger } from 'pino';
+import { EnvelopeCodec } from '../codec/envelope_codec.js';
+import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
+import { CacheStateError, InvalidArgumentError } from '../errors.js';
+import { KeyValidator } from '../guards/key_validator.js';
+import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
+import { MemoryTier } from '../tiers/memory/memory_tier.js';
+import { createOwnedRedisClient, type RedisClient } from '../tiers/redis/redis_connection.js';
+import { RedisTier } from '../tiers/redis/redis_tier.js';
+import { WIRE_VERSION } from '../codec/envelope_header.js';
+import { globMatcher } from '../util/glob.js';
+import { SystemClock, type Clock } from './clock.js';
+import { TierStack, type Loader } from './tier_stack.js';
+
+export interface GetOptions<T> {
+  /** Returned instead of `undefined` on a miss. */
+  default?: T;
+}
+
+export interface SetOptions {
+  /** Time to live in seconds (fractions allowed). @default config.defaultTtl */
+  ttl?: number;
+}
+
+export type GetOrSetOptions = SetOptions;
+
+export interface SetManyEntry<T = unknown> {
+  key: string;
+  value: T;
+  ttl?: number;
+}
+
+/** What `healthCheck()` reports. */
+export interface HealthReport {
+  overallHealth: 'healthy' | 'degraded' | 'unhealthy';
+  /** `null` when no Redis is configured (L1-only mode). */
+  redisConnected: boolean | null;
+  /** PING round trip, when Redis answered. */
+  redisLatencyMs: number | null;
+  l1Enabled: boolean;
+  l1Size: number;
+  l1Bytes: number;
+  l1MaxSize: number;
+  /** Each problem found, in words; empty when healthy. */
+  issues: string[];
+  checkedAt: Date;
+}
+
+type State = 'new' | 'initializing' | 'ready' | 'closed';
+
+/**
+ * The cache: guards → tiers (L1 → L2 → loader) → codec. Create it with `createIntegratedCache`
+ * (or `new IntegratedCacheManager(options)`), then `await initialize()` before use.
+ *
+ * Consistency of this release: L1 entries live until their TTL or until this instance writes,
+ * deletes or invalidates them. Writes made by other instances reach this instance's L1 only when
+ * its entry expires (cross-instance invalidation is the coherence work).
+ */
+export class IntegratedCacheManager {
+  readonly config: IntegratedCacheConfig;
+  readonly logger: Logger;
+  readonly #clock: Clock;
+  readonly #keys: KeyValidator;
+  readonly #stats: CacheStats;
+  readonly #codec: EnvelopeCodec;
+  #state: State = 'new';
+  /** Null until `initialize()` and after `close()`: the fast path's only state check. */
+  #l1: MemoryTier | null = null;
+  #stack: TierStack | null = null;
+  #ownedClient: RedisClient | null = null;
+  readonly #defaultTtlMs: number;
+
+  constructor(options: IntegratedCacheOptions = {}) {
+    this.config = resolveConfig(options);
+    const c = this.config;
+    this.logger = (c.logger ?? pino({ name: 'tiercache', level: c.logLevel }, pino.destination(2))).child({ component: 'tiercache' });
+    this.#clock = c.clock ?? new SystemClock();
+    this.#keys = new KeyValidator(c.maxKeyLength);
+    this.#stats = new CacheStats(c.enableMonitoring);
+    this.#codec = new EnvelopeCodec({
+      serializer: c.serializer,
+      compressAbove: c.enableCompression ? c.compressionThreshold : false,
+      maxValueBytes: c.maxValueBytes,
+    });
+    this.#defaultTtlMs = c.defaultTtl * 1000;
+  }
+
+  /** Whether an L2 (Redis) is configured. */
+  get hasL2(): boolean {
+    return this.config.redisUrl !== undefined || this.config.redisClient !== undefined;
+  }
+
+  /**
+   * Builds the tiers and connects to Redis. If Redis cannot be reached within `connectTimeoutMs`,
+   * the cache still starts: reads degrade to L1 + misses, the client keeps reconnecting, and
+   * `healthCheck()` reports `degraded` until Redis answers.
+   */
+  async initialize(): Promise<void> {
+    if (this.#state !== 'new') throw new CacheStateError(`initialize() called on a cache that is ${this.#state}`);
+    this.#state = 'initializing';
+    const c = this.config;
+    const l1 = c.enableL1Cache
+      ? new MemoryTier({ maxEntries: c.l1MaxSize, maxBytes: c.l1MaxBytes, clock: this.#clock, ...(c.l1Policy ? { policy: c.l1Policy } : {}) })
+      : null;
+    let l2: RedisTier | null = null;
+    if (this.hasL2) {
+      let client = c.redisClient;
+      if (client === undefined) {
+        client = createOwnedRedisClient({ url: c.redisUrl as string, connectTimeoutMs: c.connectTimeoutMs, logger: this.logger });
+        this.#ownedClient = client;
+      }
+      if (!client.isOpen) await this.#connect(client);
+      l2 = new RedisTier({ client, prefix: `${c.namespace}:v${WIRE_VERSION}:`, commandTimeoutMs: c.l2CommandTimeoutMs, maxBatch: c.l2MaxBatch });
+    }
+    this.#stack = new TierStack({
+      l1,
+      l2,
+      codec: this.#codec,
+      clock: this.#clock,
+      stats: this.#stats,
+      logger: this.logger,
+      suppressL2Errors: c.suppressL2Errors,
+    });
+    this.#l1 = l1;
+    this.#state = 'ready';
+    this.#stats.start(() => this.#totalOps());
+  }
+
+  async #connect(client: RedisClient): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const connecting = client.connect().then(
+      () => true,
+      (err: unknown) => {
+        this.logger.warn({ err: (err as Error).message }, 'redis connect failed');
+        return false;
+      },
+    );
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.config.connectTimeoutMs);
+    });
+    const ok = await Promise.race([connecting, timedOut]);
+    clearTimeout(timer);
+    if (!ok) this.logger.warn('redis not reachable at start; running degraded (L1 and misses) until it answers');
+  }
+
+  /**
+   * The value for `key`, from L1, else L2; `options.default` (or `undefined`) on a miss.
+   * A Redis failure is a miss here, never an error.
+   */
+  get<T = unknown>(key: string, options?: GetOptions<T>): Promise<T | undefined> {
+    const l1 = this.#l1;
+    if (l1 !== null) {
+      const v = l1.get(key);
+      if (v !== undefined) return Promise.resolve(v as T);
+    }
+    return this.#getSlow(key, options);
+  }
+
+  async #getSlow<T>(key: string, options: GetOptions<T> | undefined): Promise<T | undefined> {
+    const stack = this.#ready();
+    this.#keys.validate(key);
+    const start = performance.now();
+    const v = await stack.readL2(key);
+    this.#stats.record('get', start);
+    return v === undefined ? options?.default : (v as T);
+  }
+
+  /**
+   * L1 only, synchronous, for hot paths: no promise, no allocation on a hit. A miss here says
+   * nothing about L2; use `get` to look further.
+   */
+  getSync<T = unknown>(key: string): T | undefined {
+    const l1 = this.#l1;
+    if (l1 === null) {
+      this.#ready();
+      return undefined;
+    }
+    const v = l1.get(key);
+    if (v === undefined) this.#stats.syncMisses++;
+    return v as T | undefined;
+  }
+
+  /** Stores `value` in L2 then L1. `options.ttl` in seconds. Rejects with a typed error on bad input; nothing is written then. */
+  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    const stack = this.#ready();
+    this.#keys.validate(key);
+    const ttlMs = this.#ttlMs(options?.ttl);
+    const start = performance.now();
+    await stack.write(key, value, ttlMs);
+    this.#stats.record('set', start);
+  }
+
+  /** Removes `key` from every tier. Resolves to whether it existed in any. */
+  async delete(key: string): Promise<boolean> {
+    const stack = this.#ready();
+    this.#keys.validate(key);
+    const start = performance.now();
+    const existed = await stack.delete(key);
+    this.#stats.record('delete', start);
+    return existed;
+  }
+
+  /** Whether a live value exists for `key` in L1 or L2 (does not count as a read). */
+  async has(key: string): Promise<boolean> {
+    const stack = this.#ready();
+    this.#keys.validate(key);
+    return stack.has(key);
+  }
+
+  /** Values for `keys`, in order; L2 lookups of the L1 misses go out as one batched round trip. */
+  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    const stack = this.#ready();
+    for (const k of keys) this.#keys.validate(k);
+    const out = new Array<T | undefined>(keys.length);
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const v = this.#l1?.get(keys[i]);
+      if (v !== undefined) out[i] = v as T;
+      else pending.push(stack.readL2(keys[i]).then((x) => void (out[i] = x as T | undefined)));
+    }
+    if (pending.length > 0) await Promise.all(pending);
+    return out;
+  }
+
+  /** Stores several entries; their L2 writes go out batched. All are validated before any is written. */
+  async setMany(entries: readonly SetManyEntry[]): Promise<void> {
+    const stack = this.#ready();
+    const ttls = entries.map((e) => {
+      this.#keys.validate(e.key);
+      return this.#ttlMs(e.ttl);
+    });
+    await Promise.all(entries.map((e, i) => stack.write(e.key, e.value, ttls[i])));
+  }
+
+  /**
+   * Read-through: the cached value, else `loader(key)`'s result, stored with `options.ttl`.
+   * Concurrent calls for one key in this process share one loader call and its outcome; a loader
+   * failure reaches every waiter as a `LoaderError` (its `cause` is what the loader threw) and
+   * nothing is cached. A loader result of `undefined` is returned but not cached.
+   */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+    const l1 = this.#l1;
+    if (l1 !== null) {
+      const v = l1.get(key);
+      if (v !== undefined) return Promise.resolve(v as T);
+    }
+    return this.#getOrSetSlow(key, loader, options);
+  }
+
+  async #getOrSetSlow<T>(key: string, loader: Loader<T>, options: GetOrSetOptions | undefined): Promise<T | undefined> {
+    const stack = this.#ready();
+    this.#keys.validate(key);
+    if (typeof loader !== 'function') throw new InvalidArgumentError('loader must be a function', { key });
+    const ttlMs = this.#ttlMs(options?.ttl);
+    const start = performance.now();
+    try {
+      return await stack.getOrLoad(key, loader, ttlMs);
+    } finally {
+      this.#stats.record('getOrSet', start);
+    }
+  }
+
+  /**
+   * Removes every key matching the Redis glob `pattern` (`*`, `?`, `[…]`, `\` escapes) from L1
+   * and L2. Resolves to the number of L2 keys removed (L1 keys in L1-only mode).
+   */
+  async invalidatePattern(pattern: string): Promise<number> {
+    const stack = this.#ready();
+    this.#keys.validatePattern(pattern);
+    return stack.deleteMatching(pattern, globMatcher(pattern));
+  }
+
+  /** Removes every key of this cache's namespace from L1 and L2. */
+  async clear(): Promise<void> {
+    const stack = this.#ready();
+    await stack.deleteMatching('*', () => true);
+  }
+
+  /** Counters and measured latencies (see {@link CacheStatsSnapshot}). */
+  async getStats(): Promise<CacheStatsSnapshot> {
+    return this.getStatsSync();
+  }
+
+  getStatsSync(): CacheStatsSnapshot {
+    const s = this.#stats;
+    const l1s = this.#stack?.l1?.stats();
+    const l2 = this.#stack?.l2 ?? null;
+    const hits = (l1s?.hits ?? 0) + s.l2Hits;
+    const misses = s.misses + s.syncMisses;
+    const lat = s.latency();
+    const total = this.#totalOps();
+    return {
+      hits,
+      misses,
+      hitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
+      l1: l1s
+        ? { enabled: true, ...l1s, hitRate: l1s.hits + l1s.misses === 0 ? 0 : l1s.hits / (l1s.hits + l1s.misses) }
+        : { enabled: false },
+      l2: {
+        enabled: l2 !== null,
+        hits: s.l2Hits,
+        misses: s.l2Misses,
+        errors: s.l2Errors,
+        corrupt: s.l2Corrupt,
+        roundTrips: l2?.roundTrips ?? { reads: 0, writes: 0 },
+      },
+      loader: { calls: s.loaderCalls, errors: s.loaderErrors },
+      sets: s.sets,
+      deletes: s.deletes,
+      avgLatencyMs: lat.meanMs,
+      latency: lat.byOp,
+      opsPerSecond: s.opsPerSecond(total),
+      memoryUsageMb: (l1s?.bytes ?? 0) / (1024 * 1024),
+      errorRate: total === 0 ? 0 : (s.l2Errors + s.loaderErrors) / total,
+    };
+  }
+
+  /** Pings Redis (bounded by `l2CommandTimeoutMs`) and reports what it found. */
+  async healthCheck(): Promise<HealthReport> {
+    const stack = this.#ready();
+    const issues: string[] = [];
+    let redisConnected: boolean | null = null;
+    let redisLatencyMs: number | null = null;
+    if (stack.l2 !== null) {
+      try {
+        redisLatencyMs = await stack.l2.ping();
+        redisConnected = true;
+      } catch (err) {
+        redisConnected = false;
+        issues.push(`Redis is not reachable (${(err as Error).message}); reads are served from L1 or miss`);
+      }
+    }
+    const l1 = stack.l1;
+    return {
+      overallHealth: issues.length === 0 ? 'healthy' : l1 !== null ? 'degraded' : 'unhealthy',
+      redisConnected,
+      redisLatencyMs,
+      l1Enabled: l1 !== null,
+      l1Size: l1?.size ?? 0,
+      l1Bytes: l1?.bytes ?? 0,
+      l1MaxSize: l1?.maxEntries ?? 0,
+      issues,
+      checkedAt: new Date(),
+    };
+  }
+
+  /** Stops timers and closes the Redis connection tiercache opened (a client you passed stays open). */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#l1 = null;
+    this.#stats.stop();
+    const client = this.#ownedClient;
+    this.#ownedClient = null;
+    if (client !== null) {
+      if (client.isReady) await client.close().catch(() => client.destroy());
+      else if (client.isOpen) client.destroy();
+    }
+  }
+
+  #ready(): TierStack {
+    if (this.#state !== 'ready' || this.#stack === null) {
+      throw new CacheStateError(this.#state === 'closed' ? 'Cache is closed' : 'Call and await initialize() first');
+    }
+    return this.#stack;
+  }
+
+  #ttlMs(ttl: number | undefined): number {
+    if (ttl === undefined) return this.#defaultTtlMs;
+    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
+      throw new InvalidArgumentError(`ttl must be a positive number of seconds, got ${String(ttl)}`);
+    }
+    return ttl * 1000;
+  }
+
+  #totalOps(): number {
+    const s = this.#stats;
+    const l1s = this.#stack?.l1?.stats();
+    return (l1s?.hits ?? 0) + s.misses + s.syncMisses + s.l2Hits + s.sets + s.deletes;
+  }
+}
+
+/** Creates a cache from options (validated; an invalid option throws `InvalidOptionsError` naming it). */
+export function createIntegratedCache(options: IntegratedCacheOptions = {}): IntegratedCacheManager {
+  return new IntegratedCacheManager(options);
+}

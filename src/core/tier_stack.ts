@@ -1,0 +1,240 @@
+import type { Logger } from 'pino';
+import type { EnvelopeCodec } from '../codec/envelope_codec.js';
+import { CorruptValueError, LoaderError, TierUnavailableError } from '../errors.js';
+import type { CacheStats } from '../observability/cache_stats.js';
+import type { MemoryTier } from '../tiers/memory/memory_tier.js';
+import type { RedisTier } from '../tiers/redis/redis_tier.js';
+import type { Clock } from './clock.js';
+import { SingleFlight } from './single_flight.js';
+
+/** The data source behind the cache (L3). Returning `undefined` means "no such value": nothing is cached. */
+export type Loader<T> = (key: string) => T | undefined | Promise<T | undefined>;
+
+export interface TierStackOptions {
+  l1: MemoryTier | null;
+  l2: RedisTier | null;
+  codec: EnvelopeCodec;
+  clock: Clock;
+  stats: CacheStats;
+  logger: Logger;
+  suppressL2Errors: boolean;
+}
+
+/**
+ * The request path below the guards, in one place:
+ *
+ *   read:   L1 ──hit──▶ value
+ *            │miss
+ *            ▼
+ *          single-flight (getOrSet only: one load per key per process)
+ *            ▼
+ *          L1 re-check ──hit──▶ value
+ *            ▼
+ *          L2 (batched MGET) ──hit──▶ decode ──▶ fill L1 with the remaining TTL ──▶ value
+ *            │miss / error (counted; degrades to a miss) / corrupt (counted, logged once; a miss)
+ *            ▼
+ *          loader (L3) ──▶ write L2 (batched) ──▶ fill L1 ──▶ value
+ *
+ *   write:  serialize (typed errors before anything is written) ─▶ L2 ─▶ L1
+ *
+ * L1 is filled after L2 accepted the write, so L1 never holds a value L2 refused (with
+ * `suppressL2Errors` off); with it on, a failed L2 write is counted and L1 still serves the value.
+ */
+export class TierStack {
+  readonly l1: MemoryTier | null;
+  readonly l2: RedisTier | null;
+  readonly #codec: EnvelopeCodec;
+  readonly #clock: Clock;
+  readonly #stats: CacheStats;
+  readonly #logger: Logger;
+  readonly #suppressL2Errors: boolean;
+  readonly #flights = new SingleFlight<unknown>();
+  #corruptLogged = false;
+  // Fill guard: an L2 read that was in flight while a key was written, deleted or invalidated must
+  // not put the value it read into L1 afterwards. Mutations bump #seq; while reads are in flight a
+  // mutated key remembers its seq in #touched (cleared whenever no read is in flight, so it stays
+  // small); bulk invalidations bump #bulkSeq. A read fills L1 only if nothing touched its key
+  // since the read began.
+  #seq = 0;
+  #bulkSeq = 0;
+  #readsInFlight = 0;
+  readonly #touched = new Map<string, number>();
+
+  constructor(options: TierStackOptions) {
+    this.l1 = options.l1;
+    this.l2 = options.l2;
+    this.#codec = options.codec;
+    this.#clock = options.clock;
+    this.#stats = options.stats;
+    this.#logger = options.logger;
+    this.#suppressL2Errors = options.suppressL2Errors;
+  }
+
+  /** L2 lookup for a key L1 did not have. Resolves `undefined` on miss, on L2 error and on corrupt bytes. */
+  async readL2(key: string): Promise<unknown> {
+    const l2 = this.l2;
+    const stats = this.#stats;
+    if (l2 === null) {
+      stats.misses++;
+      return undefined;
+    }
+    let bytes: Buffer | null;
+    let raced = false;
+    const startSeq = this.#seq;
+    this.#readsInFlight++;
+    try {
+      bytes = await l2.get(key);
+    } catch (err) {
+      stats.l2Errors++;
+      stats.misses++;
+      this.#logger.debug({ err: (err as Error).message, key }, 'L2 read failed; served as a miss');
+      return undefined;
+    } finally {
+      raced = this.#bulkSeq > startSeq || (this.#touched.get(key) ?? -1) > startSeq;
+      if (--this.#readsInFlight === 0) this.#touched.clear();
+    }
+    if (bytes === null) {
+      stats.l2Misses++;
+      stats.misses++;
+      return undefined;
+    }
+    let decoded;
+    try {
+      decoded = this.#codec.decode(bytes, l2.prefix + key);
+    } catch (err) {
+      this.#onCorrupt(key, err);
+      return undefined;
+    }
+    const { value, expiresAt } = decoded;
+    if (expiresAt !== 0 && expiresAt <= this.#clock.now()) {
+      stats.l2Misses++;
+      stats.misses++;
+      return undefined;
+    }
+    stats.l2Hits++;
+    if (this.l1 !== null && !raced) {
+      this.l1.set(key, value, expiresAt, bytes.length);
+    }
+    return value;
+  }
+
+  /** True when a live entry exists in L1 or L2 (the L2 envelope's expiry is checked, the body not decoded). */
+  async has(key: string): Promise<boolean> {
+    if (this.l1 !== null && this.l1.peek(key) !== undefined) return true;
+    if (this.l2 === null) return false;
+    try {
+      const bytes = await this.l2.get(key);
+      if (bytes === null) return false;
+      const exp = this.#codec.peekExpiry(bytes);
+      return exp === 0 || exp > this.#clock.now();
+    } catch {
+      this.#stats.l2Errors++;
+      return false;
+    }
+  }
+
+  async write(key: string, value: unknown, ttlMs: number): Promise<void> {
+    const body = this.#codec.serialize(value, key);
+    const expiresAt = this.#clock.now() + ttlMs;
+    const l2 = this.l2;
+    let weight = body.length;
+    if (l2 !== null) {
+      const envelope = this.#codec.seal(body, expiresAt, l2.prefix + key);
+      weight = envelope.length;
+      try {
+        await l2.set(key, envelope, ttlMs);
+      } catch (err) {
+        this.#stats.l2Errors++;
+        if (!this.#suppressL2Errors || this.l1 === null) {
+          // The old L1 value may now disagree with whatever L2 holds: drop it rather than guess.
+          this.l1?.delete(key);
+          throw new TierUnavailableError('l2', `Redis write failed: ${(err as Error).message}`, { key, cause: err });
+        }
+        this.#logger.debug({ err: (err as Error).message, key }, 'L2 write failed; kept in L1 only');
+      }
+    }
+    this.#stats.sets++;
+    this.#markTouched(key);
+    this.l1?.set(key, value, expiresAt, weight);
+  }
+
+  /**
+   * Read-through with in-process single flight: concurrent callers for one missing key share one
+   * L2 lookup and one loader call, and all receive its value or its `LoaderError`.
+   */
+  getOrLoad<T>(key: string, loader: Loader<T>, ttlMs: number): Promise<T | undefined> {
+    return this.#flights.run(key, () => this.#load(key, loader, ttlMs)) as Promise<T | undefined>;
+  }
+
+  async #load<T>(key: string, loader: Loader<T>, ttlMs: number): Promise<T | undefined> {
+    // Another flight may have filled L1 between the caller's miss and this flight starting.
+    const inL1 = this.l1?.peek(key);
+    if (inL1 !== undefined) return inL1 as T;
+    const fromL2 = await this.readL2(key);
+    if (fromL2 !== undefined) return fromL2 as T;
+    this.#stats.loaderCalls++;
+    let loaded: T | undefined;
+    try {
+      loaded = await loader(key);
+    } catch (err) {
+      this.#stats.loaderErrors++;
+      throw new LoaderError(`Loader failed: ${err instanceof Error ? err.message : String(err)}`, { key, cause: err });
+    }
+    if (loaded === undefined) return undefined;
+    await this.write(key, loaded, ttlMs);
+    return loaded;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const inL1 = this.l1?.delete(key) ?? false;
+    let inL2 = 0;
+    if (this.l2 !== null) {
+      try {
+        inL2 = await this.l2.delete([key]);
+      } catch (err) {
+        this.#stats.l2Errors++;
+        throw new TierUnavailableError('l2', `Redis delete failed: ${(err as Error).message}`, { key, cause: err });
+      } finally {
+        // A read that raced the delete may have refilled L1 while the UNLINK was in flight.
+        this.#markTouched(key);
+        this.l1?.delete(key);
+      }
+    }
+    this.#stats.deletes++;
+    return inL1 || inL2 > 0;
+  }
+
+  /**
+   * Removes every key matching `pattern` from L1 and L2. An L2 failure is thrown, never
+   * suppressed: a caller invalidating must know when stale values may remain.
+   */
+  async deleteMatching(pattern: string, test: (key: string) => boolean): Promise<number> {
+    this.#bulkSeq = ++this.#seq;
+    const fromL1 = this.l1?.deleteWhere(test) ?? 0;
+    if (this.l2 === null) return fromL1;
+    try {
+      return await this.l2.deleteMatching(pattern);
+    } catch (err) {
+      this.#stats.l2Errors++;
+      throw new TierUnavailableError('l2', `Redis invalidation failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.#bulkSeq = ++this.#seq;
+      this.l1?.deleteWhere(test);
+    }
+  }
+
+  #markTouched(key: string): void {
+    const seq = ++this.#seq;
+    if (this.#readsInFlight > 0) this.#touched.set(key, seq);
+  }
+
+  #onCorrupt(key: string, err: unknown): void {
+    this.#stats.l2Corrupt++;
+    this.#stats.misses++;
+    const reason = err instanceof CorruptValueError ? err.message : String(err);
+    if (!this.#corruptLogged) {
+      this.#corruptLogged = true;
+      this.#logger.warn({ key, reason }, 'corrupt value in L2 served as a miss (further ones are counted in stats.l2.corrupt)');
+    }
+  }
+}

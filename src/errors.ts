@@ -1,0 +1,95 @@
+/**
+ * Every error tiercache throws on purpose is a {@link CacheError} with a stable `code`.
+ * Callers branch on `code` (or `instanceof`), never on message text: messages may change,
+ * codes do not. Secrets (encryption keys, passwords) never appear in a message.
+ */
+export class CacheError extends Error {
+  static readonly code: string = 'E_CACHE';
+  readonly code: string;
+  /** The cache key the failing operation was about, when there is one. */
+  readonly key: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; key?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = (new.target as unknown as { code: string }).code;
+    this.key = options?.key;
+  }
+}
+
+/** A configuration option (or `CACHE_*` variable) has a value that is not accepted. */
+export class InvalidOptionsError extends CacheError {
+  static override readonly code = 'E_INVALID_OPTIONS';
+  /** Dotted path of the offending option, e.g. `l1MaxSize`. */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super(`Invalid option "${option}": ${message}`);
+    this.option = option;
+  }
+}
+
+/** The key is empty, too long, not a string, or contains characters that are not allowed. */
+export class InvalidKeyError extends CacheError {
+  static override readonly code = 'E_INVALID_KEY';
+}
+
+/** A per-call option (ttl, default, …) is not acceptable. */
+export class InvalidArgumentError extends CacheError {
+  static override readonly code = 'E_INVALID_ARGUMENT';
+}
+
+/** The value cannot be stored: `undefined`, a function, a cycle under JSON, a type the serializer lacks. */
+export class SerializationError extends CacheError {
+  static override readonly code = 'E_SERIALIZATION';
+}
+
+/** The encoded value is larger than `maxValueBytes`. Nothing was written. */
+export class ValueTooLargeError extends CacheError {
+  static override readonly code = 'E_VALUE_TOO_LARGE';
+  readonly size: number;
+  readonly limit: number;
+  constructor(key: string, size: number, limit: number) {
+    super(`Value for key is ${size} bytes encoded, above maxValueBytes=${limit}`, { key });
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** Bytes read from L2 are not a value tiercache wrote (bad header, bad payload, failed authentication). */
+export class CorruptValueError extends CacheError {
+  static override readonly code = 'E_CORRUPT_VALUE';
+}
+
+/** The loader (L3) passed to `getOrSet` threw or rejected; `cause` holds what it threw. */
+export class LoaderError extends CacheError {
+  static override readonly code = 'E_LOADER';
+}
+
+/** A tier (Redis) could not be reached and the call required it. */
+export class TierUnavailableError extends CacheError {
+  static override readonly code = 'E_TIER_UNAVAILABLE';
+  readonly tier: string;
+  constructor(tier: string, message: string, options?: { cause?: unknown; key?: string }) {
+    super(message, options);
+    this.tier = tier;
+  }
+}
+
+/** The cache was used before `initialize()` finished, or after `close()`. */
+export class CacheStateError extends CacheError {
+  static override readonly code = 'E_CACHE_STATE';
+}
+
+/** All error classes by name, for `instanceof` checks without deep imports. */
+export const errors = {
+  CacheError,
+  InvalidOptionsError,
+  InvalidKeyError,
+  InvalidArgumentError,
+  SerializationError,
+  ValueTooLargeError,
+  CorruptValueError,
+  LoaderError,
+  TierUnavailableError,
+  CacheStateError,
+} as const;

@@ -1,0 +1,34 @@
+import { InvalidArgumentError, InvalidKeyError } from '../errors.js';
+
+// C0 controls, DEL, and C1 controls: they break logs and line-based tools, and NUL ends C strings.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * The first guard on the request path. Keys reach Redis, logs and (later) audit records, so they
+ * are checked before any tier sees them. Reads of an L1-resident key skip this: a key can only be
+ * resident if a write already validated it.
+ */
+export class KeyValidator {
+  readonly #maxLength: number;
+
+  constructor(maxLength: number) {
+    this.#maxLength = maxLength;
+  }
+
+  validate(key: unknown): asserts key is string {
+    if (typeof key !== 'string') throw new InvalidKeyError(`Key must be a string, got ${key === null ? 'null' : typeof key}`);
+    if (key.length === 0) throw new InvalidKeyError('Key must not be empty');
+    if (key.length > this.#maxLength) {
+      throw new InvalidKeyError(`Key is ${key.length} characters, above maxKeyLength=${this.#maxLength}`);
+    }
+    if (FORBIDDEN.test(key)) throw new InvalidKeyError('Key contains a control character', { key: JSON.stringify(key) });
+  }
+
+  /** A Redis glob for `invalidatePattern`: same character rules as keys. */
+  validatePattern(pattern: unknown): asserts pattern is string {
+    if (typeof pattern !== 'string' || pattern.length === 0) throw new InvalidArgumentError('Pattern must be a non-empty string');
+    if (pattern.length > this.#maxLength) throw new InvalidArgumentError(`Pattern is longer than maxKeyLength=${this.#maxLength}`);
+    if (FORBIDDEN.test(pattern)) throw new InvalidArgumentError('Pattern contains a control character');
+  }
+}

@@ -1,0 +1,14 @@
+export { createIntegratedCache, IntegratedCacheManager } from './core/integrated_cache_manager.js';
+export type { GetOptions, SetOptions, GetOrSetOptions, SetManyEntry, HealthReport } from './core/integrated_cache_manager.js';
+export type { Loader } from './core/tier_stack.js';
+export { resolveConfig, integratedCacheConfigSchema } from './config/integrated_cache_config.js';
+export type { IntegratedCacheConfig, IntegratedCacheOptions } from './config/integrated_cache_config.js';
+export type { CacheStatsSnapshot, LatencySummary } from './observability/cache_stats.js';
+export { SystemClock, ManualClock, type Clock } from './core/clock.js';
+export { MemoryTier, type MemoryTierOptions, type RemovalCause } from './tiers/memory/memory_tier.js';
+export type { EvictionPolicy, PolicyFactory } from './policy/eviction_policy.js';
+export { LruPolicy, lruPolicy } from './policy/lru_policy.js';
+export { EnvelopeCodec } from './codec/envelope_codec.js';
+export type { SerializerName } from './codec/serializers/serializer.js';
+export type { ValueCipher } from './codec/value_cipher.js';
+export * from './errors.js';

@@ -1,0 +1,127 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { MemoryTierStats } from '../tiers/memory/memory_tier.js';
+
+export type TimedOperation = 'get' | 'set' | 'getOrSet' | 'delete';
+
+export interface LatencySummary {
+  count: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** What `getStats()` returns. Every figure is counted or measured, never estimated from config. */
+export interface CacheStatsSnapshot {
+  /** Reads answered from L1 or L2. */
+  hits: number;
+  /** Reads answered by neither (a loader call may follow). */
+  misses: number;
+  /** hits / (hits + misses); 0 before the first read. */
+  hitRate: number;
+  l1: (MemoryTierStats & { hitRate: number; enabled: boolean }) | { enabled: false };
+  l2: { enabled: boolean; hits: number; misses: number; errors: number; corrupt: number; roundTrips: { reads: number; writes: number } };
+  loader: { calls: number; errors: number };
+  sets: number;
+  deletes: number;
+  /**
+   * Mean latency of timed operations, in ms. Operations answered by L1 in the synchronous fast
+   * path are counted in `hits` but not timed: timing them would cost more than serving them.
+   */
+  avgLatencyMs: number;
+  latency: Record<TimedOperation, LatencySummary>;
+  /** Operations per second over the last 10 seconds (1 s buckets). */
+  opsPerSecond: number;
+  /** L1 bytes held, in MiB (serialized size of the values). */
+  memoryUsageMb: number;
+  /** (L2 errors + loader errors) / operations. */
+  errorRate: number;
+}
+
+const OPS: TimedOperation[] = ['get', 'set', 'getOrSet', 'delete'];
+const WINDOW = 10;
+
+/** Counters and latency histograms of one cache instance. Plain integer fields: cheap to bump. */
+export class CacheStats {
+  l1FastHits = 0;
+  syncMisses = 0;
+  l2Hits = 0;
+  l2Misses = 0;
+  l2Errors = 0;
+  l2Corrupt = 0;
+  misses = 0;
+  loaderCalls = 0;
+  loaderErrors = 0;
+  sets = 0;
+  deletes = 0;
+  readonly #histograms: Record<TimedOperation, RecordableHistogram> | null;
+  readonly #opTotals: number[] = [];
+  readonly #opTimes: number[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(monitoring: boolean) {
+    this.#histograms = monitoring
+      ? { get: createHistogram(), set: createHistogram(), getOrSet: createHistogram(), delete: createHistogram() }
+      : null;
+  }
+
+  get monitoring(): boolean {
+    return this.#histograms !== null;
+  }
+
+  /** Starts the 1 s sampler behind `opsPerSecond` (unref'd: never keeps the process alive). */
+  start(totalOps: () => number): void {
+    if (this.#timer !== undefined) return;
+    const sample = (): void => {
+      this.#opTotals.push(totalOps());
+      this.#opTimes.push(performance.now());
+      if (this.#opTotals.length > WINDOW + 1) {
+        this.#opTotals.shift();
+        this.#opTimes.shift();
+      }
+    };
+    sample();
+    this.#timer = setInterval(sample, 1000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Records the latency of `op` that started at `startMs` (performance.now()). */
+  record(op: TimedOperation, startMs: number): void {
+    const h = this.#histograms;
+    if (h !== null) h[op].record(Math.max(1, Math.round((performance.now() - startMs) * 1000)));
+  }
+
+  opsPerSecond(currentTotal: number): number {
+    if (this.#opTotals.length === 0) return 0;
+    const dt = (performance.now() - this.#opTimes[0]) / 1000;
+    return dt > 0 ? (currentTotal - this.#opTotals[0]) / dt : 0;
+  }
+
+  latency(): { byOp: Record<TimedOperation, LatencySummary>; meanMs: number } {
+    const byOp = {} as Record<TimedOperation, LatencySummary>;
+    let weighted = 0;
+    let count = 0;
+    for (const op of OPS) {
+      const h = this.#histograms?.[op];
+      const n = h?.count ?? 0;
+      const us = (x: number): number => (n === 0 ? 0 : x / 1000);
+      byOp[op] = {
+        count: n,
+        meanMs: h && n > 0 ? us(h.mean) : 0,
+        p50Ms: h && n > 0 ? us(h.percentile(50)) : 0,
+        p95Ms: h && n > 0 ? us(h.percentile(95)) : 0,
+        p99Ms: h && n > 0 ? us(h.percentile(99)) : 0,
+        maxMs: h && n > 0 ? us(h.max) : 0,
+      };
+      weighted += byOp[op].meanMs * n;
+      count += n;
+    }
+    return { byOp, meanMs: count > 0 ? weighted / count : 0 };
+  }
+}

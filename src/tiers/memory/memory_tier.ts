@@ -1,0 +1,249 @@
+import type { Clock } from '../../core/clock.js';
+import { SystemClock } from '../../core/clock.js';
+import type { EvictionPolicy, PolicyFactory } from '../../policy/eviction_policy.js';
+import { lruPolicy } from '../../policy/lru_policy.js';
+import { hashKey } from '../../util/hash.js';
+
+/** Why an entry left L1 (Caffeine's `RemovalCause`). */
+export type RemovalCause = 'deleted' | 'expired' | 'evicted' | 'cleared' | 'rejected';
+
+export interface MemoryTierOptions {
+  /** Entry bound: never more than this many live entries. */
+  maxEntries: number;
+  /** Byte bound on the sum of entry weights; 0 = no byte bound. */
+  maxBytes?: number;
+  policy?: PolicyFactory;
+  clock?: Clock;
+  /** Called after an entry leaves for a reason other than being overwritten. */
+  onRemove?: (key: string, cause: RemovalCause) => void;
+}
+
+export interface MemoryTierStats {
+  hits: number;
+  misses: number;
+  evictions: number;
+  expirations: number;
+  size: number;
+  bytes: number;
+}
+
+/**
+ * The in-process tier (L1). Synchronous by contract: nothing here awaits.
+ *
+ * Layout follows node-lru-cache: a `Map<key, slot>` plus parallel arrays indexed by slot
+ * (keys, values, expiry instants, weights) and a stack of free slots, all allocated once. A hit is a
+ * Map lookup, one Float64Array read and a policy touch: no closures, promises or objects.
+ *
+ * Invariants (checked by `test/memory_tier.test.ts` after random operations):
+ * - `size <= maxEntries` and (`maxBytes` > 0) `bytes <= maxBytes` whenever a public method returns;
+ * - an expired entry is never returned (expiry is read through `clock.coarseNow()`, so up to the
+ *   clock's resolution late);
+ * - every live slot is known to the policy exactly once.
+ *
+ * Values are held by reference, as lru-cache and BentoCache do: mutating an object after `set`
+ * mutates what L1 serves (L2 keeps the serialized copy).
+ */
+export class MemoryTier<V = unknown> {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly #map = new Map<string, number>();
+  readonly #keys: (string | undefined)[];
+  readonly #values: (V | undefined)[];
+  readonly #expires: Float64Array;
+  readonly #weights: Uint32Array;
+  readonly #free: Uint32Array;
+  #freeTop = 0;
+  #fresh = 0;
+  #bytes = 0;
+  readonly #policy: EvictionPolicy;
+  readonly #clock: Clock;
+  readonly #onRemove: ((key: string, cause: RemovalCause) => void) | undefined;
+  #hits = 0;
+  #misses = 0;
+  #evictions = 0;
+  #expirations = 0;
+
+  constructor(options: MemoryTierOptions) {
+    const { maxEntries } = options;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    this.maxEntries = maxEntries;
+    this.maxBytes = options.maxBytes ?? 0;
+    // One spare slot: a candidate is inserted before the policy picks a victim (admission).
+    const capacity = maxEntries + 1;
+    this.#keys = new Array<string | undefined>(capacity).fill(undefined);
+    this.#values = new Array<V | undefined>(capacity).fill(undefined);
+    this.#expires = new Float64Array(capacity);
+    this.#weights = new Uint32Array(capacity);
+    this.#free = new Uint32Array(capacity);
+    this.#policy = (options.policy ?? lruPolicy)(capacity);
+    this.#clock = options.clock ?? new SystemClock();
+    this.#onRemove = options.onRemove;
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get policyName(): string {
+    return this.#policy.name;
+  }
+
+  /** The live value, or `undefined`. Counts a hit or a miss and tells the policy. */
+  get(key: string): V | undefined {
+    const slot = this.#map.get(key);
+    if (slot === undefined) {
+      this.#misses++;
+      return undefined;
+    }
+    const exp = this.#expires[slot];
+    if (exp !== 0 && exp <= this.#clock.coarseNow()) {
+      this.#removeSlot(slot, 'expired');
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    this.#policy.onAccess(slot);
+    return this.#values[slot];
+  }
+
+  /** Like `get` but without touching the policy or the counters. */
+  peek(key: string): V | undefined {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    const exp = this.#expires[slot];
+    if (exp !== 0 && exp <= this.#clock.coarseNow()) return undefined;
+    return this.#values[slot];
+  }
+
+  /** Expiry instant (ms since epoch, 0 = none) of a live entry, or -1 when absent. */
+  expiresAt(key: string): number {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return -1;
+    const exp = this.#expires[slot];
+    if (exp !== 0 && exp <= this.#clock.coarseNow()) return -1;
+    return exp;
+  }
+
+  /**
+   * Stores `value` until `expiresAt` (ms since epoch; 0 = no expiry). `weight` is the entry's
+   * estimated size in bytes (the encoded length when known). Returns false when the entry was not
+   * kept: already expired, heavier than `maxBytes`, or refused by the policy.
+   */
+  set(key: string, value: V, expiresAt: number, weight: number): boolean {
+    if (expiresAt !== 0 && expiresAt <= this.#clock.now()) {
+      this.delete(key);
+      return false;
+    }
+    const w = weight >>> 0;
+    if (this.maxBytes !== 0 && w > this.maxBytes) {
+      this.delete(key);
+      return false;
+    }
+    let slot = this.#map.get(key);
+    if (slot !== undefined) {
+      const old = this.#weights[slot];
+      this.#values[slot] = value;
+      this.#expires[slot] = expiresAt;
+      this.#weights[slot] = w;
+      this.#bytes += w - old;
+      this.#policy.onUpdate(slot, old, w);
+    } else {
+      slot = this.#freeTop > 0 ? this.#free[--this.#freeTop] : this.#fresh++;
+      this.#map.set(key, slot);
+      this.#keys[slot] = key;
+      this.#values[slot] = value;
+      this.#expires[slot] = expiresAt;
+      this.#weights[slot] = w;
+      this.#bytes += w;
+      this.#policy.onInsert(slot, hashKey(key), w);
+    }
+    if (this.#map.size > this.maxEntries || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
+      this.#enforceBounds();
+      return this.#map.get(key) === slot;
+    }
+    return true;
+  }
+
+  delete(key: string): boolean {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return false;
+    this.#removeSlot(slot, 'deleted');
+    return true;
+  }
+
+  /** Deletes every key `test` accepts; returns how many. */
+  deleteWhere(test: (key: string) => boolean): number {
+    let n = 0;
+    for (const [key, slot] of this.#map) {
+      if (test(key)) {
+        this.#removeSlot(slot, 'deleted');
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    const listener = this.#onRemove;
+    const keys = listener ? [...this.#map.keys()] : [];
+    this.#map.clear();
+    this.#keys.fill(undefined);
+    this.#values.fill(undefined);
+    this.#expires.fill(0);
+    this.#weights.fill(0);
+    this.#freeTop = 0;
+    this.#fresh = 0;
+    this.#bytes = 0;
+    this.#policy.reset();
+    if (listener) for (const k of keys) listener(k, 'cleared');
+  }
+
+  /** Live keys (expired ones not yet collected are skipped). */
+  *keys(): IterableIterator<string> {
+    const now = this.#clock.coarseNow();
+    for (const [key, slot] of this.#map) {
+      const exp = this.#expires[slot];
+      if (exp === 0 || exp > now) yield key;
+    }
+  }
+
+  stats(): MemoryTierStats {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#evictions,
+      expirations: this.#expirations,
+      size: this.#map.size,
+      bytes: this.#bytes,
+    };
+  }
+
+  #enforceBounds(): void {
+    while (this.#map.size > this.maxEntries || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
+      const victim = this.#policy.victim();
+      if (victim < 0) throw new Error('tiercache internal: policy returned no victim while over bounds');
+      const exp = this.#expires[victim];
+      if (exp !== 0 && exp <= this.#clock.coarseNow()) this.#removeSlot(victim, 'expired');
+      else this.#removeSlot(victim, 'evicted');
+    }
+  }
+
+  #removeSlot(slot: number, cause: RemovalCause): void {
+    const key = this.#keys[slot] as string;
+    this.#map.delete(key);
+    this.#policy.onRemove(slot);
+    this.#bytes -= this.#weights[slot];
+    this.#keys[slot] = undefined;
+    this.#values[slot] = undefined;
+    this.#expires[slot] = 0;
+    this.#weights[slot] = 0;
+    this.#free[this.#freeTop++] = slot;
+    if (cause === 'evicted') this.#evictions++;
+    else if (cause === 'expired') this.#expirations++;
+    if (this.#onRemove !== undefined) this.#onRemove(key, cause);
+  }
+}

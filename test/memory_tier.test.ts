@@ -1,0 +1,118 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/core/clock.js';
+import { MemoryTier } from '../src/tiers/memory/memory_tier.js';
+
+describe('MemoryTier', () => {
+  it('gets, sets, overwrites and deletes', () => {
+    const t = new MemoryTier<string>({ maxEntries: 3 });
+    expect(t.get('a')).toBeUndefined();
+    expect(t.set('a', 'A', 0, 1)).toBe(true);
+    expect(t.get('a')).toBe('A');
+    t.set('a', 'A2', 0, 1);
+    expect(t.get('a')).toBe('A2');
+    expect(t.size).toBe(1);
+    expect(t.delete('a')).toBe(true);
+    expect(t.delete('a')).toBe(false);
+    expect(t.get('a')).toBeUndefined();
+    expect(t.stats()).toMatchObject({ hits: 2, misses: 2, size: 0, bytes: 0 });
+  });
+
+  it('evicts the least recently used entry at the entry bound', () => {
+    const t = new MemoryTier<number>({ maxEntries: 3 });
+    t.set('a', 1, 0, 1);
+    t.set('b', 2, 0, 1);
+    t.set('c', 3, 0, 1);
+    t.get('a'); // a is now most recent; b is the LRU
+    t.set('d', 4, 0, 1);
+    expect(t.size).toBe(3);
+    expect(t.peek('b')).toBeUndefined();
+    expect([...t.keys()].sort()).toEqual(['a', 'c', 'd']);
+    expect(t.stats().evictions).toBe(1);
+  });
+
+  it('respects the byte bound and refuses an entry heavier than the bound', () => {
+    const t = new MemoryTier<string>({ maxEntries: 100, maxBytes: 100 });
+    for (let i = 0; i < 10; i++) t.set(`k${i}`, 'x', 0, 30);
+    expect(t.bytes).toBeLessThanOrEqual(100);
+    expect(t.size).toBe(3);
+    expect(t.set('huge', 'x', 0, 101)).toBe(false);
+    expect(t.peek('huge')).toBeUndefined();
+    // overwriting with a heavier value re-applies the bound
+    t.set('k9', 'y', 0, 90);
+    expect(t.bytes).toBeLessThanOrEqual(100);
+    expect(t.peek('k9')).toBe('y');
+  });
+
+  it('never returns an expired entry', () => {
+    const clock = new ManualClock();
+    const t = new MemoryTier<string>({ maxEntries: 10, clock });
+    t.set('a', 'A', clock.now() + 1000, 1);
+    t.set('b', 'B', 0, 1);
+    clock.advance(999);
+    expect(t.get('a')).toBe('A');
+    expect(t.expiresAt('a')).toBe(clock.now() + 1);
+    clock.advance(1);
+    expect(t.get('a')).toBeUndefined();
+    expect(t.expiresAt('a')).toBe(-1);
+    expect(t.get('b')).toBe('B');
+    expect(t.stats().expirations).toBe(1);
+    expect(t.set('c', 'C', clock.now() - 1, 1)).toBe(false);
+  });
+
+  it('deleteWhere and clear reset everything, and slots are reused', () => {
+    const removed: string[] = [];
+    const t = new MemoryTier<number>({ maxEntries: 4, onRemove: (k, cause) => removed.push(`${k}:${cause}`) });
+    for (let i = 0; i < 4; i++) t.set(`user:${i}`, i, 0, 1);
+    t.set('post:1', 9, 0, 1);
+    expect(t.deleteWhere((k) => k.startsWith('user:'))).toBe(3);
+    t.clear();
+    expect(t.size).toBe(0);
+    expect(t.bytes).toBe(0);
+    for (let i = 0; i < 20; i++) t.set(`n${i}`, i, 0, 1);
+    expect(t.size).toBe(4);
+    expect(removed).toContain('post:1:cleared');
+  });
+
+  it('keeps its bounds and never serves deleted or expired keys under random operations', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: 40 }), weight: fc.integer({ min: 0, max: 60 }), ttl: fc.integer({ min: 0, max: 50 }) }),
+      fc.record({ kind: fc.constant('get' as const), key: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 20 }) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 200 }), fc.array(op, { maxLength: 300 }), (maxEntries, maxBytes, ops) => {
+        const clock = new ManualClock();
+        const t = new MemoryTier<string>({ maxEntries, maxBytes, clock });
+        // model: what may legally be returned for each key (value, expiry)
+        const model = new Map<string, { v: string; exp: number }>();
+        let n = 0;
+        for (const o of ops) {
+          if (o.kind === 'set') {
+            const k = `k${o.key}`;
+            const v = `v${n++}`;
+            const exp = o.ttl === 0 ? 0 : clock.now() + o.ttl;
+            t.set(k, v, exp, o.weight);
+            model.set(k, { v, exp });
+          } else if (o.kind === 'get') {
+            const k = `k${o.key}`;
+            const got = t.get(k);
+            if (got !== undefined) {
+              const m = model.get(k);
+              expect(m).toBeDefined();
+              expect(got).toBe(m!.v); // never an older or deleted value
+              expect(m!.exp === 0 || m!.exp > clock.now()).toBe(true); // never expired
+            }
+          } else if (o.kind === 'delete') {
+            t.delete(`k${o.key}`);
+            model.delete(`k${o.key}`);
+          } else clock.advance(o.ms);
+          expect(t.size).toBeLessThanOrEqual(maxEntries);
+          if (maxBytes > 0) expect(t.bytes).toBeLessThanOrEqual(maxBytes);
+        }
+      }),
+      { numRuns: 300, seed: 42 },
+    );
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { createIntegratedCache } from '../src/index.js';
+import { TierUnavailableError } from '../src/errors.js';
+import { uniqueNamespace, useRedisServer } from './support/redis.js';
+
+const redis = useRedisServer();
+
+describe('Redis outage', () => {
+  it('reads degrade to L1 and misses, writes keep L1, health goes degraded and back', async () => {
+    const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', l2CommandTimeoutMs: 300 });
+    await cache.initialize();
+    await cache.set('warm', 'in-l1');
+    expect((await cache.healthCheck()).overallHealth).toBe('healthy');
+
+    await redis.server.kill();
+    expect(await cache.get('warm')).toBe('in-l1'); // L1 still serves
+    expect(await cache.get('cold')).toBeUndefined(); // L2 failure is a miss, not an error
+    await cache.set('during', 'outage'); // suppressed: kept in L1
+    expect(cache.getSync('during')).toBe('outage');
+    const h = await cache.healthCheck();
+    expect(h.overallHealth).toBe('degraded');
+    expect(h.redisConnected).toBe(false);
+    expect(h.issues.join(' ')).toMatch(/Redis is not reachable/);
+    expect((await cache.getStats()).l2.errors).toBeGreaterThan(0);
+
+    await redis.server.restart();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && (await cache.healthCheck()).overallHealth !== 'healthy') await new Promise((r) => setTimeout(r, 100));
+    expect((await cache.healthCheck()).overallHealth).toBe('healthy');
+    await cache.set('after', 1);
+    expect(await cache.get('after')).toBe(1);
+    await cache.close();
+  });
+
+  it('a paused (SIGSTOP) Redis does not hang reads: the command timeout turns them into misses', async () => {
+    const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', l2CommandTimeoutMs: 200 });
+    await cache.initialize();
+    redis.server.pause();
+    try {
+      expect(await cache.get('anything')).toBeUndefined();
+      expect((await cache.healthCheck()).overallHealth).toBe('degraded');
+    } finally {
+      redis.server.resume();
+    }
+    await cache.close();
+  });
+
+  it('with suppressL2Errors off (or no L1), a failed write rejects with TierUnavailableError', async () => {
+    const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', suppressL2Errors: false, l2CommandTimeoutMs: 200 });
+    await cache.initialize();
+    await cache.set('k', 'v1');
+    await redis.server.kill();
+    await expect(cache.set('k', 'v2')).rejects.toBeInstanceOf(TierUnavailableError);
+    expect(cache.getSync('k')).toBeUndefined(); // L1 does not keep a value L2 refused, nor the old one
+    await redis.server.restart();
+    await cache.close();
+  });
+
+  it('starts degraded when Redis is unreachable at initialize, instead of failing', async () => {
+    const cache = createIntegratedCache({ redisUrl: 'redis://127.0.0.1:1', namespace: uniqueNamespace(), logLevel: 'silent', connectTimeoutMs: 300 });
+    await cache.initialize();
+    await cache.set('x', 1);
+    expect(await cache.get('x')).toBe(1);
+    expect((await cache.healthCheck()).redisConnected).toBe(false);
+    await cache.close();
+  });
+});
