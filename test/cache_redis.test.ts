@@ -227,7 +227,8 @@ describe('tiers over a real redis-server', () => {
     await expect(cache.set('ttl', 1, { ttl: Number.NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(cache.invalidatePattern('')).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(cache.getOrSet('x', 'notfn' as unknown as () => number)).rejects.toBeInstanceOf(InvalidArgumentError);
-    for (const k of ['fn', 'cyc', 'undef', 'big', 'ttl']) expect(await cache.has(k)).toBe(false);
+    await expect(cache.setMany([{ key: 'ok1', value: 1 }, { key: 'bad', value: () => 1 }, { key: 'ok2', value: 2 }])).rejects.toBeInstanceOf(SerializationError);
+    for (const k of ['fn', 'cyc', 'undef', 'big', 'ttl', 'ok1', 'ok2']) expect(await cache.has(k)).toBe(false);
     const raw = await rawClient(redis.url);
     expect(await raw.keys(`${cache.config.namespace}:*`)).toEqual([]);
     await raw.close();

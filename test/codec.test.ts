@@ -7,7 +7,7 @@ const codec = (serializer: 'json' | 'msgpack' | 'v8', compressAbove: number | fa
   new EnvelopeCodec({ serializer, compressAbove, maxValueBytes });
 
 function roundTrip(c: EnvelopeCodec, value: unknown, expiresAt = 1234): unknown {
-  const sealed = c.seal(c.serialize(value, 'k'), expiresAt, 'ns:k');
+  const sealed = c.encode(value, expiresAt, 'k', 'ns:k');
   const out = c.decode(sealed, 'ns:k');
   expect(out.expiresAt).toBe(expiresAt);
   return out.value;
@@ -28,24 +28,24 @@ describe('EnvelopeCodec', () => {
 
     it(`${s}: refuses undefined and functions with SerializationError`, () => {
       const c = codec(s);
-      expect(() => c.serialize(undefined, 'k')).toThrow(SerializationError);
-      expect(() => c.serialize(() => 1, 'k')).toThrow(SerializationError);
-      expect(() => c.serialize({ f: () => 1 }, 'k')).toThrow(SerializationError);
-      expect(() => c.serialize({ s: Symbol('x') }, 'k')).toThrow(SerializationError);
+      expect(() => c.serializedSize(undefined, 'k')).toThrow(SerializationError);
+      expect(() => c.serializedSize(() => 1, 'k')).toThrow(SerializationError);
+      expect(() => c.serializedSize({ f: () => 1 }, 'k')).toThrow(SerializationError);
+      expect(() => c.serializedSize({ s: Symbol('x') }, 'k')).toThrow(SerializationError);
     });
   }
 
   it('json: cycles and BigInt are SerializationErrors', () => {
     const a: Record<string, unknown> = {};
     a.self = a;
-    expect(() => codec('json').serialize(a, 'k')).toThrow(SerializationError);
-    expect(() => codec('json').serialize({ n: 1n }, 'k')).toThrow(SerializationError);
+    expect(() => codec('json').serializedSize(a, 'k')).toThrow(SerializationError);
+    expect(() => codec('json').serializedSize({ n: 1n }, 'k')).toThrow(SerializationError);
   });
 
   it('msgpack: cycles are SerializationErrors; Date and BigInt round-trip', () => {
     const a: Record<string, unknown> = {};
     a.self = a;
-    expect(() => codec('msgpack').serialize(a, 'k')).toThrow(SerializationError);
+    expect(() => codec('msgpack').serializedSize(a, 'k')).toThrow(SerializationError);
     const v = { d: new Date(86_400_000), b: 2n ** 70n, bytes: new Uint8Array([1, 2, 3]) };
     const out = roundTrip(codec('msgpack'), v) as typeof v;
     expect(out.d).toEqual(v.d);
@@ -85,32 +85,32 @@ describe('EnvelopeCodec', () => {
     const big = { text: 'lorem ipsum dolor sit amet '.repeat(200) };
     const on = codec('json', 1024);
     const off = codec('json', false);
-    const sealedOn = on.seal(on.serialize(big, 'k'), 0, 'a');
-    const sealedOff = off.seal(off.serialize(big, 'k'), 0, 'a');
+    const sealedOn = on.encode(big, 0, 'k', 'a');
+    const sealedOff = off.encode(big, 0, 'k', 'a');
     expect(sealedOn[2] & 0b100).toBe(0b100);
     expect(sealedOff[2] & 0b100).toBe(0);
     expect(sealedOn.length).toBeLessThan(sealedOff.length / 5);
     // a reader decodes what the header says, whatever its own config
     expect(off.decode(sealedOn, 'a').value).toEqual(big);
     expect(on.decode(sealedOff, 'a').value).toEqual(big);
-    const small = on.seal(on.serialize({ a: 1 }, 'k'), 0, 'a');
+    const small = on.encode({ a: 1 }, 0, 'k', 'a');
     expect(small[2] & 0b100).toBe(0);
   });
 
   it('a reader decodes with the serializer the writer used', () => {
-    const written = codec('msgpack').seal(codec('msgpack').serialize(plain, 'k'), 0, 'a');
+    const written = codec('msgpack').encode(plain, 0, 'k', 'a');
     expect(codec('json').decode(written, 'a').value).toEqual(plain);
   });
 
   it('refuses values above maxValueBytes with ValueTooLargeError', () => {
     const c = codec('json', false, 100);
-    expect(() => c.serialize('x'.repeat(200), 'k')).toThrow(ValueTooLargeError);
-    expect(() => c.serialize('x'.repeat(50), 'k')).not.toThrow();
+    expect(() => c.serializedSize('x'.repeat(200), 'k')).toThrow(ValueTooLargeError);
+    expect(() => c.serializedSize('x'.repeat(50), 'k')).not.toThrow();
   });
 
   it('garbage, truncated, bad-version and bad-body bytes are CorruptValueErrors', () => {
     const c = codec('json');
-    const good = c.seal(c.serialize(plain, 'k'), 0, 'a');
+    const good = c.encode(plain, 0, 'k', 'a');
     const cases: Buffer[] = [
       Buffer.alloc(0),
       Buffer.from('hello world, not a tiercache value'),
@@ -129,7 +129,7 @@ describe('EnvelopeCodec', () => {
 
   it('caps decompression output at maxValueBytes (no zip bombs)', () => {
     const big = codec('json', 0, 10_000_000);
-    const sealed = big.seal(big.serialize('a'.repeat(5_000_000), 'k'), 0, 'a');
+    const sealed = big.encode('a'.repeat(5_000_000), 0, 'k', 'a');
     const reader = codec('json', 0, 1000);
     expect(() => reader.decode(sealed, 'a')).toThrow(CorruptValueError);
   });

@@ -51,37 +51,58 @@ export class EnvelopeCodec {
     return this.#serializer.name;
   }
 
-  /** Serialized body only (no header, no compression): what L1-only mode needs to size and vet a value. */
-  serialize(value: unknown, key: string): Buffer {
-    if (value === undefined) throw new SerializationError('Cannot store undefined; delete the key instead', { key });
-    const body = this.#serializer.serialize(value, key);
-    if (body.length > this.#maxValueBytes) throw new ValueTooLargeError(key, body.length, this.#maxValueBytes);
-    return body;
+  /**
+   * Serializes `value` and returns its size in bytes without building an envelope: what L1-only
+   * mode needs to vet a value (the same typed errors as `encode`) and to weigh it.
+   */
+  serializedSize(value: unknown, key: string): number {
+    const body = this.#body(value, key);
+    return typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   }
 
-  /** Wraps a serialized body into the L2 envelope. `aad` is the namespaced key (for encryption). */
-  seal(body: Buffer, expiresAt: number, aad: string): Buffer {
+  /**
+   * value → envelope: serialize, compress (above the threshold, when it helps), encrypt, header.
+   * `aad` is the namespaced key (binds a ciphertext to its key). Typed errors, nothing half-built.
+   */
+  encode(value: unknown, expiresAt: number, key: string, aad: string): Buffer {
+    const body = this.#body(value, key);
     let flags = this.#serializer.id;
-    let payload = body;
-    if (this.#compressAbove !== false && body.length > this.#compressAbove) {
+    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    if (size > this.#maxValueBytes) throw new ValueTooLargeError(key, size, this.#maxValueBytes);
+    let payload: Buffer | string = body;
+    if (this.#compressAbove !== false && size > this.#compressAbove) {
       const z = deflateRawSync(body);
-      if (z.length < body.length) {
+      if (z.length < size) {
         payload = z;
         flags |= FLAG_COMPRESSED;
       }
     }
     if (this.#cipher !== undefined) {
-      payload = this.#cipher.seal(payload, aad);
+      payload = this.#cipher.seal(typeof payload === 'string' ? Buffer.from(payload) : payload, aad);
       flags |= FLAG_ENCRYPTED;
     }
-    const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+    const payloadBytes = typeof payload === 'string' ? size : payload.length;
+    const out = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
     out[0] = MAGIC;
     out[1] = WIRE_VERSION;
     out[2] = flags;
     out[3] = 0;
     out.writeDoubleLE(expiresAt, 4);
-    payload.copy(out, HEADER_BYTES);
+    if (typeof payload === 'string') out.write(payload, HEADER_BYTES, 'utf8');
+    else payload.copy(out, HEADER_BYTES);
     return out;
+  }
+
+  #body(value: unknown, key: string): Buffer | string {
+    if (value === undefined) throw new SerializationError('Cannot store undefined; delete the key instead', { key });
+    const body = this.#serializer.serialize(value, key);
+    // Cheap bound first: a string's UTF-8 size is at most 3 bytes per UTF-16 unit.
+    const upper = typeof body === 'string' ? body.length * 3 : body.length;
+    if (upper > this.#maxValueBytes) {
+      const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      if (size > this.#maxValueBytes) throw new ValueTooLargeError(key, size, this.#maxValueBytes);
+    }
+    return body;
   }
 
   /** Reads the logical expiry without decoding the body; -1 for bytes that are not an envelope. */
@@ -100,16 +121,19 @@ export class EnvelopeCodec {
     if (serializer === undefined) throw new CorruptValueError('Unknown serializer id');
     const expiresAt = bytes.readDoubleLE(4);
     if (!Number.isFinite(expiresAt) || expiresAt < 0) throw new CorruptValueError('Bad expiry in header');
-    let payload = bytes.subarray(HEADER_BYTES);
+    let payload = bytes;
+    let offset = HEADER_BYTES;
     try {
       if ((flags & FLAG_ENCRYPTED) !== 0) {
         if (this.#cipher === undefined) throw new CorruptValueError('Value is encrypted but no key is configured');
-        payload = this.#cipher.open(payload, aad);
+        payload = this.#cipher.open(payload.subarray(offset), aad);
+        offset = 0;
       }
       if ((flags & FLAG_COMPRESSED) !== 0) {
-        payload = inflateRawSync(payload, { maxOutputLength: this.#maxValueBytes });
+        payload = inflateRawSync(payload.subarray(offset), { maxOutputLength: this.#maxValueBytes });
+        offset = 0;
       }
-      return { value: serializer.deserialize(payload), expiresAt };
+      return { value: serializer.deserialize(payload, offset), expiresAt };
     } catch (err) {
       if (err instanceof CorruptValueError) throw err;
       throw new CorruptValueError(`Value body does not decode: ${(err as Error).message}`, { cause: err });

@@ -3,6 +3,7 @@ import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { CorruptValueError, LoaderError, TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
+import type { ReadHandler, WriteHandler } from '../tiers/redis/batch_handlers.js';
 import type { RedisTier } from '../tiers/redis/redis_tier.js';
 import type { Clock } from './clock.js';
 import { SingleFlight } from './single_flight.js';
@@ -20,6 +21,14 @@ export interface TierStackOptions {
   suppressL2Errors: boolean;
 }
 
+/** What a write needs after L2 acknowledged it: the L1 fill. */
+interface PendingWrite {
+  value: unknown;
+  expiresAt: number;
+  weight: number;
+  envelope: Buffer | null;
+}
+
 /**
  * The request path below the guards, in one place:
  *
@@ -30,15 +39,17 @@ export interface TierStackOptions {
  *            ▼
  *          L1 re-check ──hit──▶ value
  *            ▼
- *          L2 (batched MGET) ──hit──▶ decode ──▶ fill L1 with the remaining TTL ──▶ value
+ *          L2 (same-tick reads batched into one MGET) ──hit──▶ decode ─▶ fill L1 (remaining TTL) ─▶ value
  *            │miss / error (counted; degrades to a miss) / corrupt (counted, logged once; a miss)
  *            ▼
  *          loader (L3) ──▶ write L2 (batched) ──▶ fill L1 ──▶ value
  *
- *   write:  serialize (typed errors before anything is written) ─▶ L2 ─▶ L1
+ *   write:  encode (typed errors before anything is written) ─▶ L2 ─▶ on ack: L1
  *
- * L1 is filled after L2 accepted the write, so L1 never holds a value L2 refused (with
- * `suppressL2Errors` off); with it on, a failed L2 write is counted and L1 still serves the value.
+ * Reply handling runs inside the batchers' loops through the `ReadHandler`/`WriteHandler` below, so
+ * an L2 operation costs its caller one promise. L1 is filled after L2 accepted a write, so L1
+ * never holds a value L2 refused (with `suppressL2Errors` off); with it on, a failed L2 write is
+ * counted and L1 still serves the value.
  */
 export class TierStack {
   readonly l1: MemoryTier | null;
@@ -54,7 +65,7 @@ export class TierStack {
   // not put the value it read into L1 afterwards. Mutations bump #seq; while reads are in flight a
   // mutated key remembers its seq in #touched (cleared whenever no read is in flight, so it stays
   // small); bulk invalidations bump #bulkSeq. A read fills L1 only if nothing touched its key
-  // since the read began.
+  // since the read began (its start seq is the read's batcher ctx).
   #seq = 0;
   #bulkSeq = 0;
   #readsInFlight = 0;
@@ -71,51 +82,59 @@ export class TierStack {
   }
 
   /** L2 lookup for a key L1 did not have. Resolves `undefined` on miss, on L2 error and on corrupt bytes. */
-  async readL2(key: string): Promise<unknown> {
+  readL2(key: string): Promise<unknown> {
     const l2 = this.l2;
-    const stats = this.#stats;
     if (l2 === null) {
-      stats.misses++;
-      return undefined;
+      this.#stats.misses++;
+      return Promise.resolve(undefined);
     }
-    let bytes: Buffer | null;
-    let raced = false;
-    const startSeq = this.#seq;
     this.#readsInFlight++;
-    try {
-      bytes = await l2.get(key);
-    } catch (err) {
+    return l2.read(key, this.#reads, this.#seq);
+  }
+
+  readonly #reads: ReadHandler = {
+    onValue: (bytes, key, ctx, ms) => {
+      const raced = this.#raced(key, ctx as number);
+      const stats = this.#stats;
+      stats.record('get', ms);
+      if (bytes === null) {
+        stats.l2Misses++;
+        stats.misses++;
+        return undefined;
+      }
+      let decoded;
+      try {
+        decoded = this.#codec.decode(bytes, (this.l2 as RedisTier).prefix + key);
+      } catch (err) {
+        this.#onCorrupt(key, err);
+        return undefined;
+      }
+      const expiresAt = decoded.expiresAt;
+      if (expiresAt !== 0 && expiresAt <= this.#clock.now()) {
+        stats.l2Misses++;
+        stats.misses++;
+        return undefined;
+      }
+      stats.l2Hits++;
+      if (this.l1 !== null && !raced) this.l1.set(key, decoded.value, expiresAt, bytes.length);
+      return decoded.value;
+    },
+    onError: (err, key, ctx, ms) => {
+      this.#raced(key, ctx as number);
+      const stats = this.#stats;
+      stats.record('get', ms);
       stats.l2Errors++;
       stats.misses++;
       this.#logger.debug({ err: (err as Error).message, key }, 'L2 read failed; served as a miss');
       return undefined;
-    } finally {
-      raced = this.#bulkSeq > startSeq || (this.#touched.get(key) ?? -1) > startSeq;
-      if (--this.#readsInFlight === 0) this.#touched.clear();
-    }
-    if (bytes === null) {
-      stats.l2Misses++;
-      stats.misses++;
-      return undefined;
-    }
-    let decoded;
-    try {
-      decoded = this.#codec.decode(bytes, l2.prefix + key);
-    } catch (err) {
-      this.#onCorrupt(key, err);
-      return undefined;
-    }
-    const { value, expiresAt } = decoded;
-    if (expiresAt !== 0 && expiresAt <= this.#clock.now()) {
-      stats.l2Misses++;
-      stats.misses++;
-      return undefined;
-    }
-    stats.l2Hits++;
-    if (this.l1 !== null && !raced) {
-      this.l1.set(key, value, expiresAt, bytes.length);
-    }
-    return value;
+    },
+  };
+
+  /** Ends an in-flight read; true when its key was mutated since it began. */
+  #raced(key: string, startSeq: number): boolean {
+    const raced = this.#bulkSeq > startSeq || (this.#touched.get(key) ?? -1) > startSeq;
+    if (--this.#readsInFlight === 0 && this.#touched.size > 0) this.#touched.clear();
+    return raced;
   }
 
   /** True when a live entry exists in L1 or L2 (the L2 envelope's expiry is checked, the body not decoded). */
@@ -133,30 +152,52 @@ export class TierStack {
     }
   }
 
-  async write(key: string, value: unknown, ttlMs: number): Promise<void> {
-    const body = this.#codec.serialize(value, key);
+  /** Encodes and stores; throws typed errors synchronously (nothing written), then resolves once L2 acknowledged. */
+  write(key: string, value: unknown, ttlMs: number): Promise<unknown> {
+    return this.#enqueue(key, this.#prepare(key, value, ttlMs), ttlMs);
+  }
+
+  /** All entries are encoded before any is written: one bad value rejects the call and writes nothing. */
+  writeMany(keys: readonly string[], values: readonly unknown[], ttlsMs: readonly number[]): Promise<unknown[]> {
+    const prepared = keys.map((k, i) => this.#prepare(k, values[i], ttlsMs[i]));
+    return Promise.all(prepared.map((p, i) => this.#enqueue(keys[i], p, ttlsMs[i])));
+  }
+
+  #prepare(key: string, value: unknown, ttlMs: number): PendingWrite {
     const expiresAt = this.#clock.now() + ttlMs;
     const l2 = this.l2;
-    let weight = body.length;
-    if (l2 !== null) {
-      const envelope = this.#codec.seal(body, expiresAt, l2.prefix + key);
-      weight = envelope.length;
-      try {
-        await l2.set(key, envelope, ttlMs);
-      } catch (err) {
-        this.#stats.l2Errors++;
-        if (!this.#suppressL2Errors || this.l1 === null) {
-          // The old L1 value may now disagree with whatever L2 holds: drop it rather than guess.
-          this.l1?.delete(key);
-          throw new TierUnavailableError('l2', `Redis write failed: ${(err as Error).message}`, { key, cause: err });
-        }
-        this.#logger.debug({ err: (err as Error).message, key }, 'L2 write failed; kept in L1 only');
-      }
-    }
-    this.#stats.sets++;
-    this.#markTouched(key);
-    this.l1?.set(key, value, expiresAt, weight);
+    if (l2 === null) return { value, expiresAt, weight: this.#codec.serializedSize(value, key), envelope: null };
+    const envelope = this.#codec.encode(value, expiresAt, key, l2.prefix + key);
+    return { value, expiresAt, weight: envelope.length, envelope };
   }
+
+  #enqueue(key: string, w: PendingWrite, ttlMs: number): Promise<unknown> {
+    if (this.l2 === null || w.envelope === null) return Promise.resolve(this.#writes.onDone(key, w, 0));
+    return this.l2.write(key, w.envelope, ttlMs, this.#writes, w);
+  }
+
+  readonly #writes: WriteHandler = {
+    onDone: (key, ctx, ms) => {
+      const w = ctx as PendingWrite;
+      if (this.l2 !== null) this.#stats.record('set', ms);
+      this.#stats.sets++;
+      this.#markTouched(key);
+      this.l1?.set(key, w.value, w.expiresAt, w.weight);
+      return undefined;
+    },
+    onError: (err, key, ctx, ms) => {
+      this.#stats.record('set', ms);
+      this.#stats.l2Errors++;
+      if (!this.#suppressL2Errors || this.l1 === null) {
+        // The old L1 value may now disagree with whatever L2 holds: drop it rather than guess.
+        this.#markTouched(key);
+        this.l1?.delete(key);
+        throw new TierUnavailableError('l2', `Redis write failed: ${(err as Error).message}`, { key, cause: err });
+      }
+      this.#logger.debug({ err: (err as Error).message, key }, 'L2 write failed; kept in L1 only');
+      return this.#writes.onDone(key, ctx, ms);
+    },
+  };
 
   /**
    * Read-through with in-process single flight: concurrent callers for one missing key share one

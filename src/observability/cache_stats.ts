@@ -91,10 +91,10 @@ export class CacheStats {
     this.#timer = undefined;
   }
 
-  /** Records the latency of `op` that started at `startMs` (performance.now()). */
-  record(op: TimedOperation, startMs: number): void {
+  /** Records that one `op` took `durationMs`. Stored in whole microseconds. */
+  record(op: TimedOperation, durationMs: number): void {
     const h = this.#histograms;
-    if (h !== null) h[op].record(Math.max(1, Math.round((performance.now() - startMs) * 1000)));
+    if (h !== null) h[op].record(durationMs >= 0.001 ? Math.round(durationMs * 1000) : 1);
   }
 
   opsPerSecond(currentTotal: number): number {

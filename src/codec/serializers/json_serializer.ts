@@ -7,7 +7,7 @@ export class JsonSerializer implements Serializer {
   readonly id = 0;
   readonly name = 'json' as const;
 
-  serialize(value: unknown, key: string): Buffer {
+  serialize(value: unknown, key: string): string {
     rejectUnsupportedValues(value, key);
     let text: string | undefined;
     try {
@@ -16,10 +16,10 @@ export class JsonSerializer implements Serializer {
       throw new SerializationError(`Cannot serialize value as JSON: ${(err as Error).message}`, { key, cause: err });
     }
     if (text === undefined) throw new SerializationError('Value has no JSON representation', { key });
-    return Buffer.from(text, 'utf8');
+    return text;
   }
 
-  deserialize(bytes: Buffer): unknown {
-    return JSON.parse(bytes.toString('utf8'));
+  deserialize(bytes: Buffer, offset: number): unknown {
+    return JSON.parse(bytes.toString('utf8', offset));
   }
 }

@@ -24,7 +24,7 @@ export class MsgpackSerializer implements Serializer {
     }
   }
 
-  deserialize(bytes: Buffer): unknown {
-    return this.#packr.unpack(bytes);
+  deserialize(bytes: Buffer, offset: number): unknown {
+    return this.#packr.unpack(offset === 0 ? bytes : bytes.subarray(offset));
   }
 }

@@ -6,9 +6,13 @@
 export interface Serializer {
   readonly id: number;
   readonly name: SerializerName;
-  /** Throws a `SerializationError` for values this format cannot represent faithfully. */
-  serialize(value: unknown, key: string): Buffer;
-  deserialize(bytes: Buffer): unknown;
+  /**
+   * Throws a `SerializationError` for values this format cannot represent faithfully. Text formats
+   * return a string so the codec writes it straight into the envelope (one allocation, no copy).
+   */
+  serialize(value: unknown, key: string): Buffer | string;
+  /** Decodes `bytes` from `offset` to the end. */
+  deserialize(bytes: Buffer, offset: number): unknown;
 }
 
 export type SerializerName = 'json' | 'msgpack' | 'v8';

@@ -20,7 +20,7 @@ export class V8Serializer implements Serializer {
     }
   }
 
-  deserialize(bytes: Buffer): unknown {
-    return v8.deserialize(bytes);
+  deserialize(bytes: Buffer, offset: number): unknown {
+    return v8.deserialize(offset === 0 ? bytes : bytes.subarray(offset));
   }
 }

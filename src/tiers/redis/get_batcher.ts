@@ -1,3 +1,4 @@
+import type { ReadHandler } from './batch_handlers.js';
 import { withDeadline } from './deadline.js';
 import type { BinaryRedis } from './redis_connection.js';
 
@@ -6,33 +7,40 @@ import type { BinaryRedis } from './redis_connection.js';
  *
  * Why `process.nextTick`: readers resumed by the previous batch's reply run as a cascade of
  * microtasks; a tick scheduled from inside that cascade runs only after it drains, so the next
- * batch collects all of them. 64 concurrent readers then cost one round trip instead of 64
- * (MGET of 64 keys moves ~2x the keys/s of 64 pipelined GETs on the same client; docs/benchmarks.md).
+ * batch collects all of them (64 concurrent readers → 64 keys per round trip, measured).
  *
- * Waiters live in parallel arrays, not per-request objects. A batch larger than `maxBatch` is
- * split so one huge MGET never blocks Redis for long.
+ * Waiters live in parallel arrays, not per-request objects; each key's reply goes through its
+ * handler inside the batch loop (see batch_handlers.ts). A batch larger than `maxBatch` is split
+ * so one huge MGET never blocks Redis for long.
  */
 export class GetBatcher {
   readonly #redis: BinaryRedis;
+  readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
   #keys: string[] = [];
-  #resolves: ((v: Buffer | null) => void)[] = [];
+  #handlers: ReadHandler[] = [];
+  #ctxs: unknown[] = [];
+  #resolves: ((v: unknown) => void)[] = [];
   #rejects: ((e: unknown) => void)[] = [];
   #scheduled = false;
   /** Round trips issued (observability and tests). */
   roundTrips = 0;
   readonly #flush = (): void => this.#run();
 
-  constructor(redis: BinaryRedis, maxBatch: number, timeoutMs: number) {
+  constructor(redis: BinaryRedis, prefix: string, maxBatch: number, timeoutMs: number) {
     this.#redis = redis;
+    this.#prefix = prefix;
     this.#maxBatch = maxBatch;
     this.#timeoutMs = timeoutMs;
   }
 
-  get(fullKey: string): Promise<Buffer | null> {
-    return new Promise<Buffer | null>((resolve, reject) => {
-      this.#keys.push(fullKey);
+  /** `key` without the namespace prefix; the handler sees it the same way. */
+  get(key: string, handler: ReadHandler, ctx: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#keys.push(key);
+      this.#handlers.push(handler);
+      this.#ctxs.push(ctx);
       this.#resolves.push(resolve);
       this.#rejects.push(reject);
       if (!this.#scheduled) {
@@ -45,24 +53,43 @@ export class GetBatcher {
   #run(): void {
     this.#scheduled = false;
     const keys = this.#keys;
+    const handlers = this.#handlers;
+    const ctxs = this.#ctxs;
     const resolves = this.#resolves;
     const rejects = this.#rejects;
     this.#keys = [];
+    this.#handlers = [];
+    this.#ctxs = [];
     this.#resolves = [];
     this.#rejects = [];
+    const prefix = this.#prefix;
     for (let start = 0; start < keys.length; start += this.#maxBatch) {
       const end = Math.min(keys.length, start + this.#maxBatch);
+      const full = new Array<string>(end - start);
+      for (let i = start; i < end; i++) full[i - start] = prefix + keys[i];
       this.roundTrips++;
-      const request =
-        end - start === 1
-          ? this.#redis.get(keys[start]).then((v) => [v])
-          : this.#redis.mGet(start === 0 && end === keys.length ? keys : keys.slice(start, end));
+      const t0 = performance.now();
+      const request = full.length === 1 ? this.#redis.get(full[0]).then((v) => [v]) : this.#redis.mGet(full);
       withDeadline(request, this.#timeoutMs, 'read').then(
         (values) => {
-          for (let i = start; i < end; i++) resolves[i]((values[i - start] as Buffer | null) ?? null);
+          const ms = performance.now() - t0;
+          for (let i = start; i < end; i++) {
+            try {
+              resolves[i](handlers[i].onValue((values[i - start] as Buffer | null) ?? null, keys[i], ctxs[i], ms));
+            } catch (err) {
+              rejects[i](err);
+            }
+          }
         },
         (err: unknown) => {
-          for (let i = start; i < end; i++) rejects[i](err);
+          const ms = performance.now() - t0;
+          for (let i = start; i < end; i++) {
+            try {
+              resolves[i](handlers[i].onError(err, keys[i], ctxs[i], ms));
+            } catch (e) {
+              rejects[i](e);
+            }
+          }
         },
       );
     }

@@ -36,12 +36,13 @@ export function createOwnedRedisClient(options: RedisConnectionOptions): RedisCl
   return client;
 }
 
-/** A view of `client` whose bulk-string replies are Buffers and whose commands time out. */
-export function binaryView(client: RedisClient, timeoutMs: number) {
-  return client.withCommandOptions({
-    typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
-    timeout: timeoutMs,
-  });
+/**
+ * A view of `client` whose bulk-string replies are Buffers. No node-redis `timeout` here: it stops
+ * counting once a command is written (so it misses a stalled server) and costs an AbortSignal per
+ * command; deadline.ts bounds each round trip instead.
+ */
+export function binaryView(client: RedisClient) {
+  return client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
 }
 
 export type BinaryRedis = ReturnType<typeof binaryView>;

@@ -1,4 +1,5 @@
 import { escapeGlob } from '../../util/glob.js';
+import { RAW_READ, type ReadHandler, type WriteHandler } from './batch_handlers.js';
 import { withDeadline } from './deadline.js';
 import { GetBatcher } from './get_batcher.js';
 import { binaryView, type BinaryRedis, type RedisClient } from './redis_connection.js';
@@ -28,10 +29,10 @@ export class RedisTier {
   constructor(options: RedisTierOptions) {
     this.prefix = options.prefix;
     this.client = options.client;
-    this.#redis = binaryView(options.client, options.commandTimeoutMs);
+    this.#redis = binaryView(options.client);
     this.#timeoutMs = options.commandTimeoutMs;
-    this.#gets = new GetBatcher(this.#redis, options.maxBatch, options.commandTimeoutMs);
-    this.#sets = new SetBatcher(this.#redis, options.maxBatch, options.commandTimeoutMs);
+    this.#gets = new GetBatcher(this.#redis, options.prefix, options.maxBatch, options.commandTimeoutMs);
+    this.#sets = new SetBatcher(this.#redis, options.prefix, options.maxBatch, options.commandTimeoutMs);
   }
 
   get isReady(): boolean {
@@ -43,12 +44,19 @@ export class RedisTier {
     return { reads: this.#gets.roundTrips, writes: this.#sets.roundTrips };
   }
 
+  /** Raw bytes of `key` (batched with other reads of this tick); rejects on a Redis failure. */
   get(key: string): Promise<Buffer | null> {
-    return this.#gets.get(this.prefix + key);
+    return this.#gets.get(key, RAW_READ, undefined) as Promise<Buffer | null>;
   }
 
-  set(key: string, envelope: Buffer, ttlMs: number): Promise<void> {
-    return this.#sets.set(this.prefix + key, envelope, Math.max(1, Math.ceil(ttlMs)));
+  /** Batched read whose outcome goes through `handler` (see batch_handlers.ts). */
+  read(key: string, handler: ReadHandler, ctx: unknown): Promise<unknown> {
+    return this.#gets.get(key, handler, ctx);
+  }
+
+  /** Batched `SET key envelope PX ttl` whose outcome goes through `handler`. */
+  write(key: string, envelope: Buffer, ttlMs: number, handler: WriteHandler, ctx: unknown): Promise<unknown> {
+    return this.#sets.set(key, envelope, Math.max(1, Math.ceil(ttlMs)), handler, ctx);
   }
 
   /** Deletes keys; resolves to how many existed. */

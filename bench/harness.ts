@@ -1,0 +1,73 @@
+/**
+ * Tiny throughput harness. Every contender runs for a fixed time slice, contenders interleaved,
+ * `rounds` times; the median slice is reported, so one noisy slice (GC, the other core busy)
+ * does not decide a ratio. Results are ops/s; ratios are taken between contenders of one run only.
+ */
+export interface Contender {
+  name: string;
+  /** Runs as many operations as it can until `deadline` (performance.now()); returns how many. */
+  run(deadline: number): Promise<number> | number;
+}
+
+export interface Result {
+  name: string;
+  opsPerSec: number;
+  samples: number[];
+}
+
+export async function compare(contenders: Contender[], opts: { sliceMs: number; rounds: number; warmupMs: number }): Promise<Result[]> {
+  for (const c of contenders) await c.run(performance.now() + opts.warmupMs);
+  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const c of contenders) {
+      const t0 = performance.now();
+      const n = await c.run(t0 + opts.sliceMs);
+      const dt = performance.now() - t0;
+      samples.get(c.name)!.push((n / dt) * 1000);
+    }
+  }
+  return contenders.map((c) => {
+    const s = [...samples.get(c.name)!].sort((a, b) => a - b);
+    return { name: c.name, opsPerSec: s[Math.floor(s.length / 2)], samples: s };
+  });
+}
+
+/** A synchronous loop, checked against the clock every 1024 operations. */
+export function syncLoop(op: (i: number) => unknown): (deadline: number) => number {
+  return (deadline) => {
+    let i = 0;
+    let sink: unknown;
+    while (performance.now() < deadline) {
+      for (let j = 0; j < 1024; j++) sink = op(i++);
+    }
+    if (sink === Symbol.for('never')) console.log(sink);
+    return i;
+  };
+}
+
+/** One coroutine awaiting each operation in turn (the cost of an awaited call). */
+export function awaitedLoop(op: (i: number) => Promise<unknown>): (deadline: number) => Promise<number> {
+  return async (deadline) => {
+    let i = 0;
+    while (performance.now() < deadline) {
+      for (let j = 0; j < 256; j++) await op(i++);
+    }
+    return i;
+  };
+}
+
+/** `concurrency` coroutines, each awaiting one operation at a time, until the deadline. */
+export function concurrentLoop(concurrency: number, op: (i: number) => Promise<unknown>): (deadline: number) => Promise<number> {
+  return async (deadline) => {
+    let i = 0;
+    const worker = async (): Promise<void> => {
+      while (performance.now() < deadline) await op(i++);
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return i;
+  };
+}
+
+export function formatOps(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}

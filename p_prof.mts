@@ -1,0 +1,16 @@
+import { createIntegratedCache } from './src/index.js';
+import { RedisServer } from './src/embedded/redis_server.js';
+import { concurrentLoop } from './bench/harness.js';
+const s = await RedisServer.start();
+const c = createIntegratedCache({ redisUrl: s.url, enableL1Cache: false, logLevel: 'silent' });
+await c.initialize();
+const value = { id: 123456, name: 'John Smith', email: 'john.smith@example.com', roles: ['admin', 'user'], active: true, score: 98.5 };
+const keys = Array.from({ length: 10000 }, (_, i) => `user:${i}`);
+await c.setMany(keys.map((key) => ({ key, value })));
+const r0 = (await c.getStats()).l2.roundTrips.reads;
+const t = performance.now();
+const n = await concurrentLoop(64, (i) => c.get(keys[i % 10000]))(performance.now() + 3000);
+const dt = performance.now() - t;
+const r1 = (await c.getStats()).l2.roundTrips.reads;
+console.log('ops/s', Math.round(n / dt * 1000), 'keys per round trip', (n / (r1 - r0)).toFixed(1));
+await c.close(); await s.stop(); process.exit(0);
