@@ -21,6 +21,9 @@ import { awaitedLoop, compare, concurrentLoop, formatOps, syncLoop, type Contend
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.indexOf('--only');
+/** `--only l1|get|set`: run one section (for A/B runs while tuning). */
+const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
 const SLICE = { sliceMs: quick ? 300 : 1000, rounds: quick ? 3 : 5, warmupMs: quick ? 200 : 500 };
 const KEYS = 10_000;
 const CONC = 64;
@@ -63,7 +66,8 @@ for (const k of keys) {
 const k = (i: number): string => keys[i % KEYS];
 const sections: { title: string; results: Result[]; ratios: [string, string, string][] }[] = [];
 
-async function section(title: string, contenders: Contender[], ratios: [string, string, string][]): Promise<void> {
+async function section(id: string, title: string, contenders: Contender[], ratios: [string, string, string][]): Promise<void> {
+  if (only !== undefined && only !== id) return;
   log(`## ${title}`);
   const results = await compare(contenders, SLICE);
   for (const r of results) log(`  ${r.name.padEnd(42)} ${formatOps(r.opsPerSec).padStart(13)} ops/s`);
@@ -77,6 +81,7 @@ async function section(title: string, contenders: Contender[], ratios: [string, 
 }
 
 await section(
+  'l1',
   'L1 hit (one coroutine)',
   [
     { name: 'tiercache getSync', run: syncLoop((i) => tcL1.getSync(k(i))) },
@@ -93,6 +98,7 @@ await section(
 );
 
 await section(
+  'get',
   `L2 get, concurrency ${CONC} (L1 off)`,
   [
     { name: 'tiercache get', run: concurrentLoop(CONC, (i) => tcL2.get(k(i))) },
@@ -110,6 +116,7 @@ await section(
 );
 
 await section(
+  'set',
   `L2 set, concurrency ${CONC} (L1 off)`,
   [
     { name: 'tiercache set', run: concurrentLoop(CONC, (i) => tcL2.set(k(i), value)) },

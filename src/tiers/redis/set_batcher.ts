@@ -3,25 +3,19 @@ import { withDeadline } from './deadline.js';
 import type { BinaryRedis } from './redis_connection.js';
 
 /**
- * Sets `KEYS[i]` to `ARGV[i+1]` with one shared PX (`ARGV[1]`). One script call replaces a batch
- * of SETs: Redis parses one command instead of N and the client resolves one reply instead of N
- * (docs/benchmarks.md). Not atomic across slots on a Redis Cluster: the cluster work groups
- * batches by slot before they reach here.
- */
-const SET_MANY_PX = `local px = ARGV[1]
-for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', px) end
-return #KEYS`;
-
-/**
- * Coalesces every `set` issued during one event-loop turn (see GetBatcher for why nextTick) into
- * one script call per distinct TTL. A lone set stays a plain `SET … PX`.
+ * Coalesces every `set` issued during one event-loop turn (see GetBatcher for why nextTick) and
+ * sends them as pipelined `SET key value PX ttl` commands, which node-redis writes in one syscall.
+ *
+ * Measured alternatives (docs/decisions.md): one Lua script setting N keys was the slowest
+ * (Redis pays a `redis.call` per key: ~0.6x of plain pipelined SETs), MULTI pipelines and
+ * MSET + PEXPIRE gained nothing worth a non-atomic TTL. The batcher's gain is on the client: one
+ * deadline timer and one handler loop per batch instead of per key.
  */
 export class SetBatcher {
   readonly #redis: BinaryRedis;
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
-  #sha: string | undefined;
   #keys: string[] = [];
   #values: Buffer[] = [];
   #pxs: number[] = [];
@@ -72,76 +66,48 @@ export class SetBatcher {
     this.#ctxs = [];
     this.#resolves = [];
     this.#rejects = [];
-    // Group by TTL; in the common case every set shares the default TTL and this is one group.
-    let groups: Map<number, number[]> | null = null;
-    const px0 = pxs[0];
-    for (let i = 1; i < pxs.length; i++) {
-      if (pxs[i] !== px0) {
-        groups = new Map();
-        for (let j = 0; j < pxs.length; j++) {
-          const g = groups.get(pxs[j]);
-          if (g === undefined) groups.set(pxs[j], [j]);
-          else g.push(j);
-        }
-        break;
+    const prefix = this.#prefix;
+    for (let start = 0; start < keys.length; start += this.#maxBatch) {
+      const end = Math.min(keys.length, start + this.#maxBatch);
+      this.roundTrips++;
+      const t0 = performance.now();
+      const replies = new Array<Promise<unknown>>(end - start);
+      for (let i = start; i < end; i++) {
+        replies[i - start] = this.#redis.sendCommand(['SET', prefix + keys[i], values[i], 'PX', String(pxs[i])]);
       }
-    }
-    const all = groups ?? new Map([[px0, Array.from({ length: keys.length }, (_, i) => i)]]);
-    for (const [px, idx] of all) {
-      for (let s = 0; s < idx.length; s += this.#maxBatch) {
-        const part = idx.length <= this.#maxBatch ? idx : idx.slice(s, s + this.#maxBatch);
-        this.roundTrips++;
-        const t0 = performance.now();
-        let request: Promise<unknown>;
-        if (part.length === 1) {
-          const i = part[0];
-          request = this.#redis.set(this.#prefix + keys[i], values[i], { expiration: { type: 'PX', value: px } });
-        } else {
-          const fullKeys = new Array<string>(part.length);
-          const args = new Array<string | Buffer>(part.length + 1);
-          args[0] = String(px);
-          for (let j = 0; j < part.length; j++) {
-            fullKeys[j] = this.#prefix + keys[part[j]];
-            args[j + 1] = values[part[j]];
+      const settle = (i: number, err: unknown, ms: number): void => {
+        try {
+          resolves[i](err === undefined ? handlers[i].onDone(keys[i], ctxs[i], ms) : handlers[i].onError(err, keys[i], ctxs[i], ms));
+        } catch (e) {
+          rejects[i](e);
+        }
+      };
+      withDeadline(Promise.all(replies), this.#timeoutMs, 'write').then(
+        () => {
+          const ms = performance.now() - t0;
+          for (let i = start; i < end; i++) settle(i, undefined, ms);
+        },
+        (batchErr: unknown) => {
+          // Some SET failed or the batch timed out: give each key its own outcome where it has
+          // one, the batch's error where it has none yet.
+          const ms = performance.now() - t0;
+          for (let i = start; i < end; i++) {
+            let outcome: unknown = batchErr;
+            let known = false;
+            replies[i - start].then(
+              () => {
+                outcome = undefined;
+                known = true;
+              },
+              (e: unknown) => {
+                outcome = e;
+                known = true;
+              },
+            );
+            queueMicrotask(() => settle(i, known ? outcome : batchErr, ms));
           }
-          request = this.#setMany(fullKeys, args);
-        }
-        withDeadline(request, this.#timeoutMs, 'write').then(
-          () => {
-            const ms = performance.now() - t0;
-            for (const i of part) {
-              try {
-                resolves[i](handlers[i].onDone(keys[i], ctxs[i], ms));
-              } catch (err) {
-                rejects[i](err);
-              }
-            }
-          },
-          (err: unknown) => {
-            const ms = performance.now() - t0;
-            for (const i of part) {
-              try {
-                resolves[i](handlers[i].onError(err, keys[i], ctxs[i], ms));
-              } catch (e) {
-                rejects[i](e);
-              }
-            }
-          },
-        );
-      }
-    }
-  }
-
-  async #setMany(keys: string[], args: (string | Buffer)[]): Promise<void> {
-    if (this.#sha === undefined) this.#sha = String(await this.#redis.scriptLoad(SET_MANY_PX));
-    try {
-      await this.#redis.evalSha(this.#sha, { keys, arguments: args });
-    } catch (err) {
-      // The server lost its script cache (restart, SCRIPT FLUSH, failover): send the body once.
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
-        this.#sha = undefined;
-        await this.#redis.eval(SET_MANY_PX, { keys, arguments: args });
-      } else throw err;
+        },
+      );
     }
   }
 }
