@@ -39,6 +39,6 @@ describe('IntegratedCacheConfig', () => {
   });
 
   it('accepts the seed basic example options', () => {
-    expect(() => createIntegratedCache({ redisUrl: 'redis://localhost:6379', enableSecurity: false, enableMonitoring: true } as never)).not.toThrow();
+    expect(() => createIntegratedCache({ redisUrl: 'redis://localhost:6379', enableSecurity: false, enableMonitoring: true })).not.toThrow();
   });
 });

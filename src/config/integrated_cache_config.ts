@@ -65,8 +65,23 @@ export const integratedCacheConfigSchema = z
   })
   .strict();
 
+/**
+ * Seed options whose mechanisms are not in this release: typed as `false` so the product
+ * description's examples compile, and refused at run time when set to anything else.
+ */
+export interface NotYetAvailableOptions {
+  /** Not in this release: only `false` is accepted. */
+  enableSecurity?: false;
+  /** Not in this release: only `false` is accepted. */
+  enableEncryption?: false;
+  /** Not in this release: only `false` is accepted. */
+  enableAccessControl?: false;
+  /** Not in this release: only `false` is accepted. */
+  enableMemoryMonitoring?: false;
+}
+
 /** Options accepted by `createIntegratedCache` (input shape: every field optional). */
-export type IntegratedCacheOptions = z.input<typeof integratedCacheConfigSchema>;
+export type IntegratedCacheOptions = z.input<typeof integratedCacheConfigSchema> & NotYetAvailableOptions;
 /** The resolved configuration (defaults applied). */
 export type IntegratedCacheConfig = z.output<typeof integratedCacheConfigSchema>;
 
@@ -95,6 +110,7 @@ export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedC
   }
   const cleaned = Object.fromEntries(Object.entries(options).filter(([k]) => !(k in NOT_YET_AVAILABLE)));
   const parsed = integratedCacheConfigSchema.safeParse(cleaned);
+  // (the NotYetAvailableOptions were checked above and are not part of the resolved config)
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const option =
