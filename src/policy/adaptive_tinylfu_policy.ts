@@ -3,28 +3,48 @@ import { uintArrayFor } from './eviction_policy.js';
 import { FrequencySketch } from './frequency_sketch.js';
 import { GhostList } from './ghost_list.js';
 
-const WINDOW = 1;
+const WINDOW = 1; // upper part of the window (MRU side)
+const WINDOW_LOW = 4; // the window's last Δ entries: a hit here is one a Δ-smaller window would have lost
 const PROBATION = 2;
 const PROTECTED = 3;
 /** Caffeine's ADMIT_HASHDOS_THRESHOLD: a candidate this warm is let in 1 time in 128 at random. */
 const HASHDOS_THRESHOLD = 6;
 
+export interface AdaptiveTinyLfuOptions {
+  /** Seed of the admission jitter; fixed by default so runs are deterministic. */
+  seed?: number;
+  /** Initial window as a fraction of the maximum. @default 0.01 */
+  initialWindow?: number;
+  /** Adapt the window (false: plain W-TinyLFU with a fixed window). @default true */
+  adaptive?: boolean;
+  /** Step Δ as a fraction of the maximum. @default 0.0625 */
+  step?: number;
+  /** Misses per adaptation period, as a fraction of the maximum. @default 0.5 */
+  period?: number;
+
+}
+
 /**
- * W-TinyLFU (Einziger, Friedman, Manes) with the window sized by ghost lists instead of a hill
- * climber.
+ * W-TinyLFU (Einziger, Friedman, Manes: "TinyLFU: A Highly Efficient Cache Admission Policy")
+ * with the window sized from ghost lists instead of Caffeine's hill climber.
  *
- * New entries enter an LRU *window*. The window's LRU entry, when the window is full, moves to the
- * *probation* segment of the main region as a candidate; when the cache must evict, the candidate
- * is compared with probation's LRU entry (the victim) by their TinyLFU frequency estimates and the
- * colder one leaves. A probation hit promotes to *protected* (80% of main).
+ * Regions: new entries enter an LRU *window*; the window's LRU entry, when the window is over its
+ * target, moves to the *probation* segment of main as a candidate. When the cache must evict, the
+ * candidate is compared with probation's LRU entry (the victim) by TinyLFU frequency estimates
+ * (a 4-bit count-min sketch with aging) and the colder one leaves; a warm candidate that loses is
+ * still let in 1 time in 128 (Caffeine's defence against hash flooding). A probation hit promotes
+ * to *protected* (80% of main).
  *
- * Adaptation (ARC's idea applied to the window/main split): two ghost lists remember hashes of
- * candidates refused at admission and of victims evicted from main. A miss on a refused ghost
- * says recency was undervalued (an LRU would have kept it): the window grows. A miss on an
- * evicted ghost says frequency was undervalued: the window shrinks. Step sizes follow ARC
- * (the ratio of the ghost lists' sizes), so the split tracks the workload from what it observes,
- * with no per-trace constants. With the window at its largest the policy is close to LRU; at its
- * smallest it is close to TinyLFU with a 1-entry window.
+ * Adaptation, by marginal utility measured from what the policy observes:
+ * - the *refused* ghost remembers candidates that lost admission, stamped with the window-spill
+ *   count; a miss on one that left at most Δ spills ago would have been a hit with a window Δ
+ *   larger;
+ * - the *evicted* ghost remembers victims evicted from main, stamped with the main-eviction count;
+ *   a miss on one that left at most Δ evictions ago would have been a hit with a main Δ larger.
+ * Every period the window moves by Δ toward the side that would have gained more hits. Unlike
+ * ARC's per-hit steps (which a loop or scan drags toward LRU) or a hill climber (which must move to
+ * learn, and loses hit ratio while it probes), both directions are measured at once. No constant
+ * refers to a trace: Δ and the period are fractions of the cache size.
  *
  * Everything is slot-indexed typed arrays: no per-entry objects, O(1) per operation (the ghost
  * lists use a Map, touched on misses only).
@@ -38,24 +58,35 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   readonly #queue: Uint8Array;
   readonly #hash: Int32Array;
   readonly #candidate: Uint8Array;
-  readonly #heads = new Int32Array(4);
-  readonly #tails = new Int32Array(4);
-  readonly #sizes = new Int32Array(4);
+  #windowLoss = 0;
+  #mainLoss = 0;
+  readonly #heads = new Int32Array(5);
+  readonly #tails = new Int32Array(5);
+  readonly #sizes = new Int32Array(5);
   readonly #sketch: FrequencySketch;
   readonly #refused: GhostList;
   readonly #evicted: GhostList;
-  /** Window target as a fraction-free entry count in [1, maximum - 1]. A float: ARC steps are fractional. */
-  #windowTarget: number;
+  readonly #minWindow: number;
+  readonly #initialWindow: number;
+  #window: number;
   readonly #adaptive: boolean;
-  /** Admission outcomes (observability, tests). */
-  admitted = 0;
-  refused = 0;
+  readonly #step: number;
+  readonly #period: number;
   #rng: number;
+  readonly #seed: number;
   readonly #candidates: Int32Array;
   #candHead = 0;
   #candCount = 0;
+  #spills = 0;
+  #mainEvictions = 0;
+  #periodMisses = 0;
+  #windowGain = 0;
+  #mainGain = 0;
+  /** Admission outcomes (observability, tests). */
+  admitted = 0;
+  refused = 0;
 
-  constructor(slots: number, options: { seed?: number; initialWindow?: number; adaptive?: boolean } = {}) {
+  constructor(slots: number, options: AdaptiveTinyLfuOptions = {}) {
     const maximum = Math.max(1, slots - 1);
     this.#maximum = maximum;
     this.#nil = slots;
@@ -66,25 +97,39 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#candidate = new Uint8Array(slots);
     this.#candidates = new Int32Array(slots);
     this.#sketch = new FrequencySketch(maximum);
-    this.#refused = new GhostList(maximum);
-    this.#evicted = new GhostList(maximum);
-    this.#windowTarget = Math.max(1, Math.round(maximum * (options.initialWindow ?? 0.01)));
-    this.#rng = (options.seed ?? 0x2545f491) | 0 || 1;
+    this.#step = Math.max(1, Math.round(maximum * (options.step ?? 0.0625)));
+    this.#period = Math.max(16, Math.round(maximum * (options.period ?? 0.5)));
+    // Ghosts only need to reach depth Δ; a little more keeps `forget` bookkeeping honest.
+    this.#refused = new GhostList(2 * this.#step);
+    this.#evicted = new GhostList(2 * this.#step);
+    this.#minWindow = Math.max(1, Math.round(maximum * 0.01));
+    this.#initialWindow = Math.max(this.#minWindow, Math.round(maximum * (options.initialWindow ?? 0.01)));
+    this.#window = this.#initialWindow;
     this.#adaptive = options.adaptive ?? true;
+    this.#seed = (options.seed ?? 0x2545f491) | 0 || 1;
+    this.#rng = this.#seed;
     this.reset();
   }
 
   /** Current window target in entries (observability, tests). */
   get windowSize(): number {
-    return Math.round(this.#windowTarget);
+    return this.#window;
   }
 
   onAccess(slot: number): void {
-    this.#sketch.increment(this.#hash[slot]);
+    const h = this.#hash[slot];
+    this.#sketch.increment(h);
     const q = this.#queue[slot];
     if (q === WINDOW || q === PROTECTED) {
       this.#moveToTail(q, slot);
+    } else if (q === WINDOW_LOW) {
+      this.#windowLoss++;
+      this.#unlink(WINDOW_LOW, slot);
+      this.#append(WINDOW, slot);
+      this.#balanceWindow();
     } else {
+      // Probation is main's eviction frontier: a hit there is within Δ of it with odds Δ/|probation|.
+      this.#mainLoss += Math.min(1, this.#step / Math.max(1, this.#sizes[PROBATION]));
       this.#candidate[slot] = 0;
       this.#unlink(PROBATION, slot);
       this.#append(PROTECTED, slot);
@@ -96,7 +141,7 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     const h = keyHash | 0;
     this.#hash[slot] = h;
     this.#sketch.increment(h);
-    this.#adapt(h);
+    if (this.#adaptive) this.#observeMiss(h);
     this.#append(WINDOW, slot);
     this.#spillWindow();
   }
@@ -111,45 +156,37 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#candidate[slot] = 0;
   }
 
+  /**
+   * The slot to evict now (the store removes it right after, through `onRemove`). Judges the
+   * oldest candidate of the last spill against probation's LRU entry.
+   */
   victim(): number {
-    const total = this.#sizes[WINDOW] + this.#sizes[PROBATION] + this.#sizes[PROTECTED];
-    if (total === 0) return -1;
-    // Oldest candidate still waiting in probation (entries accessed since are no longer candidates).
+    if (this.#sizes[WINDOW] + this.#sizes[WINDOW_LOW] + this.#sizes[PROBATION] + this.#sizes[PROTECTED] === 0) return -1;
     let candidate = -1;
     while (this.#candCount > 0) {
       const c = this.#candidates[this.#candHead];
+      this.#popCandidate();
       if (this.#candidate[c] === 1 && this.#queue[c] === PROBATION) {
         candidate = c;
+        this.#candidate[c] = 0;
         break;
       }
-      this.#popCandidate();
     }
     let victim = this.#heads[PROBATION];
-    if (victim === candidate) victim = this.#next[victim] === this.#nil ? -1 : this.#next[victim];
-    if (victim < 0 || victim === this.#nil) victim = this.#heads[PROTECTED];
-    if (victim === this.#nil || victim < 0) victim = -1;
-    if (candidate >= 0 && victim >= 0) {
-      this.#popCandidate();
-      this.#candidate[candidate] = 0;
-      if (this.#admit(this.#hash[candidate], this.#hash[victim])) {
+    if (victim === candidate) victim = this.#next[victim];
+    if (victim === this.#nil) victim = this.#heads[PROTECTED];
+    if (victim === this.#nil) victim = -1;
+    if (candidate >= 0) {
+      if (victim >= 0 && this.#admit(this.#hash[candidate], this.#hash[victim])) {
         this.admitted++;
-        this.#evicted.push(this.#hash[victim]);
-        return victim;
+        return this.#evictFromMain(victim);
       }
       this.refused++;
-      this.#refused.push(this.#hash[candidate]);
+      this.#refused.push(this.#hash[candidate], this.#spills);
       return candidate;
     }
-    if (candidate >= 0) {
-      this.#popCandidate();
-      this.#candidate[candidate] = 0;
-      return candidate;
-    }
-    if (victim >= 0) {
-      this.#evicted.push(this.#hash[victim]);
-      return victim;
-    }
-    return this.#heads[WINDOW];
+    if (victim >= 0) return this.#evictFromMain(victim);
+    return this.#sizes[WINDOW_LOW] > 0 ? this.#heads[WINDOW_LOW] : this.#heads[WINDOW];
   }
 
   reset(): void {
@@ -163,6 +200,18 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#sketch.clear();
     this.#refused.clear();
     this.#evicted.clear();
+    this.#window = this.#initialWindow;
+    this.#spills = 0;
+    this.#mainEvictions = 0;
+    this.#periodMisses = 0;
+    this.#windowGain = 0;
+    this.#mainGain = 0;
+    this.#rng = this.#seed;
+  }
+
+  #evictFromMain(victim: number): number {
+    this.#evicted.push(this.#hash[victim], ++this.#mainEvictions);
+    return victim;
   }
 
   #admit(candidateHash: number, victimHash: number): boolean {
@@ -179,29 +228,33 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     return (x & 127) === 0;
   }
 
-  /** ARC's rule on the window/main split, driven by the ghost list a missed key is found in. */
-  #adapt(hash: number): void {
-    if (!this.#adaptive) return;
-    const refused = this.#refused;
-    const evicted = this.#evicted;
-    if (refused.size > 0 && refused.has(hash)) {
-      const step = Math.max(1, evicted.size / refused.size);
-      this.#windowTarget = Math.min(this.#maximum - 1, this.#windowTarget + step);
-      refused.forget(hash);
-    } else if (evicted.size > 0 && evicted.has(hash)) {
-      const step = Math.max(1, refused.size / evicted.size);
-      this.#windowTarget = Math.max(1, this.#windowTarget - step);
-      evicted.forget(hash);
+  /** A miss of `hash`: would a window (or main) Δ larger have kept it? Every period, move the window. */
+  #observeMiss(hash: number): void {
+    const dw = this.#refused.depthOf(hash, this.#spills);
+    if (dw >= 0) {
+      if (dw <= this.#step) this.#windowGain++;
+      this.#refused.forget(hash);
+    } else {
+      const dm = this.#evicted.depthOf(hash, this.#mainEvictions);
+      if (dm >= 0) {
+        if (dm <= this.#step) this.#mainGain++;
+        this.#evicted.forget(hash);
+      }
     }
+    if (++this.#periodMisses < this.#period) return;
+    // Net hits from moving Δ entries of capacity into the window, or out of it.
+    const grow = this.#windowGain - this.#mainLoss;
+    const shrink = this.#mainGain - this.#windowLoss;
+    if (grow > 0 && grow >= shrink) this.#window = Math.min(this.#maximum - 1, this.#window + this.#step);
+    else if (shrink > 0) this.#window = Math.max(this.#minWindow, this.#window - this.#step);
+    this.#periodMisses = 0;
+    this.#windowGain = 0;
+    this.#mainGain = 0;
+    this.#windowLoss = 0;
+    this.#mainLoss = 0;
   }
 
   #spillWindow(): void {
-    const target = Math.max(1, Math.round(this.#windowTarget));
-    // ARC's bounds: window + refused ghost <= maximum, main + evicted ghost <= maximum.
-    this.#refused.limit = this.#maximum - target;
-    this.#evicted.limit = target;
-    this.#refused.trim();
-    this.#evicted.trim();
     // Only entries spilled by this insert are candidates (Caffeine: those moved in this
     // maintenance pass). Earlier spills that met no eviction are ordinary probation entries;
     // keeping them queued would judge them in FIFO order, which is LRU.
@@ -209,18 +262,35 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
       this.#candidate[this.#candidates[this.#candHead]] = 0;
       this.#popCandidate();
     }
-    while (this.#sizes[WINDOW] > target) {
-      const s = this.#heads[WINDOW];
-      this.#unlink(WINDOW, s);
+    this.#balanceWindow();
+    while (this.#sizes[WINDOW] + this.#sizes[WINDOW_LOW] > this.#window) {
+      const q = this.#sizes[WINDOW_LOW] > 0 ? WINDOW_LOW : WINDOW;
+      const s = this.#heads[q];
+      this.#unlink(q, s);
       this.#append(PROBATION, s);
+      this.#spills++;
       this.#candidate[s] = 1;
       this.#pushCandidate(s);
     }
   }
 
+  /** Keeps the window's lower segment at Δ entries (or the whole window when it is smaller). */
+  #balanceWindow(): void {
+    const upper = Math.max(0, this.#window - this.#step);
+    while (this.#sizes[WINDOW] > upper) {
+      const s = this.#heads[WINDOW];
+      this.#unlink(WINDOW, s);
+      this.#append(WINDOW_LOW, s);
+    }
+    while (this.#sizes[WINDOW_LOW] > 0 && this.#sizes[WINDOW] < upper) {
+      const s = this.#tails[WINDOW_LOW];
+      this.#unlink(WINDOW_LOW, s);
+      this.#prepend(WINDOW, s);
+    }
+  }
+
   #balanceProtected(): void {
-    const main = this.#maximum - Math.round(this.#windowTarget);
-    const maxProtected = Math.max(0, Math.floor(main * 0.8));
+    const maxProtected = Math.floor((this.#maximum - this.#window) * 0.8);
     while (this.#sizes[PROTECTED] > maxProtected) {
       const s = this.#heads[PROTECTED];
       this.#unlink(PROTECTED, s);
@@ -248,6 +318,18 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     if (tail === nil) this.#heads[q] = slot;
     else this.#next[tail] = slot;
     this.#tails[q] = slot;
+    this.#queue[slot] = q;
+    this.#sizes[q]++;
+  }
+
+  #prepend(q: number, slot: number): void {
+    const nil = this.#nil;
+    const head = this.#heads[q];
+    this.#next[slot] = head;
+    this.#prev[slot] = nil;
+    if (head === nil) this.#tails[q] = slot;
+    else this.#prev[head] = slot;
+    this.#heads[q] = slot;
     this.#queue[slot] = q;
     this.#sizes[q]++;
   }

@@ -1,53 +1,45 @@
 /**
- * A bounded FIFO of key hashes recently sent away, with O(1) membership: ARC's B1/B2 lists,
- * holding hashes only (no keys, no values). The bound can move (`limit`): ARC keeps
- * |T1| + |B1| <= c, so a ghost hit means "a split that much larger would have kept this key",
- * not merely "seen some time ago". A hash pushed twice is counted, so removal stays exact.
+ * A bounded FIFO of key hashes recently sent away, each with the sequence number of the event
+ * that sent it (a window spill, a main eviction), and O(1) lookup. Hashes only: no keys, no values.
+ * `depthOf(hash, now)` says how many events ago the key left, which is how much larger the region
+ * it left would have had to be to keep it.
  */
 export class GhostList {
   readonly #ring: Int32Array;
-  readonly #counts = new Map<number, number>();
+  readonly #seqOf = new Map<number, number>();
   #oldest = 0;
   #length = 0;
-  /** Current bound, at most the capacity given at construction. */
-  limit: number;
 
   constructor(capacity: number) {
     this.#ring = new Int32Array(Math.max(1, capacity));
-    this.limit = this.#ring.length;
   }
 
   get size(): number {
-    return this.#length;
+    return this.#seqOf.size;
   }
 
-  has(hash: number): boolean {
-    return this.#counts.has(hash | 0);
-  }
-
-  push(hash: number): void {
+  push(hash: number, seq: number): void {
     const ring = this.#ring;
-    const limit = Math.max(0, Math.min(this.limit, ring.length));
-    while (this.#length >= limit && this.#length > 0) this.#dropOldest();
-    if (limit === 0) return;
+    if (this.#length === ring.length) this.#dropOldest();
     const h = hash | 0;
     ring[(this.#oldest + this.#length) % ring.length] = h;
     this.#length++;
-    this.#counts.set(h, (this.#counts.get(h) ?? 0) + 1);
+    this.#seqOf.set(h, seq);
   }
 
-  /** Drops entries beyond the current `limit`, oldest first. */
-  trim(): void {
-    while (this.#length > this.limit && this.#length > 0) this.#dropOldest();
+  /** Events since `hash` left (`now - its seq`), or -1 if it is not remembered. */
+  depthOf(hash: number, now: number): number {
+    const seq = this.#seqOf.get(hash | 0);
+    return seq === undefined ? -1 : now - seq;
   }
 
-  /** Forgets `hash` (it came back: one ghost hit must not steer twice). Its ring slot ages out. */
+  /** Forgets `hash` (it came back: one ghost hit must not count twice). Its ring slot ages out. */
   forget(hash: number): void {
-    this.#counts.delete(hash | 0);
+    this.#seqOf.delete(hash | 0);
   }
 
   clear(): void {
-    this.#counts.clear();
+    this.#seqOf.clear();
     this.#oldest = 0;
     this.#length = 0;
   }
@@ -56,10 +48,8 @@ export class GhostList {
     const old = this.#ring[this.#oldest];
     this.#oldest = (this.#oldest + 1) % this.#ring.length;
     this.#length--;
-    const c = this.#counts.get(old);
-    if (c !== undefined) {
-      if (c <= 1) this.#counts.delete(old);
-      else this.#counts.set(old, c - 1);
-    }
+    // A later push of the same hash re-set its seq; only drop the entry if no newer push exists.
+    // (Approximate: the newest push wins; an older ring copy aging out may drop it early.)
+    this.#seqOf.delete(old);
   }
 }
