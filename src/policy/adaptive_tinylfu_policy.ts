@@ -22,6 +22,8 @@ export interface AdaptiveTinyLfuOptions {
   /** Misses per adaptation period, as a fraction of the maximum. @default 0.5 */
   period?: number;
 
+
+
 }
 
 /**
@@ -106,6 +108,8 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#initialWindow = Math.max(this.#minWindow, Math.round(maximum * (options.initialWindow ?? 0.01)));
     this.#window = this.#initialWindow;
     this.#adaptive = options.adaptive ?? true;
+
+
     this.#seed = (options.seed ?? 0x2545f491) | 0 || 1;
     this.#rng = this.#seed;
     this.reset();
@@ -162,10 +166,11 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
    */
   victim(): number {
     if (this.#sizes[WINDOW] + this.#sizes[WINDOW_LOW] + this.#sizes[PROBATION] + this.#sizes[PROTECTED] === 0) return -1;
+    // Newest spill first, as Caffeine walks candidates from probation's MRU end.
     let candidate = -1;
     while (this.#candCount > 0) {
-      const c = this.#candidates[this.#candHead];
-      this.#popCandidate();
+      const c = this.#candidates[(this.#candHead + this.#candCount - 1) % this.#candidates.length];
+      this.#candCount--;
       if (this.#candidate[c] === 1 && this.#queue[c] === PROBATION) {
         candidate = c;
         this.#candidate[c] = 0;

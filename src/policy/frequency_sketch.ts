@@ -37,6 +37,8 @@ export class FrequencySketch {
   }
 
   increment(hash: number): void {
+    // Every counter is raised, not only the minimum ones: conservative update measured worse on
+    // loop traces here (docs/decisions.md).
     let added = false;
     for (let i = 0; i < 4; i++) {
       const idx = this.#index(hash, i);
