@@ -9,6 +9,37 @@ const PROBATION = 2;
 const PROTECTED = 3;
 /** Caffeine's ADMIT_HASHDOS_THRESHOLD: a candidate this warm is let in 1 time in 128 at random. */
 const HASHDOS_THRESHOLD = 6;
+/** Moves larger than Δ are judged on this many periods of evidence. */
+const JUMP_PERIODS = 4;
+
+/** Hits and would-be hits counted over one stretch of requests (see `#bestMove`). */
+class Evidence {
+  hits = 0;
+  misses = 0;
+  windowLowHits = 0;
+  windowUpperHits = 0;
+  probationHits = 0;
+  protectedHits = 0;
+  /** [j]: ghost hits within depth Δ·2^j (refused ghost: the window's gains; evicted ghost: main's). */
+  readonly windowGains: Float64Array;
+  readonly mainGains: Float64Array;
+
+  constructor(moves: number) {
+    this.windowGains = new Float64Array(moves);
+    this.mainGains = new Float64Array(moves);
+  }
+
+  reset(): void {
+    this.hits = 0;
+    this.misses = 0;
+    this.windowLowHits = 0;
+    this.windowUpperHits = 0;
+    this.probationHits = 0;
+    this.protectedHits = 0;
+    this.windowGains.fill(0);
+    this.mainGains.fill(0);
+  }
+}
 
 export interface AdaptiveTinyLfuOptions {
   /** Seed of the admission jitter; fixed by default so runs are deterministic. */
@@ -21,6 +52,8 @@ export interface AdaptiveTinyLfuOptions {
   step?: number;
   /** Misses per adaptation period, as a fraction of the maximum. @default 0.5 */
   period?: number;
+  /** A move larger than Δ needs a net gain above this share of the period's requests. @default 0.3 */
+  jumpThreshold?: number;
 
 
 
@@ -37,16 +70,21 @@ export interface AdaptiveTinyLfuOptions {
  * still let in 1 time in 128 (Caffeine's defence against hash flooding). A probation hit promotes
  * to *protected* (80% of main).
  *
- * Adaptation, by marginal utility measured from what the policy observes:
- * - the *refused* ghost remembers candidates that lost admission, stamped with the window-spill
- *   count; a miss on one that left at most Δ spills ago would have been a hit with a window Δ
- *   larger;
- * - the *evicted* ghost remembers victims evicted from main, stamped with the main-eviction count;
- *   a miss on one that left at most Δ evictions ago would have been a hit with a main Δ larger.
- * Every period the window moves by Δ toward the side that would have gained more hits. Unlike
- * ARC's per-hit steps (which a loop or scan drags toward LRU) or a hill climber (which must move to
- * learn, and loses hit ratio while it probes), both directions are measured at once. No constant
- * refers to a trace: Δ and the period are fractions of the cache size.
+ * Adaptation, by estimated net gain, from what the policy observes (no trace-specific constant:
+ * Δ, the period and the ghost sizes are fractions of the cache size):
+ * - gains: the *refused* ghost remembers candidates that lost admission, stamped with the
+ *   window-spill count; a miss on one that left at most d spills ago would have been a hit with a
+ *   window d larger. The *evicted* ghost does the same for victims evicted from main (main d larger);
+ * - losses: a hit in the window's lowest Δ entries (a separate segment, so this is exact) would
+ *   have been lost with a window Δ smaller; main's losses are taken from hits in probation (its
+ *   eviction frontier) then protected, in proportion to the part a move would remove.
+ * Every period (half the cache size in misses) the moves ±Δ are scored on that period's evidence;
+ * every 4 periods the moves ±2Δ, ±4Δ, … up to the whole cache are scored on the 4 periods'
+ * evidence and need a net gain above 30% of those requests. So the window walks in Δ steps and
+ * jumps only on strong, sustained evidence (a recency workload whose reuse lies beyond Δ, where a
+ * ±Δ rule or a hill climber is stuck: test/policy.test.ts).
+ * Unlike ARC's per-ghost-hit steps, a loop or a scan cannot drag it toward LRU: every move is
+ * weighed against what it would cost.
  *
  * Everything is slot-indexed typed arrays: no per-entry objects, O(1) per operation (the ghost
  * lists use a Map, touched on misses only).
@@ -60,8 +98,6 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   readonly #queue: Uint8Array;
   readonly #hash: Int32Array;
   readonly #candidate: Uint8Array;
-  #windowLoss = 0;
-  #mainLoss = 0;
   readonly #heads = new Int32Array(5);
   readonly #tails = new Int32Array(5);
   readonly #sizes = new Int32Array(5);
@@ -72,6 +108,7 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   readonly #initialWindow: number;
   #window: number;
   readonly #adaptive: boolean;
+  readonly #jumpThreshold: number;
   readonly #step: number;
   readonly #period: number;
   #rng: number;
@@ -81,9 +118,11 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   #candCount = 0;
   #spills = 0;
   #mainEvictions = 0;
-  #periodMisses = 0;
-  #windowGain = 0;
-  #mainGain = 0;
+  /** This period's evidence, and the evidence of the last JUMP_PERIODS periods (for moves > Δ). */
+  readonly #short: Evidence;
+  readonly #long: Evidence;
+  #periods = 0;
+  readonly #moves: number;
   /** Admission outcomes (observability, tests). */
   admitted = 0;
   refused = 0;
@@ -101,18 +140,28 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#sketch = new FrequencySketch(maximum);
     this.#step = Math.max(1, Math.round(maximum * (options.step ?? 0.0625)));
     this.#period = Math.max(16, Math.round(maximum * (options.period ?? 0.5)));
-    // Ghosts only need to reach depth Δ; a little more keeps `forget` bookkeeping honest.
-    this.#refused = new GhostList(2 * this.#step);
-    this.#evicted = new GhostList(2 * this.#step);
+    // Moves of Δ, 2Δ, 4Δ, … up to the whole cache are evaluated; ghosts reach that far.
+    let moves = 1;
+    while (this.#step * 2 ** (moves - 1) < maximum) moves++;
+    this.#moves = moves;
+    this.#short = new Evidence(moves);
+    this.#long = new Evidence(moves);
+    this.#refused = new GhostList(maximum);
+    this.#evicted = new GhostList(maximum);
     this.#minWindow = Math.max(1, Math.round(maximum * 0.01));
     this.#initialWindow = Math.max(this.#minWindow, Math.round(maximum * (options.initialWindow ?? 0.01)));
     this.#window = this.#initialWindow;
     this.#adaptive = options.adaptive ?? true;
+    this.#jumpThreshold = options.jumpThreshold ?? 0.3;
 
 
     this.#seed = (options.seed ?? 0x2545f491) | 0 || 1;
     this.#rng = this.#seed;
     this.reset();
+  }
+
+  get size(): number {
+    return this.#sizes[WINDOW] + this.#sizes[WINDOW_LOW] + this.#sizes[PROBATION] + this.#sizes[PROTECTED];
   }
 
   /** Current window target in entries (observability, tests). */
@@ -123,17 +172,26 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   onAccess(slot: number): void {
     const h = this.#hash[slot];
     this.#sketch.increment(h);
+    this.#short.hits++;
+    this.#long.hits++;
     const q = this.#queue[slot];
-    if (q === WINDOW || q === PROTECTED) {
+    if (q === WINDOW) {
+      this.#short.windowUpperHits++;
+      this.#long.windowUpperHits++;
+      this.#moveToTail(q, slot);
+    } else if (q === PROTECTED) {
+      this.#short.protectedHits++;
+      this.#long.protectedHits++;
       this.#moveToTail(q, slot);
     } else if (q === WINDOW_LOW) {
-      this.#windowLoss++;
+      this.#short.windowLowHits++;
+      this.#long.windowLowHits++;
       this.#unlink(WINDOW_LOW, slot);
       this.#append(WINDOW, slot);
       this.#balanceWindow();
     } else {
-      // Probation is main's eviction frontier: a hit there is within Δ of it with odds Δ/|probation|.
-      this.#mainLoss += Math.min(1, this.#step / Math.max(1, this.#sizes[PROBATION]));
+      this.#short.probationHits++;
+      this.#long.probationHits++;
       this.#candidate[slot] = 0;
       this.#unlink(PROBATION, slot);
       this.#append(PROTECTED, slot);
@@ -208,9 +266,9 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#window = this.#initialWindow;
     this.#spills = 0;
     this.#mainEvictions = 0;
-    this.#periodMisses = 0;
-    this.#windowGain = 0;
-    this.#mainGain = 0;
+    this.#short.reset();
+    this.#long.reset();
+    this.#periods = 0;
     this.#rng = this.#seed;
   }
 
@@ -233,30 +291,82 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     return (x & 127) === 0;
   }
 
-  /** A miss of `hash`: would a window (or main) Δ larger have kept it? Every period, move the window. */
+  /**
+   * A miss of `hash`: had the window (or main) been d larger, for which d would it have been kept?
+   * Every period, apply the move with the best estimated net gain.
+   */
   #observeMiss(hash: number): void {
     const dw = this.#refused.depthOf(hash, this.#spills);
     if (dw >= 0) {
-      if (dw <= this.#step) this.#windowGain++;
       this.#refused.forget(hash);
+      this.#count(this.#short.windowGains, dw);
+      this.#count(this.#long.windowGains, dw);
     } else {
       const dm = this.#evicted.depthOf(hash, this.#mainEvictions);
       if (dm >= 0) {
-        if (dm <= this.#step) this.#mainGain++;
         this.#evicted.forget(hash);
+        this.#count(this.#short.mainGains, dm);
+        this.#count(this.#long.mainGains, dm);
       }
     }
-    if (++this.#periodMisses < this.#period) return;
-    // Net hits from moving Δ entries of capacity into the window, or out of it.
-    const grow = this.#windowGain - this.#mainLoss;
-    const shrink = this.#mainGain - this.#windowLoss;
-    if (grow > 0 && grow >= shrink) this.#window = Math.min(this.#maximum - 1, this.#window + this.#step);
-    else if (shrink > 0) this.#window = Math.max(this.#minWindow, this.#window - this.#step);
-    this.#periodMisses = 0;
-    this.#windowGain = 0;
-    this.#mainGain = 0;
-    this.#windowLoss = 0;
-    this.#mainLoss = 0;
+    this.#long.misses++;
+    if (++this.#short.misses < this.#period) return;
+    // Δ steps on one period's evidence; larger moves only on JUMP_PERIODS periods of it.
+    let move = 0;
+    if (++this.#periods % JUMP_PERIODS === 0) {
+      move = this.#bestMove(this.#long, 1, this.#moves, this.#jumpThreshold);
+      this.#long.reset();
+    }
+    if (move === 0) move = this.#bestMove(this.#short, 0, 1, 0);
+    else this.#long.reset();
+    this.#window = Math.min(this.#maximum - 1, Math.max(this.#minWindow, this.#window + move));
+    this.#short.reset();
+  }
+
+  #count(gains: Float64Array, depth: number): void {
+    for (let j = this.#moves - 1, d = this.#step * 2 ** j; j >= 0 && depth <= d; j--, d /= 2) gains[j]++;
+  }
+
+  /**
+   * The window change with the best estimated net gain among moves ±Δ·2^j for j in [from, to),
+   * from evidence `e`; 0 when none gains more than `threshold` × the requests `e` covers. Gains come
+   * from the ghosts (hits a larger region would have had). Losses are the hits the shrunk region
+   * would not have had: for the window, its lower Δ segment is exact and deeper moves take a share
+   * of the upper part; for main, probation (its eviction frontier) goes first, then protected,
+   * each in proportion.
+   */
+  #bestMove(e: Evidence, from: number, to: number, threshold: number): number {
+    const w = this.#window;
+    const minNet = threshold * (e.hits + e.misses);
+    const prob = Math.max(1, this.#sizes[PROBATION]);
+    const prot = Math.max(1, this.#sizes[PROTECTED]);
+    const upper = Math.max(1, w - this.#step);
+    let best = minNet;
+    let bestMove = 0;
+    for (let j = from; j < to; j++) {
+      const d = this.#step * 2 ** j;
+      const grow = Math.min(d, this.#maximum - 1 - w);
+      if (grow > 0) {
+        const loss = e.probationHits * Math.min(1, grow / prob) + (grow > prob ? e.protectedHits * Math.min(1, (grow - prob) / prot) : 0);
+        const net = e.windowGains[j] - loss;
+        if (net > best) {
+          best = net;
+          bestMove = grow;
+        }
+      }
+      const shrink = Math.min(d, w - this.#minWindow);
+      if (shrink > 0) {
+        const loss =
+          e.windowLowHits * Math.min(1, shrink / this.#step) +
+          (shrink > this.#step ? e.windowUpperHits * Math.min(1, (shrink - this.#step) / upper) : 0);
+        const net = e.mainGains[j] - loss;
+        if (net > best) {
+          best = net;
+          bestMove = -shrink;
+        }
+      }
+    }
+    return bestMove;
   }
 
   #spillWindow(): void {

@@ -10,6 +10,8 @@
  */
 export interface EvictionPolicy {
   readonly name: string;
+  /** Entries the policy tracks (equals the store's live entries: checked by the invariant tests). */
+  readonly size: number;
   /** A hit on a live slot. */
   onAccess(slot: number): void;
   /** A new entry was placed in `slot`; `keyHash` is a 32-bit hash of its key (for frequency sketches). */
@@ -18,7 +20,11 @@ export interface EvictionPolicy {
   onUpdate(slot: number, oldWeight: number, newWeight: number): void;
   /** The entry in `slot` left the store (delete, expiry, eviction, clear); the slot may be reused. */
   onRemove(slot: number): void;
-  /** The slot to evict next, or -1 when the policy tracks nothing. Must not change state. */
+  /**
+   * The slot to evict now, or -1 when the policy tracks nothing. Called only when the store will
+   * evict: the store removes the returned slot at once (through `onRemove`), so a policy may
+   * update its own bookkeeping here (admission decisions, ghost entries).
+   */
   victim(): number;
   /** Forget everything (the store was cleared). */
   reset(): void;

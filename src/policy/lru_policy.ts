@@ -12,6 +12,7 @@ export class LruPolicy implements EvictionPolicy {
   readonly #next: Uint8Array | Uint16Array | Uint32Array;
   #head: number; // least recently used
   #tail: number; // most recently used
+  #size = 0;
 
   constructor(capacity: number) {
     this.#nil = capacity;
@@ -19,6 +20,10 @@ export class LruPolicy implements EvictionPolicy {
     this.#next = uintArrayFor(capacity + 1, capacity);
     this.#head = capacity;
     this.#tail = capacity;
+  }
+
+  get size(): number {
+    return this.#size;
   }
 
   onAccess(slot: number): void {
@@ -30,6 +35,7 @@ export class LruPolicy implements EvictionPolicy {
 
   onInsert(slot: number): void {
     this.#append(slot);
+    this.#size++;
   }
 
   onUpdate(slot: number): void {
@@ -38,6 +44,7 @@ export class LruPolicy implements EvictionPolicy {
 
   onRemove(slot: number): void {
     this.#unlink(slot);
+    this.#size--;
   }
 
   victim(): number {
@@ -47,6 +54,7 @@ export class LruPolicy implements EvictionPolicy {
   reset(): void {
     this.#head = this.#nil;
     this.#tail = this.#nil;
+    this.#size = 0;
   }
 
   #append(slot: number): void {

@@ -92,6 +92,11 @@ export class MemoryTier<V = unknown> {
     return this.#policy.name;
   }
 
+  /** Entries the policy tracks; equals `size` (tests check it after random operations). */
+  get policySize(): number {
+    return this.#policy.size;
+  }
+
   /** The live value, or `undefined`. Counts a hit or a miss and tells the policy. */
   get(key: string): V | undefined {
     const slot = this.#map.get(key);
