@@ -5,7 +5,7 @@
  * `--traces DIR` another folder of traces with its own reference.tsv.
  */
 import { join } from 'node:path';
-import { DEFAULT_POLICY, POLICIES } from '../src/sim/policies.js';
+import { DEFAULT_POLICY, POLICIES } from '../src/policy/policies.js';
 import { evaluate, loadReference, summarize } from '../src/sim/reference.js';
 
 const arg = (name: string): string | undefined => {

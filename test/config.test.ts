@@ -16,7 +16,7 @@ function optionError(options: unknown): InvalidOptionsError {
 describe('IntegratedCacheConfig', () => {
   it('applies the documented defaults', () => {
     const c = resolveConfig({});
-    expect(c).toMatchObject({ namespace: 'tiercache', enableL1Cache: true, l1MaxSize: 10_000, defaultTtl: 3600, serializer: 'json', enableCompression: true, compressionThreshold: 1024 });
+    expect(c).toMatchObject({ l1Policy: 'adaptive-tinylfu', namespace: 'tiercache', enableL1Cache: true, l1MaxSize: 10_000, defaultTtl: 3600, serializer: 'json', enableCompression: true, compressionThreshold: 1024 });
   });
 
   it.each([
@@ -32,6 +32,7 @@ describe('IntegratedCacheConfig', () => {
     [{ enableEncryption: true }, 'enableEncryption'],
     [{ redisClusterNodes: ['a:1'] }, 'redisClusterNodes'],
     [{ redisUrl: 'redis://a', redisClient: { sendCommand() {} } }, 'redisClient'],
+    [{ l1Policy: 'arc' }, 'l1Policy'],
   ])('%j is refused naming %s', (options, name) => {
     const err = optionError(options);
     expect(err.option).toBe(name);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/core/clock.js';
+import { lruPolicy } from '../src/policy/lru_policy.js';
 import { MemoryTier } from '../src/tiers/memory/memory_tier.js';
 
 describe('MemoryTier', () => {
@@ -18,8 +19,8 @@ describe('MemoryTier', () => {
     expect(t.stats()).toMatchObject({ hits: 2, misses: 2, size: 0, bytes: 0 });
   });
 
-  it('evicts the least recently used entry at the entry bound', () => {
-    const t = new MemoryTier<number>({ maxEntries: 3 });
+  it('evicts the least recently used entry at the entry bound (LRU policy)', () => {
+    const t = new MemoryTier<number>({ maxEntries: 3, policy: lruPolicy });
     t.set('a', 1, 0, 1);
     t.set('b', 2, 0, 1);
     t.set('c', 3, 0, 1);

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { DEFAULT_POLICY, POLICIES } from '../policy/policies.js';
+import { replay } from '../sim/replay.js';
+import { readTrace } from '../sim/trace.js';
 import { runDemo } from './demo.js';
 
 const HELP = `tiercache — multi-level cache for Node.js
@@ -11,6 +15,10 @@ Commands:
               Starts a private redis-server as L2 when one is installed.
                 --redis-url URL   use this Redis instead
                 --ops N           workload size (default 20000)
+  replay      Replay an access trace (one key per line, .gz or plain) through the L1 and print
+              its hit ratio.
+                tiercache replay TRACE --size N [--size M …] [--policy NAME]
+                policies: adaptive-tinylfu (default), lru
 
 Options:
   -h, --help  Show this help (also: tiercache <command> --help)
@@ -34,6 +42,38 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     await runDemo({ ...(values['redis-url'] ? { redisUrl: values['redis-url'] } : {}), ...(ops ? { ops } : {}) });
+    return 0;
+  }
+  if (command === 'replay') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { size: { type: 'string', multiple: true }, policy: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const file = positionals[0];
+    const sizes = (values.size ?? []).map(Number);
+    const policyName = values.policy ?? DEFAULT_POLICY;
+    if (file === undefined || !existsSync(file)) {
+      process.stderr.write(`replay: trace file ${file === undefined ? 'missing' : `"${file}" not found`}\n`);
+      return 2;
+    }
+    if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+      process.stderr.write('replay: give at least one --size N (a positive integer)\n');
+      return 2;
+    }
+    const policy = POLICIES[policyName];
+    if (policy === undefined) {
+      process.stderr.write(`replay: unknown policy "${policyName}"; known: ${Object.keys(POLICIES).join(', ')}\n`);
+      return 2;
+    }
+    const trace = readTrace(file);
+    process.stdout.write(`${trace.name}: ${trace.ids.length} requests, ${trace.keys.length} distinct keys, policy ${policyName}\n`);
+    for (const size of sizes) process.stdout.write(`size ${String(size).padStart(8)}  hit ratio ${replay(trace, size, policy).toFixed(2)}%\n`);
     return 0;
   }
   process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);

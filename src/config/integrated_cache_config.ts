@@ -60,8 +60,13 @@ export const integratedCacheConfigSchema = z
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v, 'must be a pino logger').optional(),
     /** Time source (tests pass a ManualClock). */
     clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v && 'coarseNow' in v, 'must be a Clock').optional(),
-    /** L1 eviction policy factory. @default LRU */
-    l1Policy: z.custom<PolicyFactory>((v) => typeof v === 'function', 'must be a policy factory function').optional(),
+    /**
+     * L1 eviction/admission policy: a name ('adaptive-tinylfu', 'lru') or your own factory.
+     * @default 'adaptive-tinylfu'
+     */
+    l1Policy: z
+      .union([z.enum(['adaptive-tinylfu', 'lru']), z.custom<PolicyFactory>((v) => typeof v === 'function', 'must be a policy name or a factory function')])
+      .default('adaptive-tinylfu'),
   })
   .strict();
 

@@ -4,6 +4,7 @@ import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions 
 import { CacheStateError, InvalidArgumentError } from '../errors.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
+import { POLICIES } from '../policy/policies.js';
 import { MemoryTier } from '../tiers/memory/memory_tier.js';
 import { createOwnedRedisClient, type RedisClient } from '../tiers/redis/redis_connection.js';
 import { RedisTier } from '../tiers/redis/redis_tier.js';
@@ -100,7 +101,12 @@ export class IntegratedCacheManager {
     this.#state = 'initializing';
     const c = this.config;
     const l1 = c.enableL1Cache
-      ? new MemoryTier({ maxEntries: c.l1MaxSize, maxBytes: c.l1MaxBytes, clock: this.#clock, ...(c.l1Policy ? { policy: c.l1Policy } : {}) })
+      ? new MemoryTier({
+          maxEntries: c.l1MaxSize,
+          maxBytes: c.l1MaxBytes,
+          clock: this.#clock,
+          policy: typeof c.l1Policy === 'string' ? POLICIES[c.l1Policy] : c.l1Policy,
+        })
       : null;
     let l2: RedisTier | null = null;
     if (this.hasL2) {

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { SystemClock } from '../../core/clock.js';
 import type { EvictionPolicy, PolicyFactory } from '../../policy/eviction_policy.js';
-import { lruPolicy } from '../../policy/lru_policy.js';
+import { adaptiveTinyLfuPolicy } from '../../policy/adaptive_tinylfu_policy.js';
 import { hashKey } from '../../util/hash.js';
 
 /** Why an entry left L1 (Caffeine's `RemovalCause`). */
@@ -12,6 +12,7 @@ export interface MemoryTierOptions {
   maxEntries: number;
   /** Byte bound on the sum of entry weights; 0 = no byte bound. */
   maxBytes?: number;
+  /** Eviction/admission policy. @default adaptive W-TinyLFU */
   policy?: PolicyFactory;
   clock?: Clock;
   /** Called after an entry leaves for a reason other than being overwritten. */
@@ -75,7 +76,7 @@ export class MemoryTier<V = unknown> {
     this.#expires = new Float64Array(capacity);
     this.#weights = new Uint32Array(capacity);
     this.#free = new Uint32Array(capacity);
-    this.#policy = (options.policy ?? lruPolicy)(capacity);
+    this.#policy = (options.policy ?? adaptiveTinyLfuPolicy)(capacity);
     this.#clock = options.clock ?? new SystemClock();
     this.#onRemove = options.onRemove;
   }
