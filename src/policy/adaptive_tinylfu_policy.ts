@@ -118,11 +118,14 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   #candCount = 0;
   #spills = 0;
   #mainEvictions = 0;
+  #requests = 0;
   /** This period's evidence, and the evidence of the last JUMP_PERIODS periods (for moves > Δ). */
   readonly #short: Evidence;
   readonly #long: Evidence;
   #periods = 0;
   readonly #moves: number;
+  readonly #ghostShift: number;
+  readonly #ghostMask: number;
   /** Admission outcomes (observability, tests). */
   admitted = 0;
   refused = 0;
@@ -136,7 +139,9 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#queue = new Uint8Array(slots);
     this.#hash = new Int32Array(slots);
     this.#candidate = new Uint8Array(slots);
-    this.#candidates = new Int32Array(slots);
+    // Spills waiting for judgement are few (one per insert, Δ·2^j after a window shrink); when more
+    // pile up, the oldest become ordinary probation entries.
+    this.#candidates = new Int32Array(Math.min(slots, 1024));
     this.#sketch = new FrequencySketch(maximum);
     this.#step = Math.max(1, Math.round(maximum * (options.step ?? 0.0625)));
     this.#period = Math.max(16, Math.round(maximum * (options.period ?? 0.5)));
@@ -146,8 +151,12 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#moves = moves;
     this.#short = new Evidence(moves);
     this.#long = new Evidence(moves);
-    this.#refused = new GhostList(maximum);
-    this.#evicted = new GhostList(maximum);
+    // Large caches remember a spatial sample of ghost hashes (1 in 8, SHARDS-style) and count
+    // each ghost hit 8 times: ghost memory stays at ~1 byte per entry instead of ~100.
+    this.#ghostShift = maximum >= 8192 ? 3 : 0;
+    this.#ghostMask = (1 << this.#ghostShift) - 1;
+    this.#refused = new GhostList(Math.ceil(maximum / (1 << this.#ghostShift)));
+    this.#evicted = new GhostList(Math.ceil(maximum / (1 << this.#ghostShift)));
     this.#minWindow = Math.max(1, Math.round(maximum * 0.01));
     this.#initialWindow = Math.max(this.#minWindow, Math.round(maximum * (options.initialWindow ?? 0.01)));
     this.#window = this.#initialWindow;
@@ -172,6 +181,7 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   onAccess(slot: number): void {
     const h = this.#hash[slot];
     this.#sketch.increment(h);
+    this.#requests++;
     this.#short.hits++;
     this.#long.hits++;
     const q = this.#queue[slot];
@@ -201,6 +211,7 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
 
   onInsert(slot: number, keyHash: number): void {
     const h = keyHash | 0;
+    this.#requests++;
     this.#hash[slot] = h;
     this.#sketch.increment(h);
     if (this.#adaptive) this.#observeMiss(h);
@@ -245,7 +256,8 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
         return this.#evictFromMain(victim);
       }
       this.refused++;
-      this.#refused.push(this.#hash[candidate], this.#spills);
+      const h = this.#hash[candidate];
+      if ((mixSample(h) & this.#ghostMask) === 0) this.#refused.push(h, this.#spills, this.#requests);
       return candidate;
     }
     if (victim >= 0) return this.#evictFromMain(victim);
@@ -273,7 +285,9 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   }
 
   #evictFromMain(victim: number): number {
-    this.#evicted.push(this.#hash[victim], ++this.#mainEvictions);
+    const h = this.#hash[victim];
+    ++this.#mainEvictions;
+    if ((mixSample(h) & this.#ghostMask) === 0) this.#evicted.push(h, this.#mainEvictions, this.#requests);
     return victim;
   }
 
@@ -296,17 +310,18 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
    * Every period, apply the move with the best estimated net gain.
    */
   #observeMiss(hash: number): void {
-    const dw = this.#refused.depthOf(hash, this.#spills);
-    if (dw >= 0) {
-      this.#refused.forget(hash);
-      this.#count(this.#short.windowGains, dw);
-      this.#count(this.#long.windowGains, dw);
-    } else {
-      const dm = this.#evicted.depthOf(hash, this.#mainEvictions);
-      if (dm >= 0) {
-        this.#evicted.forget(hash);
-        this.#count(this.#short.mainGains, dm);
-        this.#count(this.#long.mainGains, dm);
+    if ((mixSample(hash) & this.#ghostMask) === 0) {
+      const weight = 1 << this.#ghostShift;
+      const rw = this.#refused.find(hash);
+      if (rw >= 0) {
+        this.#refused.forget(hash);
+        this.#countGain(this.#short.windowGains, this.#long.windowGains, this.#spills - this.#refused.eventSeqAt(rw), this.#requests - this.#refused.requestSeqAt(rw), this.#window, this.#maximum - 1, weight);
+      } else {
+        const rm = this.#evicted.find(hash);
+        if (rm >= 0) {
+          this.#evicted.forget(hash);
+          this.#countGain(this.#short.mainGains, this.#long.mainGains, this.#mainEvictions - this.#evicted.eventSeqAt(rm), this.#requests - this.#evicted.requestSeqAt(rm), this.#maximum - this.#window, this.#maximum - this.#minWindow, weight);
+        }
       }
     }
     this.#long.misses++;
@@ -323,8 +338,22 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#short.reset();
   }
 
-  #count(gains: Float64Array, depth: number): void {
-    for (let j = this.#moves - 1, d = this.#step * 2 ** j; j >= 0 && depth <= d; j--, d /= 2) gains[j]++;
+  /**
+   * A ghost hit on a region now `size` large. For a Δ step (short evidence, j = 0), first order:
+   * the key would have stayed had the region been Δ larger if it left at most Δ events ago. For
+   * larger moves (long evidence) that breaks down, since the other region shrinking changes the
+   * event rate itself (a loop turns every request into a miss); there the test is the key's reuse
+   * distance in requests (an over-count of distinct keys, so it errs toward no gain) against the
+   * region's new size (it can grow only up to `limit`).
+   */
+  #countGain(short: Float64Array, long: Float64Array, eventDepth: number, requestDepth: number, size: number, limit: number, weight: number): void {
+    if (eventDepth <= this.#step) {
+      short[0] += weight;
+      long[0] += weight;
+    }
+    for (let j = 1, d = this.#step * 2; j < this.#moves; j++, d *= 2) {
+      if (requestDepth <= Math.min(size + d, limit)) long[j] += weight;
+    }
   }
 
   /**
@@ -415,7 +444,10 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
 
   #pushCandidate(slot: number): void {
     const n = this.#candidates.length;
-    if (this.#candCount === n) this.#popCandidate();
+    if (this.#candCount === n) {
+      this.#candidate[this.#candidates[this.#candHead]] = 0;
+      this.#popCandidate();
+    }
     this.#candidates[(this.#candHead + this.#candCount) % n] = slot;
     this.#candCount++;
   }
@@ -466,6 +498,11 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#unlink(q, slot);
     this.#append(q, slot);
   }
+}
+
+/** Picks the ghost sample from bits the sketch and slot hashing do not lean on. */
+function mixSample(h: number): number {
+  return Math.imul(h ^ (h >>> 13), 0x5bd1e995) >>> 29;
 }
 
 export const adaptiveTinyLfuPolicy = (slots: number): EvictionPolicy => new AdaptiveTinyLfuPolicy(slots);

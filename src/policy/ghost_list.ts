@@ -1,55 +1,69 @@
 /**
- * A bounded FIFO of key hashes recently sent away, each with the sequence number of the event
- * that sent it (a window spill, a main eviction), and O(1) lookup. Hashes only: no keys, no values.
- * `depthOf(hash, now)` says how many events ago the key left, which is how much larger the region
- * it left would have had to be to keep it.
+ * A bounded FIFO of key hashes recently sent away, with O(1) lookup. Hashes only: no keys, no
+ * values. Each entry carries two stamps: the count of the event that sent it away (a window spill,
+ * a main eviction) and the request count at that moment. On a miss, `find` locates the hash and
+ * the stamps say how far back it left, in events and in requests.
  */
 export class GhostList {
-  readonly #ring: Int32Array;
-  readonly #seqOf = new Map<number, number>();
+  readonly #hashes: Int32Array;
+  readonly #eventSeq: Float64Array;
+  readonly #requestSeq: Float64Array;
+  readonly #indexOf = new Map<number, number>();
   #oldest = 0;
   #length = 0;
 
   constructor(capacity: number) {
-    this.#ring = new Int32Array(Math.max(1, capacity));
+    const n = Math.max(1, capacity);
+    this.#hashes = new Int32Array(n);
+    this.#eventSeq = new Float64Array(n);
+    this.#requestSeq = new Float64Array(n);
   }
 
   get size(): number {
-    return this.#seqOf.size;
+    return this.#indexOf.size;
   }
 
-  push(hash: number, seq: number): void {
-    const ring = this.#ring;
-    if (this.#length === ring.length) this.#dropOldest();
+  push(hash: number, eventSeq: number, requestSeq: number): void {
+    const n = this.#hashes.length;
+    if (this.#length === n) this.#dropOldest();
+    const i = (this.#oldest + this.#length) % n;
     const h = hash | 0;
-    ring[(this.#oldest + this.#length) % ring.length] = h;
+    this.#hashes[i] = h;
+    this.#eventSeq[i] = eventSeq;
+    this.#requestSeq[i] = requestSeq;
     this.#length++;
-    this.#seqOf.set(h, seq);
+    this.#indexOf.set(h, i);
   }
 
-  /** Events since `hash` left (`now - its seq`), or -1 if it is not remembered. */
-  depthOf(hash: number, now: number): number {
-    const seq = this.#seqOf.get(hash | 0);
-    return seq === undefined ? -1 : now - seq;
+  /** Ring index of `hash`, or -1 if it is not remembered. */
+  find(hash: number): number {
+    return this.#indexOf.get(hash | 0) ?? -1;
+  }
+
+  eventSeqAt(i: number): number {
+    return this.#eventSeq[i];
+  }
+
+  requestSeqAt(i: number): number {
+    return this.#requestSeq[i];
   }
 
   /** Forgets `hash` (it came back: one ghost hit must not count twice). Its ring slot ages out. */
   forget(hash: number): void {
-    this.#seqOf.delete(hash | 0);
+    this.#indexOf.delete(hash | 0);
   }
 
   clear(): void {
-    this.#seqOf.clear();
+    this.#indexOf.clear();
     this.#oldest = 0;
     this.#length = 0;
   }
 
   #dropOldest(): void {
-    const old = this.#ring[this.#oldest];
-    this.#oldest = (this.#oldest + 1) % this.#ring.length;
+    const i = this.#oldest;
+    const h = this.#hashes[i];
+    if (this.#indexOf.get(h) === i) this.#indexOf.delete(h);
+    this.#oldest = (i + 1) % this.#hashes.length;
     this.#length--;
-    // A later push of the same hash re-set its seq; only drop the entry if no newer push exists.
-    // (Approximate: the newest push wins; an older ring copy aging out may drop it early.)
-    this.#seqOf.delete(old);
   }
 }

@@ -50,8 +50,11 @@ export class MemoryTier<V = unknown> {
   readonly #map = new Map<string, number>();
   readonly #keys: (string | undefined)[];
   readonly #values: (V | undefined)[];
-  readonly #expires: Float64Array;
-  readonly #weights: Uint32Array;
+  // Allocated on first use (a TTL, a non-zero weight), as lru-cache does: a tier without TTLs or a
+  // byte bound pays nothing for them. `null` reads as "0 for every slot".
+  #expires: Float64Array | null = null;
+  #weights: Uint32Array | null = null;
+  readonly #capacity: number;
   readonly #free: Uint32Array;
   #freeTop = 0;
   #fresh = 0;
@@ -73,8 +76,7 @@ export class MemoryTier<V = unknown> {
     const capacity = maxEntries + 1;
     this.#keys = new Array<string | undefined>(capacity).fill(undefined);
     this.#values = new Array<V | undefined>(capacity).fill(undefined);
-    this.#expires = new Float64Array(capacity);
-    this.#weights = new Uint32Array(capacity);
+    this.#capacity = capacity;
     this.#free = new Uint32Array(capacity);
     this.#policy = (options.policy ?? adaptiveTinyLfuPolicy)(capacity);
     this.#clock = options.clock ?? new SystemClock();
@@ -105,8 +107,8 @@ export class MemoryTier<V = unknown> {
       this.#misses++;
       return undefined;
     }
-    const exp = this.#expires[slot];
-    if (exp !== 0 && exp <= this.#clock.coarseNow()) {
+    const expires = this.#expires;
+    if (expires !== null && expires[slot] !== 0 && expires[slot] <= this.#clock.coarseNow()) {
       this.#removeSlot(slot, 'expired');
       this.#misses++;
       return undefined;
@@ -120,18 +122,15 @@ export class MemoryTier<V = unknown> {
   peek(key: string): V | undefined {
     const slot = this.#map.get(key);
     if (slot === undefined) return undefined;
-    const exp = this.#expires[slot];
-    if (exp !== 0 && exp <= this.#clock.coarseNow()) return undefined;
-    return this.#values[slot];
+    return this.#isExpired(slot, this.#clock.coarseNow()) ? undefined : this.#values[slot];
   }
 
   /** Expiry instant (ms since epoch, 0 = none) of a live entry, or -1 when absent. */
   expiresAt(key: string): number {
     const slot = this.#map.get(key);
     if (slot === undefined) return -1;
-    const exp = this.#expires[slot];
-    if (exp !== 0 && exp <= this.#clock.coarseNow()) return -1;
-    return exp;
+    if (this.#isExpired(slot, this.#clock.coarseNow())) return -1;
+    return this.#expires === null ? 0 : this.#expires[slot];
   }
 
   /**
@@ -149,12 +148,16 @@ export class MemoryTier<V = unknown> {
       this.delete(key);
       return false;
     }
+    if (expiresAt !== 0 && this.#expires === null) this.#expires = new Float64Array(this.#capacity);
+    if (w !== 0 && this.#weights === null) this.#weights = new Uint32Array(this.#capacity);
+    const expires = this.#expires;
+    const weights = this.#weights;
     let slot = this.#map.get(key);
     if (slot !== undefined) {
-      const old = this.#weights[slot];
+      const old = weights === null ? 0 : weights[slot];
       this.#values[slot] = value;
-      this.#expires[slot] = expiresAt;
-      this.#weights[slot] = w;
+      if (expires !== null) expires[slot] = expiresAt;
+      if (weights !== null) weights[slot] = w;
       this.#bytes += w - old;
       this.#policy.onUpdate(slot, old, w);
     } else {
@@ -162,8 +165,8 @@ export class MemoryTier<V = unknown> {
       this.#map.set(key, slot);
       this.#keys[slot] = key;
       this.#values[slot] = value;
-      this.#expires[slot] = expiresAt;
-      this.#weights[slot] = w;
+      if (expires !== null) expires[slot] = expiresAt;
+      if (weights !== null) weights[slot] = w;
       this.#bytes += w;
       this.#policy.onInsert(slot, hashKey(key), w);
     }
@@ -199,8 +202,8 @@ export class MemoryTier<V = unknown> {
     this.#map.clear();
     this.#keys.fill(undefined);
     this.#values.fill(undefined);
-    this.#expires.fill(0);
-    this.#weights.fill(0);
+    this.#expires?.fill(0);
+    this.#weights?.fill(0);
     this.#freeTop = 0;
     this.#fresh = 0;
     this.#bytes = 0;
@@ -212,8 +215,7 @@ export class MemoryTier<V = unknown> {
   *keys(): IterableIterator<string> {
     const now = this.#clock.coarseNow();
     for (const [key, slot] of this.#map) {
-      const exp = this.#expires[slot];
-      if (exp === 0 || exp > now) yield key;
+      if (!this.#isExpired(slot, now)) yield key;
     }
   }
 
@@ -232,21 +234,29 @@ export class MemoryTier<V = unknown> {
     while (this.#map.size > this.maxEntries || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
       const victim = this.#policy.victim();
       if (victim < 0) throw new Error('tiercache internal: policy returned no victim while over bounds');
-      const exp = this.#expires[victim];
-      if (exp !== 0 && exp <= this.#clock.coarseNow()) this.#removeSlot(victim, 'expired');
-      else this.#removeSlot(victim, 'evicted');
+      this.#removeSlot(victim, this.#isExpired(victim, this.#clock.coarseNow()) ? 'expired' : 'evicted');
     }
+  }
+
+  #isExpired(slot: number, now: number): boolean {
+    const expires = this.#expires;
+    if (expires === null) return false;
+    const exp = expires[slot];
+    return exp !== 0 && exp <= now;
   }
 
   #removeSlot(slot: number, cause: RemovalCause): void {
     const key = this.#keys[slot] as string;
     this.#map.delete(key);
     this.#policy.onRemove(slot);
-    this.#bytes -= this.#weights[slot];
+    const weights = this.#weights;
+    if (weights !== null) {
+      this.#bytes -= weights[slot];
+      weights[slot] = 0;
+    }
+    if (this.#expires !== null) this.#expires[slot] = 0;
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined;
-    this.#expires[slot] = 0;
-    this.#weights[slot] = 0;
     this.#free[this.#freeTop++] = slot;
     if (cause === 'evicted') this.#evictions++;
     else if (cause === 'expired') this.#expirations++;
