@@ -196,9 +196,14 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     } else if (q === WINDOW_LOW) {
       this.#short.windowLowHits++;
       this.#long.windowLowHits++;
-      this.#unlink(WINDOW_LOW, slot);
-      this.#append(WINDOW, slot);
-      this.#balanceWindow();
+      if (this.#window <= this.#step) {
+        // The whole window is its lower segment: an LRU touch within it.
+        this.#moveToTail(WINDOW_LOW, slot);
+      } else {
+        this.#unlink(WINDOW_LOW, slot);
+        this.#append(WINDOW, slot);
+        this.#balanceWindow();
+      }
     } else {
       this.#short.probationHits++;
       this.#long.probationHits++;
