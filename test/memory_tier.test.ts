@@ -117,3 +117,29 @@ describe('MemoryTier', () => {
     );
   });
 });
+
+describe('MemoryTier eviction order with TTLs', () => {
+  it('evicts expired entries before any live one, whatever the policy prefers', () => {
+    const clock = new ManualClock();
+    const t = new MemoryTier<number>({ maxEntries: 100, clock });
+    // 50 long-lived entries made hot, 50 short-lived ones never read again
+    for (let i = 0; i < 50; i++) t.set(`live${i}`, i, 0, 1);
+    for (let r = 0; r < 5; r++) for (let i = 0; i < 50; i++) t.get(`live${i}`);
+    for (let i = 0; i < 50; i++) t.set(`short${i}`, i, clock.now() + 1000, 1);
+    clock.advance(1001);
+    // 50 new entries: each needs a slot, and every one must come from an expired entry
+    for (let i = 0; i < 50; i++) t.set(`new${i}`, i, 0, 1);
+    const s = t.stats();
+    expect(s.expirations).toBe(50);
+    expect(s.evictions).toBe(0);
+    for (let i = 0; i < 50; i++) expect(t.peek(`live${i}`)).toBe(i);
+  });
+
+  it('keeps the expiry index small under overwrites (stale entries are compacted)', () => {
+    const clock = new ManualClock();
+    const t = new MemoryTier<number>({ maxEntries: 10, clock });
+    for (let i = 0; i < 100_000; i++) t.set(`k${i % 10}`, i, clock.now() + 1_000_000, 1);
+    for (let i = 0; i < 10; i++) expect(t.peek(`k${i}`)).toBe(99_990 + i);
+    expect(t.size).toBe(10);
+  });
+});

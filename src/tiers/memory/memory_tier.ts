@@ -3,6 +3,7 @@ import { SystemClock } from '../../core/clock.js';
 import type { EvictionPolicy, PolicyFactory } from '../../policy/eviction_policy.js';
 import { adaptiveTinyLfuPolicy } from '../../policy/adaptive_tinylfu_policy.js';
 import { hashKey } from '../../util/hash.js';
+import { ExpiryHeap } from './expiry_heap.js';
 
 /** Why an entry left L1 (Caffeine's `RemovalCause`). */
 export type RemovalCause = 'deleted' | 'expired' | 'evicted' | 'cleared' | 'rejected';
@@ -38,7 +39,8 @@ export interface MemoryTierStats {
  * Invariants (checked by `test/memory_tier.test.ts` after random operations):
  * - `size <= maxEntries` and (`maxBytes` > 0) `bytes <= maxBytes` whenever a public method returns;
  * - an expired entry is never returned (expiry is read through `clock.coarseNow()`, so up to the
- *   clock's resolution late);
+ *   clock's resolution late), and when the tier must evict, expired entries go before any policy
+ *   victim (expiry_heap.ts);
  * - every live slot is known to the policy exactly once.
  *
  * Values are held by reference, as lru-cache and BentoCache do: mutating an object after `set`
@@ -53,6 +55,10 @@ export class MemoryTier<V = unknown> {
   // Allocated on first use (a TTL, a non-zero weight), as lru-cache does: a tier without TTLs or a
   // byte bound pays nothing for them. `null` reads as "0 for every slot".
   #expires: Float64Array | null = null;
+  #expiryHeap: ExpiryHeap | null = null;
+  /** Bumped on every write to and removal from a slot; heap entries carry the version they saw. */
+  #versions: Uint32Array | null = null;
+  readonly #isCurrent = (slot: number, version: number): boolean => (this.#versions as Uint32Array)[slot] === version;
   #weights: Uint32Array | null = null;
   readonly #capacity: number;
   readonly #free: Uint32Array;
@@ -148,7 +154,11 @@ export class MemoryTier<V = unknown> {
       this.delete(key);
       return false;
     }
-    if (expiresAt !== 0 && this.#expires === null) this.#expires = new Float64Array(this.#capacity);
+    if (expiresAt !== 0 && this.#expires === null) {
+      this.#expires = new Float64Array(this.#capacity);
+      this.#versions = new Uint32Array(this.#capacity);
+      this.#expiryHeap = new ExpiryHeap();
+    }
     if (w !== 0 && this.#weights === null) this.#weights = new Uint32Array(this.#capacity);
     const expires = this.#expires;
     const weights = this.#weights;
@@ -169,6 +179,15 @@ export class MemoryTier<V = unknown> {
       if (weights !== null) weights[slot] = w;
       this.#bytes += w;
       this.#policy.onInsert(slot, hashKey(key), w);
+    }
+    const versions = this.#versions;
+    if (versions !== null) {
+      const v = ++versions[slot];
+      if (expiresAt !== 0) {
+        const heap = this.#expiryHeap as ExpiryHeap;
+        heap.push(expiresAt, slot, v);
+        if (heap.size > 2 * this.#map.size + 64) heap.compact(this.#map.size, this.#isCurrent);
+      }
     }
     if (this.#map.size > this.maxEntries || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
       this.#enforceBounds();
@@ -203,6 +222,7 @@ export class MemoryTier<V = unknown> {
     this.#keys.fill(undefined);
     this.#values.fill(undefined);
     this.#expires?.fill(0);
+    this.#expiryHeap?.clear();
     this.#weights?.fill(0);
     this.#freeTop = 0;
     this.#fresh = 0;
@@ -231,7 +251,16 @@ export class MemoryTier<V = unknown> {
   }
 
   #enforceBounds(): void {
+    const heap = this.#expiryHeap;
     while (this.#map.size > this.maxEntries || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
+      // Expired entries go first: they are worth nothing, whatever the policy thinks of them.
+      if (heap !== null && heap.peekExpiry() <= this.#clock.now()) {
+        const expired = heap.peek(this.#isCurrent);
+        if (expired >= 0 && this.#isExpired(expired, this.#clock.now())) {
+          this.#removeSlot(expired, 'expired');
+          continue;
+        }
+      }
       const victim = this.#policy.victim();
       if (victim < 0) throw new Error('tiercache internal: policy returned no victim while over bounds');
       this.#removeSlot(victim, this.#isExpired(victim, this.#clock.coarseNow()) ? 'expired' : 'evicted');
@@ -254,7 +283,10 @@ export class MemoryTier<V = unknown> {
       this.#bytes -= weights[slot];
       weights[slot] = 0;
     }
-    if (this.#expires !== null) this.#expires[slot] = 0;
+    if (this.#expires !== null) {
+      this.#expires[slot] = 0;
+      (this.#versions as Uint32Array)[slot]++;
+    }
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined;
     this.#free[this.#freeTop++] = slot;
