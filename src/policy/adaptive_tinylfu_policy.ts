@@ -151,9 +151,12 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#moves = moves;
     this.#short = new Evidence(moves);
     this.#long = new Evidence(moves);
-    // Large caches remember a spatial sample of ghost hashes (1 in 8, SHARDS-style) and count
-    // each ghost hit 8 times: ghost memory stays at ~1 byte per entry instead of ~100.
-    this.#ghostShift = maximum >= 8192 ? 3 : 0;
+    // Large caches remember a spatial sample of ghost hashes (SHARDS-style: 1 in 2^k, about 8K
+    // sampled entries per ghost) and count each ghost hit 2^k times, so ghost memory stays a few
+    // hundred KiB whatever the cache size.
+    let shift = 0;
+    while (shift < 10 && maximum >> (shift + 1) >= 8192) shift++;
+    this.#ghostShift = shift;
     this.#ghostMask = (1 << this.#ghostShift) - 1;
     this.#refused = new GhostList(Math.ceil(maximum / (1 << this.#ghostShift)));
     this.#evicted = new GhostList(Math.ceil(maximum / (1 << this.#ghostShift)));
@@ -320,12 +323,12 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
       const rw = this.#refused.find(hash);
       if (rw >= 0) {
         this.#refused.forget(hash);
-        this.#countGain(this.#short.windowGains, this.#long.windowGains, this.#spills - this.#refused.eventSeqAt(rw), this.#requests - this.#refused.requestSeqAt(rw), this.#window, this.#maximum - 1, weight);
+        this.#countGain(this.#short.windowGains, this.#long.windowGains, this.#refused.eventDepth(rw, this.#spills), this.#refused.requestDepth(rw, this.#requests), this.#window, this.#maximum - 1, weight);
       } else {
         const rm = this.#evicted.find(hash);
         if (rm >= 0) {
           this.#evicted.forget(hash);
-          this.#countGain(this.#short.mainGains, this.#long.mainGains, this.#mainEvictions - this.#evicted.eventSeqAt(rm), this.#requests - this.#evicted.requestSeqAt(rm), this.#maximum - this.#window, this.#maximum - this.#minWindow, weight);
+          this.#countGain(this.#short.mainGains, this.#long.mainGains, this.#evicted.eventDepth(rm, this.#mainEvictions), this.#evicted.requestDepth(rm, this.#requests), this.#maximum - this.#window, this.#maximum - this.#minWindow, weight);
         }
       }
     }
