@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/core/clock.js';
 import { lruPolicy } from '../src/policy/lru_policy.js';
@@ -75,47 +74,7 @@ describe('MemoryTier', () => {
     expect(removed).toContain('post:1:cleared');
   });
 
-  it('keeps its bounds and never serves deleted or expired keys under random operations', () => {
-    const op = fc.oneof(
-      fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: 40 }), weight: fc.integer({ min: 0, max: 60 }), ttl: fc.integer({ min: 0, max: 50 }) }),
-      fc.record({ kind: fc.constant('get' as const), key: fc.integer({ min: 0, max: 40 }) }),
-      fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 40 }) }),
-      fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 20 }) }),
-    );
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 200 }), fc.array(op, { maxLength: 300 }), (maxEntries, maxBytes, ops) => {
-        const clock = new ManualClock();
-        const t = new MemoryTier<string>({ maxEntries, maxBytes, clock });
-        // model: what may legally be returned for each key (value, expiry)
-        const model = new Map<string, { v: string; exp: number }>();
-        let n = 0;
-        for (const o of ops) {
-          if (o.kind === 'set') {
-            const k = `k${o.key}`;
-            const v = `v${n++}`;
-            const exp = o.ttl === 0 ? 0 : clock.now() + o.ttl;
-            t.set(k, v, exp, o.weight);
-            model.set(k, { v, exp });
-          } else if (o.kind === 'get') {
-            const k = `k${o.key}`;
-            const got = t.get(k);
-            if (got !== undefined) {
-              const m = model.get(k);
-              expect(m).toBeDefined();
-              expect(got).toBe(m!.v); // never an older or deleted value
-              expect(m!.exp === 0 || m!.exp > clock.now()).toBe(true); // never expired
-            }
-          } else if (o.kind === 'delete') {
-            t.delete(`k${o.key}`);
-            model.delete(`k${o.key}`);
-          } else clock.advance(o.ms);
-          expect(t.size).toBeLessThanOrEqual(maxEntries);
-          if (maxBytes > 0) expect(t.bytes).toBeLessThanOrEqual(maxBytes);
-        }
-      }),
-      { numRuns: 300, seed: 42 },
-    );
-  });
+  // Bounds, deletes and expiry under random operations: test/policy.test.ts, for every policy.
 });
 
 describe('MemoryTier eviction order with TTLs', () => {
