@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
 import type { IntegratedCacheOptions } from '../src/config/integrated_cache_config.js';
 import { InvalidArgumentError, InvalidKeyError, LoaderError, SerializationError, ValueTooLargeError } from '../src/errors.js';
+import { MAGIC, WIRE_VERSION } from '../src/codec/envelope_header.js';
 import { rawClient, uniqueNamespace, useRedisServer } from './support/redis.js';
 
 const redis = useRedisServer();
@@ -28,7 +29,7 @@ describe('tiers over a real redis-server', () => {
     expect(await cache.get('user:123')).toEqual(user);
     const raw = await rawClient(redis.url);
     const ns = cache.config.namespace;
-    const pttl = await raw.pTTL(`${ns}:v1:user:123`);
+    const pttl = await raw.pTTL(`${ns}:v${WIRE_VERSION}:user:123`);
     expect(pttl).toBeGreaterThan(59_000);
     expect(pttl).toBeLessThanOrEqual(60_000);
     await raw.close();
@@ -85,7 +86,7 @@ describe('tiers over a real redis-server', () => {
     const other = await makeCache({ namespace: ns });
     expect(await other.getOrSet('user:7', async () => ({ id: 'x', n: 99 }))).toEqual(v); // from L2, no load
     const raw = await rawClient(redis.url);
-    expect(await raw.pTTL(`${ns}:v1:user:7`)).toBeGreaterThan(29_000);
+    expect(await raw.pTTL(`${ns}:v${WIRE_VERSION}:user:7`)).toBeGreaterThan(29_000);
     await raw.close();
   });
 
@@ -148,7 +149,7 @@ describe('tiers over a real redis-server', () => {
     const cache = await makeCache();
     await Promise.all([cache.set('t10', 1, { ttl: 10 }), cache.set('t100', 2, { ttl: 100 }), cache.set('t10b', 3, { ttl: 10 })]);
     const raw = await rawClient(redis.url);
-    const p = (k: string) => raw.pTTL(`${cache.config.namespace}:v1:${k}`);
+    const p = (k: string) => raw.pTTL(`${cache.config.namespace}:v${WIRE_VERSION}:${k}`);
     expect(await p('t10')).toBeLessThanOrEqual(10_000);
     expect(await p('t10b')).toBeGreaterThan(9_000);
     expect(await p('t100')).toBeGreaterThan(99_000);
@@ -200,8 +201,15 @@ describe('tiers over a real redis-server', () => {
     const cache = await makeCache();
     const raw = await rawClient(redis.url);
     const ns = cache.config.namespace;
-    const garbage = [Buffer.from('hello'), Buffer.from([0xc7, 1, 0, 0, 1, 2]), Buffer.from([0xc7, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7b]), Buffer.alloc(4096, 0xff)];
-    for (let i = 0; i < garbage.length; i++) await raw.set(`${ns}:v1:bad${i}`, garbage[i]);
+    const header = Buffer.concat([Buffer.from([MAGIC, WIRE_VERSION, 0, 0]), Buffer.from('000000000000')]);
+    const garbage = [
+      Buffer.from('hello'),
+      Buffer.from([MAGIC, WIRE_VERSION, 0, 0, 1, 2]), // truncated header
+      Buffer.concat([header, Buffer.from('{"a":')]), // valid header, broken JSON
+      Buffer.concat([header.subarray(0, 6), Buffer.from('zz'), header.subarray(8), Buffer.from('1')]), // bad expiry digits
+      Buffer.alloc(4096, 0xff),
+    ];
+    for (let i = 0; i < garbage.length; i++) await raw.set(`${ns}:v${WIRE_VERSION}:bad${i}`, garbage[i]);
     for (let i = 0; i < garbage.length; i++) expect(await cache.get(`bad${i}`)).toBeUndefined();
     const s = await cache.getStats();
     expect(s.l2.corrupt).toBe(garbage.length);
@@ -253,8 +261,8 @@ describe('tiers over a real redis-server', () => {
     await on.set('z-on', big);
     await off.set('z-off', big);
     const raw = await rawClient(redis.url);
-    const lenOn = await raw.strLen(`${ns}:v1:z-on`);
-    const lenOff = await raw.strLen(`${ns}:v1:z-off`);
+    const lenOn = await raw.strLen(`${ns}:v${WIRE_VERSION}:z-on`);
+    const lenOff = await raw.strLen(`${ns}:v${WIRE_VERSION}:z-off`);
     expect(lenOn).toBeLessThan(lenOff / 5);
     expect(await off.get('z-on')).toEqual(big);
     expect(await on.get('z-off')).toEqual(big);

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { EnvelopeCodec } from '../src/codec/envelope_codec.js';
-import { HEADER_BYTES, MAGIC } from '../src/codec/envelope_header.js';
+import { HEADER_BYTES, MAGIC, WIRE_VERSION } from '../src/codec/envelope_header.js';
 import { CorruptValueError, SerializationError, ValueTooLargeError } from '../src/errors.js';
 
 const codec = (serializer: 'json' | 'msgpack' | 'v8', compressAbove: number | false = 1024, maxValueBytes = 1 << 20) =>
   new EnvelopeCodec({ serializer, compressAbove, maxValueBytes });
 
+/** Envelopes come back as a string (plain JSON) or a Buffer; Redis stores the same bytes. */
+const bytes = (e: Buffer | string): Buffer => (typeof e === 'string' ? Buffer.from(e, 'utf8') : e);
+
 function roundTrip(c: EnvelopeCodec, value: unknown, expiresAt = 1234): unknown {
-  const sealed = c.encode(value, expiresAt, 'k', 'ns:k');
+  const sealed = bytes(c.encode(value, expiresAt, 'k', 'ns:k'));
   const out = c.decode(sealed, 'ns:k');
   expect(out.expiresAt).toBe(expiresAt);
   return out.value;
@@ -85,20 +88,36 @@ describe('EnvelopeCodec', () => {
     const big = { text: 'lorem ipsum dolor sit amet '.repeat(200) };
     const on = codec('json', 1024);
     const off = codec('json', false);
-    const sealedOn = on.encode(big, 0, 'k', 'a');
-    const sealedOff = off.encode(big, 0, 'k', 'a');
+    const sealedOn = bytes(on.encode(big, 0, 'k', 'a'));
+    const sealedOff = bytes(off.encode(big, 0, 'k', 'a'));
     expect(sealedOn[2] & 0b100).toBe(0b100);
     expect(sealedOff[2] & 0b100).toBe(0);
     expect(sealedOn.length).toBeLessThan(sealedOff.length / 5);
     // a reader decodes what the header says, whatever its own config
     expect(off.decode(sealedOn, 'a').value).toEqual(big);
     expect(on.decode(sealedOff, 'a').value).toEqual(big);
-    const small = on.encode({ a: 1 }, 0, 'k', 'a');
+    const small = bytes(on.encode({ a: 1 }, 0, 'k', 'a'));
     expect(small[2] & 0b100).toBe(0);
   });
 
+  it('plain JSON envelopes are strings of the same bytes a Buffer envelope would hold', () => {
+    const c = codec('json');
+    const e = c.encode({ a: 'é' }, 1_800_000_000_123, 'k', 'a');
+    expect(typeof e).toBe('string');
+    const b = bytes(e);
+    expect([b[0], b[1], b[2], b[3]]).toEqual([MAGIC, WIRE_VERSION, 0, 0]);
+    expect(b.subarray(4, 16).toString('latin1')).toBe((1_800_000_000_123).toString(16).padStart(12, '0'));
+    expect(c.decode(b, 'a')).toEqual({ value: { a: 'é' }, expiresAt: 1_800_000_000_123 });
+    expect(c.peekExpiry(b)).toBe(1_800_000_000_123);
+    // binary serializers keep the same header
+    const m = bytes(codec('msgpack').encode([1, 2], 0, 'k', 'a'));
+    expect(Buffer.isBuffer(m)).toBe(true);
+    expect([m[0], m[1], m[2]]).toEqual([MAGIC, WIRE_VERSION, 1]);
+    expect(m.subarray(4, 16).toString('latin1')).toBe('000000000000');
+  });
+
   it('a reader decodes with the serializer the writer used', () => {
-    const written = codec('msgpack').encode(plain, 0, 'k', 'a');
+    const written = bytes(codec('msgpack').encode(plain, 0, 'k', 'a'));
     expect(codec('json').decode(written, 'a').value).toEqual(plain);
   });
 
@@ -110,12 +129,12 @@ describe('EnvelopeCodec', () => {
 
   it('garbage, truncated, bad-version and bad-body bytes are CorruptValueErrors', () => {
     const c = codec('json');
-    const good = c.encode(plain, 0, 'k', 'a');
+    const good = bytes(c.encode(plain, 0, 'k', 'a'));
     const cases: Buffer[] = [
       Buffer.alloc(0),
       Buffer.from('hello world, not a tiercache value'),
       good.subarray(0, HEADER_BYTES - 1),
-      Buffer.concat([Buffer.from([MAGIC, 99]), good.subarray(2)]),
+      Buffer.concat([Buffer.from([MAGIC, WIRE_VERSION + 1]), good.subarray(2)]),
       Buffer.concat([good.subarray(0, 2), Buffer.from([0xf0]), good.subarray(3)]),
       Buffer.concat([good.subarray(0, HEADER_BYTES), Buffer.from('{not json')]),
       Buffer.concat([good.subarray(0, 2), Buffer.from([0b100]), good.subarray(3)]), // claims compression
@@ -123,13 +142,13 @@ describe('EnvelopeCodec', () => {
     ];
     for (const b of cases) expect(() => c.decode(b, 'a')).toThrow(CorruptValueError);
     const badExpiry = Buffer.from(good);
-    badExpiry.writeDoubleLE(Number.NaN, 4);
+    badExpiry[6] = 0x47; // 'G' is not a hex digit
     expect(() => c.decode(badExpiry, 'a')).toThrow(CorruptValueError);
   });
 
   it('caps decompression output at maxValueBytes (no zip bombs)', () => {
     const big = codec('json', 0, 10_000_000);
-    const sealed = big.encode('a'.repeat(5_000_000), 0, 'k', 'a');
+    const sealed = bytes(big.encode('a'.repeat(5_000_000), 0, 'k', 'a'));
     const reader = codec('json', 0, 1000);
     expect(() => reader.decode(sealed, 'a')).toThrow(CorruptValueError);
   });

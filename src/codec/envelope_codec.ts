@@ -1,12 +1,15 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { CorruptValueError, SerializationError, ValueTooLargeError } from '../errors.js';
 import {
+  EXPIRY_DIGITS,
+  EXPIRY_OFFSET,
   FLAG_COMPRESSED,
   FLAG_ENCRYPTED,
   FLAG_SERIALIZER_MASK,
   HEADER_BYTES,
   KNOWN_FLAGS,
   MAGIC,
+  MAX_EXPIRY,
   WIRE_VERSION,
 } from './envelope_header.js';
 import { createSerializerRegistry, type Serializer, type SerializerName } from './serializers/index.js';
@@ -63,14 +66,20 @@ export class EnvelopeCodec {
   /**
    * value → envelope: serialize, compress (above the threshold, when it helps), encrypt, header.
    * `aad` is the namespaced key (binds a ciphertext to its key). Typed errors, nothing half-built.
+   * A text body that is neither compressed nor encrypted comes back as a string (ASCII header +
+   * text, written by node-redis without an intermediate Buffer); anything else as a Buffer.
    */
-  encode(value: unknown, expiresAt: number, key: string, aad: string): Buffer {
+  encode(value: unknown, expiresAt: number, key: string, aad: string): Buffer | string {
     const body = this.#body(value, key);
     let flags = this.#serializer.id;
-    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const isText = typeof body === 'string';
+    // Cheap test first: a string's UTF-8 size is at least its length and at most 3 bytes a unit.
+    const mayCompress = this.#compressAbove !== false && (isText ? body.length * 3 : body.length) > this.#compressAbove;
+    if (isText && !mayCompress && this.#cipher === undefined) return headerText(flags, expiresAt) + body;
+    const size = isText ? Buffer.byteLength(body) : body.length;
     if (size > this.#maxValueBytes) throw new ValueTooLargeError(key, size, this.#maxValueBytes);
     let payload: Buffer | string = body;
-    if (this.#compressAbove !== false && size > this.#compressAbove) {
+    if (mayCompress && size > (this.#compressAbove as number)) {
       const z = deflateRawSync(body);
       if (z.length < size) {
         payload = z;
@@ -81,15 +90,10 @@ export class EnvelopeCodec {
       payload = this.#cipher.seal(typeof payload === 'string' ? Buffer.from(payload) : payload, aad);
       flags |= FLAG_ENCRYPTED;
     }
-    const payloadBytes = typeof payload === 'string' ? size : payload.length;
-    const out = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
-    out[0] = MAGIC;
-    out[1] = WIRE_VERSION;
-    out[2] = flags;
-    out[3] = 0;
-    out.writeDoubleLE(expiresAt, 4);
-    if (typeof payload === 'string') out.write(payload, HEADER_BYTES, 'utf8');
-    else payload.copy(out, HEADER_BYTES);
+    if (typeof payload === 'string') return headerText(flags, expiresAt) + payload;
+    const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+    out.write(headerText(flags, expiresAt), 0, 'latin1');
+    payload.copy(out, HEADER_BYTES);
     return out;
   }
 
@@ -108,8 +112,7 @@ export class EnvelopeCodec {
   /** Reads the logical expiry without decoding the body; -1 for bytes that are not an envelope. */
   peekExpiry(bytes: Buffer): number {
     if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC || bytes[1] !== WIRE_VERSION) return -1;
-    const exp = bytes.readDoubleLE(4);
-    return Number.isFinite(exp) && exp >= 0 ? exp : -1;
+    return readExpiry(bytes);
   }
 
   decode(bytes: Buffer, aad: string): DecodedEnvelope {
@@ -119,8 +122,8 @@ export class EnvelopeCodec {
     if ((flags & ~KNOWN_FLAGS) !== 0 || bytes[3] !== 0) throw new CorruptValueError('Unknown header flags');
     const serializer = this.#byId[flags & FLAG_SERIALIZER_MASK];
     if (serializer === undefined) throw new CorruptValueError('Unknown serializer id');
-    const expiresAt = bytes.readDoubleLE(4);
-    if (!Number.isFinite(expiresAt) || expiresAt < 0) throw new CorruptValueError('Bad expiry in header');
+    const expiresAt = readExpiry(bytes);
+    if (expiresAt < 0) throw new CorruptValueError('Bad expiry in header');
     let payload = bytes;
     let offset = HEADER_BYTES;
     try {
@@ -139,4 +142,24 @@ export class EnvelopeCodec {
       throw new CorruptValueError(`Value body does not decode: ${(err as Error).message}`, { cause: err });
     }
   }
+}
+
+const ZEROS = '0'.repeat(EXPIRY_DIGITS);
+
+/** The 16 header bytes as a string (every char < 0x80, so one byte each in UTF-8 and latin1). */
+function headerText(flags: number, expiresAt: number): string {
+  const exp = Math.min(Math.max(0, Math.ceil(expiresAt)), MAX_EXPIRY).toString(16);
+  return String.fromCharCode(MAGIC, WIRE_VERSION, flags, 0) + ZEROS.slice(exp.length) + exp;
+}
+
+/** The expiry digits, or -1 when any is not a lowercase hex digit. */
+function readExpiry(bytes: Buffer): number {
+  let v = 0;
+  for (let i = EXPIRY_OFFSET; i < EXPIRY_OFFSET + EXPIRY_DIGITS; i++) {
+    const c = bytes[i];
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
 }

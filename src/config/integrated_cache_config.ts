@@ -21,7 +21,7 @@ export const integratedCacheConfigSchema = z
       .optional(),
     /** A node-redis v5 client you own (connected or not). tiercache never closes it. */
     redisClient: z.custom<RedisClient>((v) => typeof v === 'object' && v !== null && 'sendCommand' in v, 'must be a node-redis v5 client').optional(),
-    /** Key namespace in Redis; every L2 key is `${namespace}:v1:${key}`. @default 'tiercache' */
+    /** Key namespace in Redis; every L2 key is `${namespace}:v2:${key}` (v = wire version). @default 'tiercache' */
     namespace: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -')

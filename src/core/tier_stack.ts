@@ -26,7 +26,7 @@ interface PendingWrite {
   value: unknown;
   expiresAt: number;
   weight: number;
-  envelope: Buffer | null;
+  envelope: Buffer | string | null;
 }
 
 /**

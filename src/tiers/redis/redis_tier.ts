@@ -7,7 +7,7 @@ import { SetBatcher } from './set_batcher.js';
 
 export interface RedisTierOptions {
   client: RedisClient;
-  /** Namespace prefix in front of every key, e.g. `tiercache:v1:`. */
+  /** Namespace prefix in front of every key, e.g. `tiercache:v2:`. */
   prefix: string;
   commandTimeoutMs: number;
   maxBatch: number;
@@ -55,7 +55,7 @@ export class RedisTier {
   }
 
   /** Batched `SET key envelope PX ttl` whose outcome goes through `handler`. */
-  write(key: string, envelope: Buffer, ttlMs: number, handler: WriteHandler, ctx: unknown): Promise<unknown> {
+  write(key: string, envelope: Buffer | string, ttlMs: number, handler: WriteHandler, ctx: unknown): Promise<unknown> {
     return this.#sets.set(key, envelope, Math.max(1, Math.ceil(ttlMs)), handler, ctx);
   }
 

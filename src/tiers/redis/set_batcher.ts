@@ -17,7 +17,7 @@ export class SetBatcher {
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
   #keys: string[] = [];
-  #values: Buffer[] = [];
+  #values: (Buffer | string)[] = [];
   #pxs: number[] = [];
   #handlers: WriteHandler[] = [];
   #ctxs: unknown[] = [];
@@ -34,7 +34,7 @@ export class SetBatcher {
     this.#timeoutMs = timeoutMs;
   }
 
-  set(key: string, value: Buffer, px: number, handler: WriteHandler, ctx: unknown): Promise<unknown> {
+  set(key: string, value: Buffer | string, px: number, handler: WriteHandler, ctx: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.#keys.push(key);
       this.#values.push(value);
