@@ -44,7 +44,6 @@ const WINDOW = 10;
 
 /** Counters and latency histograms of one cache instance. Plain integer fields: cheap to bump. */
 export class CacheStats {
-  l1FastHits = 0;
   syncMisses = 0;
   l2Hits = 0;
   l2Misses = 0;
