@@ -86,8 +86,8 @@ export interface AdaptiveTinyLfuOptions {
  * Unlike ARC's per-ghost-hit steps, a loop or a scan cannot drag it toward LRU: every move is
  * weighed against what it would cost.
  *
- * Everything is slot-indexed typed arrays: no per-entry objects, O(1) per operation (the ghost
- * lists use a Map, touched on misses only).
+ * Everything is slot-indexed typed arrays: no per-entry objects, O(1) per operation (ghost lists
+ * are typed-array rings with an open-addressing index, touched on misses only).
  */
 export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   readonly name = 'adaptive-tinylfu';
@@ -165,8 +165,6 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#window = this.#initialWindow;
     this.#adaptive = options.adaptive ?? true;
     this.#jumpThreshold = options.jumpThreshold ?? 0.3;
-
-
     this.#seed = (options.seed ?? 0x2545f491) | 0 || 1;
     this.#rng = this.#seed;
     this.reset();
