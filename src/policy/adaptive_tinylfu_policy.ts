@@ -54,9 +54,6 @@ export interface AdaptiveTinyLfuOptions {
   period?: number;
   /** A move larger than Δ needs a net gain above this share of the period's requests. @default 0.3 */
   jumpThreshold?: number;
-
-
-
 }
 
 /**
