@@ -12,6 +12,19 @@ const HASHDOS_THRESHOLD = 6;
 /** Moves larger than Δ are judged on this many periods of evidence. */
 const JUMP_PERIODS = 4;
 
+/**
+ * Hit counts by region, cumulative. The hit path bumps two fields here and nothing else; a stretch
+ * of evidence is the difference of two snapshots (`Evidence`).
+ */
+class HitTotals {
+  hits = 0;
+  misses = 0;
+  windowLow = 0;
+  windowUpper = 0;
+  probation = 0;
+  protected = 0;
+}
+
 /** Hits and would-be hits counted over one stretch of requests (see `#bestMove`). */
 class Evidence {
   hits = 0;
@@ -20,6 +33,7 @@ class Evidence {
   windowUpperHits = 0;
   probationHits = 0;
   protectedHits = 0;
+  readonly #start = new HitTotals();
   /** [j]: ghost hits within depth Δ·2^j (refused ghost: the window's gains; evicted ghost: main's). */
   readonly windowGains: Float64Array;
   readonly mainGains: Float64Array;
@@ -29,13 +43,20 @@ class Evidence {
     this.mainGains = new Float64Array(moves);
   }
 
-  reset(): void {
-    this.hits = 0;
-    this.misses = 0;
-    this.windowLowHits = 0;
-    this.windowUpperHits = 0;
-    this.probationHits = 0;
-    this.protectedHits = 0;
+  /** Fills the hit fields with what `t` counted since the last reset. */
+  measure(t: HitTotals): this {
+    const s = this.#start;
+    this.hits = t.hits - s.hits;
+    this.misses = t.misses - s.misses;
+    this.windowLowHits = t.windowLow - s.windowLow;
+    this.windowUpperHits = t.windowUpper - s.windowUpper;
+    this.probationHits = t.probation - s.probation;
+    this.protectedHits = t.protected - s.protected;
+    return this;
+  }
+
+  reset(t: HitTotals): void {
+    Object.assign(this.#start, t);
     this.windowGains.fill(0);
     this.mainGains.fill(0);
   }
@@ -115,10 +136,11 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   #candCount = 0;
   #spills = 0;
   #mainEvictions = 0;
-  #requests = 0;
   /** This period's evidence, and the evidence of the last JUMP_PERIODS periods (for moves > Δ). */
   readonly #short: Evidence;
   readonly #long: Evidence;
+  readonly #totals = new HitTotals();
+  #periodMisses = 0;
   #periods = 0;
   readonly #moves: number;
   readonly #ghostShift: number;
@@ -179,21 +201,17 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
   onAccess(slot: number): void {
     const h = this.#hash[slot];
     this.#sketch.increment(h);
-    this.#requests++;
-    this.#short.hits++;
-    this.#long.hits++;
+    const totals = this.#totals;
+    totals.hits++;
     const q = this.#queue[slot];
-    if (q === WINDOW) {
-      this.#short.windowUpperHits++;
-      this.#long.windowUpperHits++;
+    if (q === PROTECTED) {
+      totals.protected++;
       this.#moveToTail(q, slot);
-    } else if (q === PROTECTED) {
-      this.#short.protectedHits++;
-      this.#long.protectedHits++;
+    } else if (q === WINDOW) {
+      totals.windowUpper++;
       this.#moveToTail(q, slot);
     } else if (q === WINDOW_LOW) {
-      this.#short.windowLowHits++;
-      this.#long.windowLowHits++;
+      totals.windowLow++;
       if (this.#window <= this.#step) {
         // The whole window is its lower segment: an LRU touch within it.
         this.#moveToTail(WINDOW_LOW, slot);
@@ -203,8 +221,7 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
         this.#balanceWindow();
       }
     } else {
-      this.#short.probationHits++;
-      this.#long.probationHits++;
+      totals.probation++;
       this.#candidate[slot] = 0;
       this.#unlink(PROBATION, slot);
       this.#append(PROTECTED, slot);
@@ -214,7 +231,7 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
 
   onInsert(slot: number, keyHash: number): void {
     const h = keyHash | 0;
-    this.#requests++;
+    this.#totals.misses++;
     this.#hash[slot] = h;
     this.#sketch.increment(h);
     if (this.#adaptive) this.#observeMiss(h);
@@ -260,7 +277,7 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
       }
       this.refused++;
       const h = this.#hash[candidate];
-      if ((mixSample(h) & this.#ghostMask) === 0) this.#refused.push(h, this.#spills, this.#requests);
+      if ((mixSample(h) & this.#ghostMask) === 0) this.#refused.push(h, this.#spills, this.#requests());
       return candidate;
     }
     if (victim >= 0) return this.#evictFromMain(victim);
@@ -281,16 +298,23 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#window = this.#initialWindow;
     this.#spills = 0;
     this.#mainEvictions = 0;
-    this.#short.reset();
-    this.#long.reset();
+    Object.assign(this.#totals, new HitTotals());
+    this.#short.reset(this.#totals);
+    this.#long.reset(this.#totals);
+    this.#periodMisses = 0;
     this.#periods = 0;
     this.#rng = this.#seed;
+  }
+
+  /** Requests seen so far (hits + misses), the clock of the ghosts' request stamps. */
+  #requests(): number {
+    return this.#totals.hits + this.#totals.misses;
   }
 
   #evictFromMain(victim: number): number {
     const h = this.#hash[victim];
     ++this.#mainEvictions;
-    if ((mixSample(h) & this.#ghostMask) === 0) this.#evicted.push(h, this.#mainEvictions, this.#requests);
+    if ((mixSample(h) & this.#ghostMask) === 0) this.#evicted.push(h, this.#mainEvictions, this.#requests());
     return victim;
   }
 
@@ -318,27 +342,28 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
       const rw = this.#refused.find(hash);
       if (rw >= 0) {
         this.#refused.forget(hash);
-        this.#countGain(this.#short.windowGains, this.#long.windowGains, this.#refused.eventDepth(rw, this.#spills), this.#refused.requestDepth(rw, this.#requests), this.#window, this.#maximum - 1, weight);
+        this.#countGain(this.#short.windowGains, this.#long.windowGains, this.#refused.eventDepth(rw, this.#spills), this.#refused.requestDepth(rw, this.#requests()), this.#window, this.#maximum - 1, weight);
       } else {
         const rm = this.#evicted.find(hash);
         if (rm >= 0) {
           this.#evicted.forget(hash);
-          this.#countGain(this.#short.mainGains, this.#long.mainGains, this.#evicted.eventDepth(rm, this.#mainEvictions), this.#evicted.requestDepth(rm, this.#requests), this.#maximum - this.#window, this.#maximum - this.#minWindow, weight);
+          this.#countGain(this.#short.mainGains, this.#long.mainGains, this.#evicted.eventDepth(rm, this.#mainEvictions), this.#evicted.requestDepth(rm, this.#requests()), this.#maximum - this.#window, this.#maximum - this.#minWindow, weight);
         }
       }
     }
-    this.#long.misses++;
-    if (++this.#short.misses < this.#period) return;
+    if (++this.#periodMisses < this.#period) return;
+    this.#periodMisses = 0;
     // Δ steps on one period's evidence; larger moves only on JUMP_PERIODS periods of it.
+    const totals = this.#totals;
     let move = 0;
     if (++this.#periods % JUMP_PERIODS === 0) {
-      move = this.#bestMove(this.#long, 1, this.#moves, this.#jumpThreshold);
-      this.#long.reset();
+      move = this.#bestMove(this.#long.measure(totals), 1, this.#moves, this.#jumpThreshold);
+      this.#long.reset(totals);
     }
-    if (move === 0) move = this.#bestMove(this.#short, 0, 1, 0);
-    else this.#long.reset();
+    if (move === 0) move = this.#bestMove(this.#short.measure(totals), 0, 1, 0);
+    else this.#long.reset(totals);
     this.#window = Math.min(this.#maximum - 1, Math.max(this.#minWindow, this.#window + move));
-    this.#short.reset();
+    this.#short.reset(totals);
   }
 
   /**
