@@ -1,5 +1,5 @@
 import type { WriteHandler } from './batch_handlers.js';
-import { TierUnavailableError } from '../../errors.js';
+import { withDeadline } from './deadline.js';
 import type { BinaryRedis } from './redis_connection.js';
 
 /**
@@ -67,37 +67,47 @@ export class SetBatcher {
     this.#resolves = [];
     this.#rejects = [];
     const prefix = this.#prefix;
-    const timeoutMs = this.#timeoutMs;
     for (let start = 0; start < keys.length; start += this.#maxBatch) {
       const end = Math.min(keys.length, start + this.#maxBatch);
       this.roundTrips++;
       const t0 = performance.now();
-      // Each caller is settled by its own reply, as soon as it arrives (continuations overlap with
-      // the parsing of later replies, as with plain pipelined commands); one timer per batch
-      // settles whatever has not answered by the deadline.
-      const settled = new Uint8Array(end - start);
-      let pending = end - start;
-      const settle = (i: number, err: unknown): void => {
-        if (settled[i - start] === 1) return;
-        settled[i - start] = 1;
-        if (--pending === 0) clearTimeout(timer);
-        const ms = performance.now() - t0;
+      const replies = new Array<Promise<unknown>>(end - start);
+      for (let i = start; i < end; i++) {
+        replies[i - start] = this.#redis.sendCommand(['SET', prefix + keys[i], values[i], 'PX', String(pxs[i])]);
+      }
+      const settle = (i: number, err: unknown, ms: number): void => {
         try {
           resolves[i](err === undefined ? handlers[i].onDone(keys[i], ctxs[i], ms) : handlers[i].onError(err, keys[i], ctxs[i], ms));
         } catch (e) {
           rejects[i](e);
         }
       };
-      const timer = setTimeout(() => {
-        const err = new TierUnavailableError('l2', `Redis write timed out after ${timeoutMs} ms`);
-        for (let i = start; i < end; i++) settle(i, err);
-      }, timeoutMs);
-      for (let i = start; i < end; i++) {
-        this.#redis.sendCommand(['SET', prefix + keys[i], values[i], 'PX', String(pxs[i])]).then(
-          () => settle(i, undefined),
-          (e: unknown) => settle(i, e),
-        );
-      }
+      withDeadline(Promise.all(replies), this.#timeoutMs, 'write').then(
+        () => {
+          const ms = performance.now() - t0;
+          for (let i = start; i < end; i++) settle(i, undefined, ms);
+        },
+        (batchErr: unknown) => {
+          // Some SET failed or the batch timed out: give each key its own outcome where it has
+          // one, the batch's error where it has none yet.
+          const ms = performance.now() - t0;
+          for (let i = start; i < end; i++) {
+            let outcome: unknown = batchErr;
+            let known = false;
+            replies[i - start].then(
+              () => {
+                outcome = undefined;
+                known = true;
+              },
+              (e: unknown) => {
+                outcome = e;
+                known = true;
+              },
+            );
+            queueMicrotask(() => settle(i, known ? outcome : batchErr, ms));
+          }
+        },
+      );
     }
   }
 }
