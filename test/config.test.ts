@@ -30,7 +30,12 @@ describe('IntegratedCacheConfig', () => {
     [{ compressionThreshold: -5 }, 'compressionThreshold'],
     [{ l1MaxSixe: 10 }, 'l1MaxSixe'],
     [{ enableEncryption: true }, 'enableEncryption'],
-    [{ redisClusterNodes: ['a:1'] }, 'redisClusterNodes'],
+    [{ redisClusterNodes: ['no-port'] }, 'redisClusterNodes.0'],
+    [{ redisClusterNodes: [] }, 'redisClusterNodes'],
+    [{ redisUrl: 'redis://a', redisClusterNodes: ['a:1'] }, 'redisClusterNodes'],
+    [{ sentinels: ['a:1'] }, 'sentinelMasterName'],
+    [{ sentinelMasterName: 'm' }, 'sentinels'],
+    [{ coherenceStalenessMs: 0 }, 'coherenceStalenessMs'],
     [{ redisUrl: 'redis://a', redisClient: { sendCommand() {} } }, 'redisClient'],
     [{ l1Policy: 'arc' }, 'l1Policy'],
   ])('%j is refused naming %s', (options, name) => {

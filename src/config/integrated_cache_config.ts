@@ -19,6 +19,15 @@ export const integratedCacheConfigSchema = z
       .string()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
       .optional(),
+    /**
+     * Redis Cluster seed nodes (`host:port` or `redis://` / `rediss://` URLs); the rest of the
+     * cluster is discovered. Exclusive with `redisUrl`, `redisClient` and `sentinels`.
+     */
+    redisClusterNodes: z.array(z.string().regex(/^(rediss?:\/\/)?[^\s/]+:\d+\/?$/, 'each node must be host:port or a redis:// URL')).min(1).optional(),
+    /** Sentinel addresses (`host:port`); requires `sentinelMasterName`. */
+    sentinels: z.array(z.string().regex(/^[^\s/:]+:\d+$/, 'each sentinel must be host:port')).min(1).optional(),
+    /** The master name the sentinels monitor. */
+    sentinelMasterName: z.string().min(1).optional(),
     /** A node-redis v5 client you own (connected or not). tiercache never closes it. */
     redisClient: z.custom<RedisClient>((v) => typeof v === 'object' && v !== null && 'sendCommand' in v, 'must be a node-redis v5 client').optional(),
     /** Key namespace in Redis; every L2 key is `${namespace}:v2:${key}` (v = wire version). @default 'tiercache' */
@@ -54,6 +63,28 @@ export const integratedCacheConfigSchema = z
     connectTimeoutMs: z.number().int().min(1).default(2000),
     /** Most keys in one MGET or batched write. @default 512 */
     l2MaxBatch: z.number().int().min(1).max(100_000).default(512),
+    /**
+     * Keep every instance's L1 coherent through Redis server-assisted invalidation (CLIENT
+     * TRACKING, BCAST, on the connections that carry reads): a write, delete, expiry or eviction
+     * of a key in Redis, by any instance or any other client, drops it from every other instance's
+     * L1 within a round trip. Needs L1 and Redis; off means L1 entries live until their TTL.
+     * @default true
+     */
+    enableCoherence: z.boolean().default(true),
+    /**
+     * With coherence on: the longest L1 may go on serving while invalidations cannot be confirmed
+     * (Redis stalled or unreachable). Past it, L1 misses until Redis answers again. @default 2000
+     */
+    coherenceStalenessMs: z.number().int().min(10).max(3_600_000).default(2000),
+    /**
+     * `getOrSet` takes a Redis lock per missing key so that one loader runs across all instances
+     * (others wait for its value). @default true
+     */
+    enableDistributedLock: z.boolean().default(true),
+    /** Lease of a loader's lock, renewed while the loader runs. @default 10000 */
+    lockLeaseMs: z.number().int().min(50).default(10_000),
+    /** Longest a `getOrSet` waits for another instance's loader before loading itself. @default 15000 */
+    lockWaitMs: z.number().int().min(0).default(15_000),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     /** Your pino logger (its level wins over `logLevel`). */
@@ -95,7 +126,6 @@ export type IntegratedCacheConfig = z.output<typeof integratedCacheConfigSchema>
  * and doing nothing would be a lie, so each is refused with this message.
  */
 const NOT_YET_AVAILABLE: Record<string, string> = {
-  redisClusterNodes: 'Redis Cluster support is not in this release yet; use redisUrl',
   enableSecurity: 'security (RBAC, sessions, audit) is not in this release yet',
   enableEncryption: 'encryption at rest is not in this release yet',
   enableAccessControl: 'access control is not in this release yet',
@@ -122,8 +152,16 @@ export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedC
       issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.length > 0 ? issue.path.join('.') : '(root)';
     throw new InvalidOptionsError(option, issue.code === 'unrecognized_keys' ? 'unknown option' : issue.message);
   }
-  if (parsed.data.redisUrl !== undefined && parsed.data.redisClient !== undefined) {
-    throw new InvalidOptionsError('redisClient', 'cannot be combined with redisUrl');
+  const d = parsed.data;
+  const endpoints = (['redisUrl', 'redisClient', 'redisClusterNodes', 'sentinels'] as const).filter((k) => d[k] !== undefined);
+  if (endpoints.length > 1) {
+    throw new InvalidOptionsError(endpoints[1], `cannot be combined with ${endpoints[0]}: give one way to reach Redis`);
+  }
+  if (d.sentinels !== undefined && d.sentinelMasterName === undefined) {
+    throw new InvalidOptionsError('sentinelMasterName', 'is required with sentinels');
+  }
+  if (d.sentinelMasterName !== undefined && d.sentinels === undefined) {
+    throw new InvalidOptionsError('sentinels', 'is required with sentinelMasterName');
   }
   return parsed.data;
 }

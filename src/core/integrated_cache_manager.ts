@@ -6,8 +6,12 @@ import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { POLICIES } from '../policy/policies.js';
 import { MemoryTier } from '../tiers/memory/memory_tier.js';
-import { createOwnedRedisClient, type RedisClient } from '../tiers/redis/redis_connection.js';
+import { openBackend, type RedisEndpoint } from '../tiers/redis/redis_connection.js';
+import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import { RedisTier } from '../tiers/redis/redis_tier.js';
+import { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';
+import { StampedeLock } from '../coherence/stampede_lock.js';
+import { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
 import { WIRE_VERSION } from '../codec/envelope_header.js';
 import { globMatcher } from '../util/glob.js';
 import { SystemClock, type Clock } from './clock.js';
@@ -42,6 +46,17 @@ export interface HealthReport {
   l1Size: number;
   l1Bytes: number;
   l1MaxSize: number;
+  /** 'standalone' | 'cluster' | 'sentinel'; null without Redis. */
+  topology: string | null;
+  /** What the topology reports (cluster state and slot coverage, replication), when Redis answered. */
+  redis: Record<string, unknown> | null;
+  /**
+   * How long Redis has been failing the coherence watchdog's PINGs (0 when it answers), and the
+   * length of the last such window that ended: the degraded window of an outage or failover.
+   * Null when coherence is off.
+   */
+  degradedForMs: number | null;
+  lastDegradedWindowMs: number | null;
   /** Each problem found, in words; empty when healthy. */
   issues: string[];
   checkedAt: Date;
@@ -68,7 +83,11 @@ export class IntegratedCacheManager {
   /** Null until `initialize()` and after `close()`: the fast path's only state check. */
   #l1: MemoryTier | null = null;
   #stack: TierStack | null = null;
-  #ownedClient: RedisClient | null = null;
+  /** The Redis backend when tiercache opened its connections (and so closes them). */
+  #ownedBackend: RedisBackend | null = null;
+  #tracker: TrackingInvalidator | null = null;
+  #watchdog: CoherenceWatchdog | null = null;
+  #lock: StampedeLock | null = null;
   readonly #defaultTtlMs: number;
 
   constructor(options: IntegratedCacheOptions = {}) {
@@ -88,7 +107,16 @@ export class IntegratedCacheManager {
 
   /** Whether an L2 (Redis) is configured. */
   get hasL2(): boolean {
-    return this.config.redisUrl !== undefined || this.config.redisClient !== undefined;
+    return this.#endpoint() !== null;
+  }
+
+  #endpoint(): RedisEndpoint | null {
+    const c = this.config;
+    if (c.redisUrl !== undefined) return { kind: 'url', url: c.redisUrl };
+    if (c.redisClient !== undefined) return { kind: 'client', client: c.redisClient };
+    if (c.redisClusterNodes !== undefined) return { kind: 'cluster', nodes: c.redisClusterNodes };
+    if (c.sentinels !== undefined) return { kind: 'sentinel', sentinels: c.sentinels, masterName: c.sentinelMasterName as string };
+    return null;
   }
 
   /**
@@ -109,14 +137,32 @@ export class IntegratedCacheManager {
         })
       : null;
     let l2: RedisTier | null = null;
-    if (this.hasL2) {
-      let client = c.redisClient;
-      if (client === undefined) {
-        client = createOwnedRedisClient({ url: c.redisUrl as string, connectTimeoutMs: c.connectTimeoutMs, logger: this.logger });
-        this.#ownedClient = client;
+    const endpoint = this.#endpoint();
+    const prefix = `${c.namespace}:v${WIRE_VERSION}:`;
+    if (endpoint !== null) {
+      const tracker =
+        c.enableCoherence && l1 !== null
+          ? new TrackingInvalidator(`${c.namespace}:`, prefix, {
+              // The stack exists before any connection is made, so these never see null in practice.
+              invalidate: (key) => this.#stack?.invalidate(key),
+              invalidateAll: (reason) => this.#stack?.invalidateAll(reason),
+            })
+          : null;
+      this.#tracker = tracker;
+      const { backend, owned } = openBackend({ endpoint, connectTimeoutMs: c.connectTimeoutMs, logger: this.logger, tracker });
+      if (owned) this.#ownedBackend = backend;
+      l2 = new RedisTier({ backend, prefix, commandTimeoutMs: c.l2CommandTimeoutMs, maxBatch: c.l2MaxBatch });
+      if (c.enableDistributedLock) {
+        this.#lock = new StampedeLock({
+          backend,
+          namespacePrefix: `${c.namespace}:`,
+          dataPrefix: prefix,
+          leaseMs: c.lockLeaseMs,
+          maxWaitMs: c.lockWaitMs,
+          commandTimeoutMs: c.l2CommandTimeoutMs,
+          tracker,
+        });
       }
-      if (!client.isOpen) await this.#connect(client);
-      l2 = new RedisTier({ client, prefix: `${c.namespace}:v${WIRE_VERSION}:`, commandTimeoutMs: c.l2CommandTimeoutMs, maxBatch: c.l2MaxBatch });
     }
     this.#stack = new TierStack({
       l1,
@@ -126,15 +172,24 @@ export class IntegratedCacheManager {
       stats: this.#stats,
       logger: this.logger,
       suppressL2Errors: c.suppressL2Errors,
+      lock: this.#lock,
     });
+    if (l2 !== null) {
+      const needsConnect = this.#ownedBackend !== null || !(c.redisClient as { isOpen?: boolean }).isOpen;
+      if (needsConnect) await this.#connect(l2.backend);
+      if (this.#tracker !== null && l1 !== null) {
+        this.#watchdog = new CoherenceWatchdog(l2.backend, l1, (reason) => this.#stack?.invalidateAll(reason), c.coherenceStalenessMs, this.logger);
+        await this.#watchdog.start();
+      }
+    }
     this.#l1 = l1;
     this.#state = 'ready';
     this.#stats.start(() => this.#totalOps());
   }
 
-  async #connect(client: RedisClient): Promise<void> {
+  async #connect(backend: RedisBackend): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const connecting = client.connect().then(
+    const connecting = backend.connect().then(
       () => true,
       (err: unknown) => {
         this.logger.warn({ err: (err as Error).message }, 'redis connect failed');
@@ -333,6 +388,14 @@ export class IntegratedCacheManager {
       opsPerSecond: s.opsPerSecond(total),
       memoryUsageMb: (l1s?.bytes ?? 0) / (1024 * 1024),
       errorRate: total === 0 ? 0 : (s.l2Errors + s.loaderErrors) / total,
+      coherence: {
+        enabled: this.#tracker !== null,
+        invalidationsReceived: this.#stack?.remoteInvalidations ?? 0,
+        fullFlushes: this.#stack?.remoteFlushes ?? 0,
+        outage: this.#watchdog?.outage ?? false,
+        confirmedAgoMs: this.#watchdog && this.#watchdog.confirmedAt > 0 ? Date.now() - this.#watchdog.confirmedAt : null,
+      },
+      locks: { acquired: this.#lock?.acquired ?? 0, waited: this.#lock?.waited ?? 0, lostLeases: this.#lock?.lostLeases ?? 0 },
     };
   }
 
@@ -342,20 +405,31 @@ export class IntegratedCacheManager {
     const issues: string[] = [];
     let redisConnected: boolean | null = null;
     let redisLatencyMs: number | null = null;
+    let redis: Record<string, unknown> | null = null;
     if (stack.l2 !== null) {
       try {
         redisLatencyMs = await stack.l2.ping();
         redisConnected = true;
+        redis = await stack.l2.describe();
+        if (redis.clusterState !== undefined && redis.clusterState !== 'ok') {
+          issues.push(`Redis Cluster state is ${String(redis.clusterState)} (${String(redis.slotsOk)} of 16384 slots ok); some keys are unavailable`);
+        }
       } catch (err) {
         redisConnected = false;
         issues.push(`Redis is not reachable (${(err as Error).message}); reads are served from L1 or miss`);
       }
     }
+    const wd = this.#watchdog;
+    if (wd?.outage) issues.push(`L1 coherence unconfirmed for ${wd.degradedForMs} ms; L1 entries live at most ${this.config.coherenceStalenessMs} ms`);
     const l1 = stack.l1;
     return {
       overallHealth: issues.length === 0 ? 'healthy' : l1 !== null ? 'degraded' : 'unhealthy',
       redisConnected,
       redisLatencyMs,
+      topology: stack.l2?.backend.topology ?? null,
+      redis,
+      degradedForMs: wd ? wd.degradedForMs : null,
+      lastDegradedWindowMs: wd ? wd.lastWindowMs : null,
       l1Enabled: l1 !== null,
       l1Size: l1?.size ?? 0,
       l1Bytes: l1?.bytes ?? 0,
@@ -371,12 +445,10 @@ export class IntegratedCacheManager {
     this.#state = 'closed';
     this.#l1 = null;
     this.#stats.stop();
-    const client = this.#ownedClient;
-    this.#ownedClient = null;
-    if (client !== null) {
-      if (client.isReady) await client.close().catch(() => client.destroy());
-      else if (client.isOpen) client.destroy();
-    }
+    this.#watchdog?.stop();
+    const backend = this.#ownedBackend;
+    this.#ownedBackend = null;
+    if (backend !== null) await backend.close().catch(() => undefined);
   }
 
   #ready(): TierStack {

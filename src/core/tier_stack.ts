@@ -5,6 +5,8 @@ import type { CacheStats } from '../observability/cache_stats.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { ReadHandler, WriteHandler } from '../tiers/redis/batch_handlers.js';
 import type { RedisTier } from '../tiers/redis/redis_tier.js';
+import type { StampedeLock } from '../coherence/stampede_lock.js';
+import type { InvalidationSink } from '../coherence/tracking_invalidator.js';
 import type { Clock } from './clock.js';
 import { SingleFlight } from './single_flight.js';
 
@@ -19,6 +21,8 @@ export interface TierStackOptions {
   stats: CacheStats;
   logger: Logger;
   suppressL2Errors: boolean;
+  /** Cross-process stampede lock for getOrLoad; null: in-process single flight only. */
+  lock?: StampedeLock | null;
 }
 
 /** What a write needs after L2 acknowledged it: the L1 fill. */
@@ -51,7 +55,7 @@ interface PendingWrite {
  * never holds a value L2 refused (with `suppressL2Errors` off); with it on, a failed L2 write is
  * counted and L1 still serves the value.
  */
-export class TierStack {
+export class TierStack implements InvalidationSink {
   readonly l1: MemoryTier | null;
   readonly l2: RedisTier | null;
   readonly #codec: EnvelopeCodec;
@@ -60,6 +64,10 @@ export class TierStack {
   readonly #logger: Logger;
   readonly #suppressL2Errors: boolean;
   readonly #flights = new SingleFlight<unknown>();
+  readonly #lock: StampedeLock | null;
+  /** Invalidations from other instances applied to L1, and full L1 drops (coherence). */
+  remoteInvalidations = 0;
+  remoteFlushes = 0;
   #corruptLogged = false;
   // Fill guard: an L2 read that was in flight while a key was written, deleted or invalidated must
   // not put the value it read into L1 afterwards. Mutations bump #seq; while reads are in flight a
@@ -79,6 +87,24 @@ export class TierStack {
     this.#stats = options.stats;
     this.#logger = options.logger;
     this.#suppressL2Errors = options.suppressL2Errors;
+    this.#lock = options.lock ?? null;
+  }
+
+  /** Another instance (or any Redis client) changed `key`: drop it from L1, and from any read in flight. */
+  invalidate(key: string): void {
+    this.remoteInvalidations++;
+    this.#markTouched(key);
+    this.l1?.delete(key);
+  }
+
+  /** Coherence was lost (connection drop, topology refresh, FLUSHDB): nothing in L1 can be vouched for. */
+  invalidateAll(reason: string): void {
+    this.remoteFlushes++;
+    this.#bulkSeq = ++this.#seq;
+    if (this.l1 !== null && this.l1.size > 0) {
+      this.#logger.debug({ reason, entries: this.l1.size }, 'L1 dropped');
+      this.l1.clear();
+    }
   }
 
   /** L2 lookup for a key L1 did not have. Resolves `undefined` on miss, on L2 error and on corrupt bytes. */
@@ -213,17 +239,86 @@ export class TierStack {
     if (inL1 !== undefined) return inL1 as T;
     const fromL2 = await this.readL2(key);
     if (fromL2 !== undefined) return fromL2 as T;
+    if (this.#lock !== null) return this.#loadLocked(key, loader, ttlMs, this.#lock);
+    return this.#loadAndWrite(key, loader, ttlMs);
+  }
+
+  async #callLoader<T>(key: string, loader: Loader<T>): Promise<T | undefined> {
     this.#stats.loaderCalls++;
-    let loaded: T | undefined;
     try {
-      loaded = await loader(key);
+      return await loader(key);
     } catch (err) {
       this.#stats.loaderErrors++;
       throw new LoaderError(`Loader failed: ${err instanceof Error ? err.message : String(err)}`, { key, cause: err });
     }
+  }
+
+  async #loadAndWrite<T>(key: string, loader: Loader<T>, ttlMs: number): Promise<T | undefined> {
+    const loaded = await this.#callLoader(key, loader);
     if (loaded === undefined) return undefined;
     await this.write(key, loaded, ttlMs);
     return loaded;
+  }
+
+  /**
+   * One loader across processes: take the key's lock, or wait for its holder's value. When the
+   * lock cannot be reached (Redis down) or the wait runs out, load unlocked: availability over
+   * a possible duplicate load.
+   */
+  async #loadLocked<T>(key: string, loader: Loader<T>, ttlMs: number, lock: StampedeLock): Promise<T | undefined> {
+    const deadline = Date.now() + lock.maxWaitMs;
+    for (;;) {
+      let lease;
+      try {
+        lease = await lock.tryAcquire(key);
+      } catch (err) {
+        this.#logger.debug({ err: (err as Error).message, key }, 'stampede lock unavailable; loading unlocked');
+        return this.#loadAndWrite(key, loader, ttlMs);
+      }
+      if (lease === null) {
+        let released = false;
+        try {
+          released = await lock.waitForRelease(key, deadline);
+        } catch {
+          // Redis went away while waiting: fall through to the re-read and the next attempt.
+        }
+        const landed = await this.readL2(key);
+        if (landed !== undefined) return landed as T;
+        if (!released) return this.#loadAndWrite(key, loader, ttlMs);
+        continue;
+      }
+      let loaded: T | undefined;
+      try {
+        // The value may have landed between our miss and the lock (its writer released first).
+        const landed = await this.readL2(key);
+        if (landed !== undefined) {
+          await lock.release(lease);
+          return landed as T;
+        }
+        loaded = await this.#callLoader(key, loader);
+      } catch (err) {
+        await lock.release(lease);
+        throw err;
+      }
+      if (loaded === undefined) {
+        await lock.release(lease);
+        return undefined;
+      }
+      const w = this.#prepare(key, loaded, ttlMs);
+      if (w.envelope === null) return loaded;
+      const start = performance.now();
+      let outcome: number;
+      try {
+        outcome = await lock.writeAndRelease(lease, w.envelope, ttlMs);
+      } catch (err) {
+        this.#writes.onError(err, key, w, performance.now() - start);
+        return loaded;
+      }
+      // 1: ours is the value. 0 / -1: a newer value or a newer holder won; ours is returned to
+      // these callers but not cached here (L1 would disagree with L2).
+      if (outcome === 1) this.#writes.onDone(key, w, performance.now() - start);
+      return loaded;
+    }
   }
 
   async delete(key: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,11 @@ export interface RedisServerOptions {
   args?: string[];
   /** How long to wait for the server to accept connections. @default 10000 */
   startTimeoutMs?: number;
+  /**
+   * Contents of a config file written into the server's private directory and passed first on
+   * the command line (Sentinel needs a writable config file of its own).
+   */
+  configText?: string;
 }
 
 /** True when a `redis-server` binary is on PATH. */
@@ -54,18 +59,24 @@ export class RedisServer {
   readonly #args: string[];
   readonly #dir: string;
   readonly #startTimeoutMs: number;
+  readonly #configFile: string | null;
   #proc: ChildProcess | null = null;
 
-  private constructor(port: number, args: string[], startTimeoutMs: number) {
+  private constructor(port: number, args: string[], startTimeoutMs: number, configText: string | undefined) {
     this.port = port;
     this.#args = args;
     this.#startTimeoutMs = startTimeoutMs;
     this.#dir = mkdtempSync(join(tmpdir(), 'tiercache-redis-'));
+    this.#configFile = null;
+    if (configText !== undefined) {
+      this.#configFile = join(this.#dir, 'redis.conf');
+      writeFileSync(this.#configFile, configText);
+    }
   }
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const port = options.port ?? (await freePort());
-    const server = new RedisServer(port, options.args ?? [], options.startTimeoutMs ?? 10_000);
+    const server = new RedisServer(port, options.args ?? [], options.startTimeoutMs ?? 10_000, options.configText);
     await server.#spawn();
     return server;
   }
@@ -81,7 +92,7 @@ export class RedisServer {
   async #spawn(): Promise<void> {
     const proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, '--daemonize', 'no', ...this.#args],
+      [...(this.#configFile === null ? [] : [this.#configFile]), '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, '--daemonize', 'no', ...this.#args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#proc = proc;

@@ -37,6 +37,20 @@ export interface CacheStatsSnapshot {
   memoryUsageMb: number;
   /** (L2 errors + loader errors) / operations. */
   errorRate: number;
+  /** Cross-instance L1 coherence (coherence/). */
+  coherence: {
+    enabled: boolean;
+    /** Keys other instances (or other Redis clients) changed, dropped from this L1. */
+    invalidationsReceived: number;
+    /** Times all of L1 was dropped (connection lost, topology refresh, staleness bound passed). */
+    fullFlushes: number;
+    /** True while invalidations cannot be confirmed past `coherenceStalenessMs`. */
+    outage: boolean;
+    /** Age of the last confirmation, in ms (null when coherence is off or never confirmed). */
+    confirmedAgoMs: number | null;
+  };
+  /** Cross-process stampede locks taken by getOrSet. */
+  locks: { acquired: number; waited: number; lostLeases: number };
 }
 
 const OPS: TimedOperation[] = ['get', 'set', 'getOrSet', 'delete'];

@@ -72,6 +72,11 @@ export class MemoryTier<V = unknown> {
   #misses = 0;
   #evictions = 0;
   #expirations = 0;
+  // Coherence gate (coherence_watchdog.ts): past this instant L1 cannot vouch for its entries, so
+  // `get`/`peek` miss without removing anything; Infinity when no one bounds staleness.
+  #servableUntil = Infinity;
+  /** When > 0, no entry is stored for longer than this many ms (coherence outage mode). */
+  #fillTtlCapMs = 0;
 
   constructor(options: MemoryTierOptions) {
     const { maxEntries } = options;
@@ -93,6 +98,21 @@ export class MemoryTier<V = unknown> {
     return this.#map.size;
   }
 
+  /** Entries are served only before `t` (ms since epoch); Infinity lifts the bound. */
+  setServableUntil(t: number): void {
+    this.#servableUntil = t;
+  }
+
+  /** Caps the lifetime of entries stored from now on at `ms` (0 lifts the cap). */
+  setFillTtlCap(ms: number): void {
+    this.#fillTtlCapMs = ms;
+  }
+
+  /** Whether entries are currently served (the coherence gate is open). */
+  get servable(): boolean {
+    return this.#servableUntil === Infinity || this.#clock.coarseNow() < this.#servableUntil;
+  }
+
   get bytes(): number {
     return this.#bytes;
   }
@@ -109,7 +129,7 @@ export class MemoryTier<V = unknown> {
   /** The live value, or `undefined`. Counts a hit or a miss and tells the policy. */
   get(key: string): V | undefined {
     const slot = this.#map.get(key);
-    if (slot === undefined) {
+    if (slot === undefined || (this.#servableUntil !== Infinity && this.#clock.coarseNow() >= this.#servableUntil)) {
       this.#misses++;
       return undefined;
     }
@@ -127,7 +147,7 @@ export class MemoryTier<V = unknown> {
   /** Like `get` but without touching the policy or the counters. */
   peek(key: string): V | undefined {
     const slot = this.#map.get(key);
-    if (slot === undefined) return undefined;
+    if (slot === undefined || (this.#servableUntil !== Infinity && this.#clock.coarseNow() >= this.#servableUntil)) return undefined;
     return this.#isExpired(slot, this.#clock.coarseNow()) ? undefined : this.#values[slot];
   }
 
@@ -145,6 +165,10 @@ export class MemoryTier<V = unknown> {
    * kept: already expired, heavier than `maxBytes`, or refused by the policy.
    */
   set(key: string, value: V, expiresAt: number, weight: number): boolean {
+    if (this.#fillTtlCapMs > 0) {
+      const cap = this.#clock.now() + this.#fillTtlCapMs;
+      if (expiresAt === 0 || expiresAt > cap) expiresAt = cap;
+    }
     if (expiresAt !== 0 && expiresAt <= this.#clock.now()) {
       this.delete(key);
       return false;

@@ -1,6 +1,6 @@
 import type { ReadHandler } from './batch_handlers.js';
 import { withDeadline } from './deadline.js';
-import type { BinaryRedis } from './redis_connection.js';
+import type { RedisBackend } from './redis_backend.js';
 
 /**
  * Coalesces every `get` issued during one turn of the event loop into one MGET.
@@ -14,7 +14,7 @@ import type { BinaryRedis } from './redis_connection.js';
  * so one huge MGET never blocks Redis for long.
  */
 export class GetBatcher {
-  readonly #redis: BinaryRedis;
+  readonly #redis: RedisBackend;
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
@@ -28,7 +28,7 @@ export class GetBatcher {
   roundTrips = 0;
   readonly #flush = (): void => this.#run();
 
-  constructor(redis: BinaryRedis, prefix: string, maxBatch: number, timeoutMs: number) {
+  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#maxBatch = maxBatch;
@@ -69,7 +69,7 @@ export class GetBatcher {
       for (let i = start; i < end; i++) full[i - start] = prefix + keys[i];
       this.roundTrips++;
       const t0 = performance.now();
-      const request = full.length === 1 ? this.#redis.get(full[0]).then((v) => [v]) : this.#redis.mGet(full);
+      const request = this.#redis.mget(full);
       withDeadline(request, this.#timeoutMs, 'read').then(
         (values) => {
           const ms = performance.now() - t0;

@@ -2,11 +2,11 @@ import { escapeGlob } from '../../util/glob.js';
 import { RAW_READ, type ReadHandler, type WriteHandler } from './batch_handlers.js';
 import { withDeadline } from './deadline.js';
 import { GetBatcher } from './get_batcher.js';
-import { binaryView, type BinaryRedis, type RedisClient } from './redis_connection.js';
+import type { RedisBackend } from './redis_backend.js';
 import { SetBatcher } from './set_batcher.js';
 
 export interface RedisTierOptions {
-  client: RedisClient;
+  backend: RedisBackend;
   /** Namespace prefix in front of every key, e.g. `tiercache:v2:`. */
   prefix: string;
   commandTimeoutMs: number;
@@ -14,29 +14,28 @@ export interface RedisTierOptions {
 }
 
 /**
- * L2: opaque envelopes in Redis under a namespace prefix. Knows nothing of values, codecs or L1;
- * every method either resolves or rejects with the client's error (the tier stack decides whether
- * an L2 failure degrades to a miss or reaches the caller).
+ * L2: opaque envelopes in Redis under a namespace prefix, over any topology (redis_backend.ts).
+ * Knows nothing of values, codecs or L1; every method either resolves or rejects with the
+ * client's error (the tier stack decides whether an L2 failure degrades to a miss or reaches the
+ * caller).
  */
 export class RedisTier {
   readonly prefix: string;
-  readonly client: RedisClient;
-  readonly #redis: BinaryRedis;
+  readonly backend: RedisBackend;
   readonly #gets: GetBatcher;
   readonly #sets: SetBatcher;
   readonly #timeoutMs: number;
 
   constructor(options: RedisTierOptions) {
     this.prefix = options.prefix;
-    this.client = options.client;
-    this.#redis = binaryView(options.client);
+    this.backend = options.backend;
     this.#timeoutMs = options.commandTimeoutMs;
-    this.#gets = new GetBatcher(this.#redis, options.prefix, options.maxBatch, options.commandTimeoutMs);
-    this.#sets = new SetBatcher(this.#redis, options.prefix, options.maxBatch, options.commandTimeoutMs);
+    this.#gets = new GetBatcher(options.backend, options.prefix, options.maxBatch, options.commandTimeoutMs);
+    this.#sets = new SetBatcher(options.backend, options.prefix, options.maxBatch, options.commandTimeoutMs);
   }
 
   get isReady(): boolean {
-    return this.client.isReady;
+    return this.backend.isReady;
   }
 
   /** Round trips issued by the batchers so far (reads, writes). */
@@ -62,31 +61,34 @@ export class RedisTier {
   /** Deletes keys; resolves to how many existed. */
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    return withDeadline(this.#redis.unlink(keys.map((k) => this.prefix + k)), this.#timeoutMs, 'delete');
+    return withDeadline(
+      this.backend.unlink(keys.map((k) => this.prefix + k)),
+      this.#timeoutMs,
+      'delete',
+    );
   }
 
   /**
    * Deletes every key in the namespace that matches the Redis glob `pattern` (applied to the
-   * un-prefixed key). SCAN, not KEYS: never blocks Redis on a large keyspace.
+   * un-prefixed key), on every master. SCAN, not KEYS: never blocks Redis on a large keyspace.
+   * Each SCAN page is deleted as it arrives (cluster: in slot-grouped UNLINKs).
    */
   async deleteMatching(pattern: string): Promise<number> {
     let deleted = 0;
     const match = escapeGlob(this.prefix) + pattern;
-    // The string-typed client: under the Buffer type mapping SCAN's cursor comes back as a Buffer
-    // and node-redis's iterator never sees '0', so it would loop forever.
-    let cursor = '0';
-    do {
-      const reply = await withDeadline(this.client.scan(cursor, { MATCH: match, COUNT: 1000 }), this.#timeoutMs, 'scan');
-      cursor = reply.cursor;
-      if (reply.keys.length > 0) deleted += await withDeadline(this.client.unlink(reply.keys), this.#timeoutMs, 'delete');
-    } while (cursor !== '0');
+    await this.backend.scan(match, async (keys) => {
+      deleted += await withDeadline(this.backend.unlink(keys), this.#timeoutMs, 'delete');
+    }, this.#timeoutMs);
     return deleted;
   }
 
-  /** Round-trip latency of a PING in ms. */
-  async ping(): Promise<number> {
-    const t = performance.now();
-    await withDeadline(this.#redis.ping(), this.#timeoutMs, 'ping');
-    return performance.now() - t;
+  /** Topology facts for the health check. */
+  describe(): Promise<Record<string, unknown>> {
+    return withDeadline(this.backend.describe(), this.#timeoutMs, 'describe');
+  }
+
+  /** Round-trip latency of a PING to every master, in ms. */
+  ping(): Promise<number> {
+    return withDeadline(this.backend.pingAll(), this.#timeoutMs, 'ping');
   }
 }

@@ -1,6 +1,6 @@
 import type { WriteHandler } from './batch_handlers.js';
 import { withDeadline } from './deadline.js';
-import type { BinaryRedis } from './redis_connection.js';
+import type { RedisBackend } from './redis_backend.js';
 
 /**
  * Coalesces every `set` issued during one event-loop turn (see GetBatcher for why nextTick) and
@@ -12,7 +12,7 @@ import type { BinaryRedis } from './redis_connection.js';
  * deadline timer and one handler loop per batch instead of per key.
  */
 export class SetBatcher {
-  readonly #redis: BinaryRedis;
+  readonly #redis: RedisBackend;
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
@@ -27,7 +27,7 @@ export class SetBatcher {
   roundTrips = 0;
   readonly #flush = (): void => this.#run();
 
-  constructor(redis: BinaryRedis, prefix: string, maxBatch: number, timeoutMs: number) {
+  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#maxBatch = maxBatch;
@@ -73,7 +73,7 @@ export class SetBatcher {
       const t0 = performance.now();
       const replies = new Array<Promise<unknown>>(end - start);
       for (let i = start; i < end; i++) {
-        replies[i - start] = this.#redis.sendCommand(['SET', prefix + keys[i], values[i], 'PX', String(pxs[i])]);
+        replies[i - start] = this.#redis.setPx(prefix + keys[i], values[i], pxs[i]);
       }
       const settle = (i: number, err: unknown, ms: number): void => {
         try {

@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import { withDeadline } from '../tiers/redis/deadline.js';
+import type { RedisBackend } from '../tiers/redis/redis_backend.js';
+
+/** The L1 controls the watchdog moves (MemoryTier implements the first two). */
+export interface ServableGate {
+  setServableUntil(t: number): void;
+  setFillTtlCap(ms: number): void;
+}
+
+/**
+ * Bounds how stale L1 can be when invalidations cannot be confirmed.
+ *
+ * Invalidation pushes travel on the same connections as replies, in order. So when a PING sent
+ * at time t comes back from every master, every invalidation for a write Redis applied before t
+ * has been processed: L1 is known fresh as of t. The watchdog PINGs every `boundMs / 4`.
+ *
+ * - Confirmed: L1 serves until `t + boundMs` (a gate checked on every L1 hit, so even a blocked
+ *   event loop cannot stretch it).
+ * - The gate passes without a new confirmation (Redis stalled, partitioned, unreachable): outage
+ *   mode. Everything in L1 is dropped (it is older than the bound), and from then on each entry
+ *   stored lives at most `boundMs` (local writes and fills keep serving, each for at most the
+ *   bound, since no one can tell this instance about later writes).
+ * - Confirmed again: back to the gate; entries stored during the outage keep their short lives.
+ *
+ * So no L1 value older than the bound is served while the bus is down. A lost connection is
+ * handled sooner, by the invalidator's flush.
+ */
+export class CoherenceWatchdog {
+  readonly #backend: RedisBackend;
+  readonly #gate: ServableGate;
+  readonly #flush: (reason: string) => void;
+  readonly #boundMs: number;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | null = null;
+  #inFlight = false;
+  /** When the last confirmation's PING was sent (ms since epoch); 0 = never. */
+  confirmedAt = 0;
+  /** True while confirmations are overdue past the bound. */
+  outage = false;
+  /** Outage windows entered so far. */
+  outages = 0;
+  /** When PINGs started failing (0 while they succeed), and the length of the last failing window. */
+  #failingSince = 0;
+  lastWindowMs = 0;
+
+  constructor(backend: RedisBackend, gate: ServableGate, flush: (reason: string) => void, boundMs: number, logger: Logger) {
+    this.#backend = backend;
+    this.#gate = gate;
+    this.#flush = flush;
+    this.#boundMs = boundMs;
+    this.#logger = logger;
+  }
+
+  /** How long PINGs have been failing, in ms (0 while they succeed). */
+  get degradedForMs(): number {
+    return this.#failingSince === 0 ? 0 : Date.now() - this.#failingSince;
+  }
+
+  get intervalMs(): number {
+    return Math.min(1000, Math.max(5, Math.floor(this.#boundMs / 4)));
+  }
+
+  /** First confirmation now (awaited), then periodic ones. */
+  async start(): Promise<void> {
+    this.#gate.setServableUntil(0);
+    if (!(await this.confirm())) this.#enterOutage();
+    this.#timer = setInterval(() => {
+      if (!this.outage && Date.now() >= this.confirmedAt + this.#boundMs) this.#enterOutage();
+      void this.confirm();
+    }, this.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** One PING round over every master; on success moves the gate forward. */
+  async confirm(): Promise<boolean> {
+    if (this.#inFlight) return false;
+    this.#inFlight = true;
+    const sentAt = Date.now();
+    try {
+      await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
+      this.confirmedAt = sentAt;
+      if (this.#failingSince !== 0) {
+        this.lastWindowMs = Date.now() - this.#failingSince;
+        this.#failingSince = 0;
+      }
+      this.#gate.setServableUntil(sentAt + this.#boundMs);
+      if (this.outage) {
+        this.outage = false;
+        this.#gate.setFillTtlCap(0);
+        this.#logger.info('coherence confirmed again; L1 back to normal lifetimes');
+      }
+      return true;
+    } catch {
+      if (this.#failingSince === 0) this.#failingSince = sentAt;
+      return false;
+    } finally {
+      this.#inFlight = false;
+    }
+  }
+
+  #enterOutage(): void {
+    this.outage = true;
+    this.outages++;
+    this.#logger.warn({ boundMs: this.#boundMs }, 'coherence unconfirmed past the staleness bound; L1 dropped, new entries live at most the bound');
+    this.#gate.setFillTtlCap(this.#boundMs);
+    this.#flush('coherence unconfirmed past the staleness bound');
+    this.#gate.setServableUntil(Infinity);
+  }
+
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { withDeadline } from '../tiers/redis/deadline.js';
+import { keySlot, slotTag } from '../tiers/redis/hash_slot.js';
+import type { RedisBackend } from '../tiers/redis/redis_backend.js';
+import type { TrackingInvalidator } from './tracking_invalidator.js';
+
+// Release-and-write in one step, so the lock and the value change atomically. KEYS[1] = value,
+// KEYS[2] = lock, which share a hash slot (see lockKey). Returns 1 written, 0 a value already
+// exists (someone wrote after our miss: it is newer than what we loaded, keep it), -1 the lock is
+// no longer ours (it expired and another loader took over: our value may be older than theirs).
+const WRITE_AND_RELEASE = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[2])
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+
+export interface StampedeLockOptions {
+  backend: RedisBackend;
+  /** `${namespace}:` */
+  namespacePrefix: string;
+  /** Prefix of value keys, `${namespace}:v2:`. */
+  dataPrefix: string;
+  /** Lease of a lock; renewed every third of it while the loader runs. */
+  leaseMs: number;
+  /** Longest a waiter waits for another process's loader before loading itself. */
+  maxWaitMs: number;
+  commandTimeoutMs: number;
+  /** Wakes waiters when a lock key changes; null: waiters poll. */
+  tracker: TrackingInvalidator | null;
+}
+
+/** A held lock: its token and the timer renewing its lease. */
+export interface LockLease {
+  key: string;
+  lockKey: string;
+  token: string;
+  renewTimer: NodeJS.Timeout;
+}
+
+/**
+ * The cross-process half of `getOrSet`'s stampede protection (the in-process half is
+ * single_flight.ts): one loader per missing key across every instance.
+ *
+ * - acquire: `SET lock token NX PX lease`, a random 128-bit token per attempt;
+ * - while the loader runs the lease is renewed (compare-and-PEXPIRE), so a slow loader keeps it;
+ * - the value is written by a script that checks the token, so a loader whose lease was lost
+ *   (paused process, partition) cannot overwrite what the next holder wrote, and never overwrites
+ *   a value someone set after the miss;
+ * - waiters do not poll blindly: with coherence on, the lock key is tracked (BCAST prefix
+ *   `<ns>:lock:`), so the holder's release wakes them; they poll (backoff to 200 ms) only
+ *   without tracking. They wait at most `maxWaitMs`, then load themselves.
+ */
+export class StampedeLock {
+  readonly #o: StampedeLockOptions;
+  acquired = 0;
+  waited = 0;
+  lostLeases = 0;
+
+  constructor(options: StampedeLockOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * The lock key of value key `key`: in the value key's hash slot (a cluster runs the
+   * write-and-release script only on keys of one slot), via a slot tag, because the value key
+   * itself may contain braces and cannot be reused as a tag.
+   */
+  lockKey(key: string): string {
+    return `${this.#o.namespacePrefix}lock:{${slotTag(keySlot(this.#o.dataPrefix + key))}}:${key}`;
+  }
+
+  /** Tries once; a lease, or null when another process holds the lock. */
+  async tryAcquire(key: string): Promise<LockLease | null> {
+    const lockKey = this.lockKey(key);
+    const token = randomBytes(16).toString('base64url');
+    const reply = await withDeadline(
+      this.#o.backend.eval(`return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])`, [lockKey], [token, String(this.#o.leaseMs)]),
+      this.#o.commandTimeoutMs,
+      'lock',
+    );
+    if (reply === null || reply === undefined) return null;
+    this.acquired++;
+    const lease: LockLease = { key, lockKey, token, renewTimer: undefined as unknown as NodeJS.Timeout };
+    lease.renewTimer = setInterval(() => {
+      this.#o.backend.eval(RENEW, [lockKey], [token, String(this.#o.leaseMs)]).then(
+        (ok) => {
+          if (ok !== 1) {
+            this.lostLeases++;
+            clearInterval(lease.renewTimer);
+          }
+        },
+        () => undefined,
+      );
+    }, Math.max(10, Math.floor(this.#o.leaseMs / 3)));
+    lease.renewTimer.unref();
+    return lease;
+  }
+
+  /** Writes `envelope` under the value key and releases, atomically. 1 written, 0 a value exists, -1 lease lost. */
+  async writeAndRelease(lease: LockLease, envelope: Buffer | string, px: number): Promise<number> {
+    clearInterval(lease.renewTimer);
+    const reply = await withDeadline(
+      this.#o.backend.eval(WRITE_AND_RELEASE, [this.#o.dataPrefix + lease.key, lease.lockKey], [lease.token, envelope, String(Math.max(1, Math.ceil(px)))]),
+      this.#o.commandTimeoutMs,
+      'write',
+    );
+    const n = Number(reply);
+    if (n === -1) this.lostLeases++;
+    return n;
+  }
+
+  /** Releases without writing (loader failed or found nothing). Best effort: the lease expires anyway. */
+  async release(lease: LockLease): Promise<void> {
+    clearInterval(lease.renewTimer);
+    await withDeadline(this.#o.backend.eval(RELEASE, [lease.lockKey], [lease.token]), this.#o.commandTimeoutMs, 'unlock').catch(() => undefined);
+  }
+
+  /**
+   * Resolves when the lock on `key` may have been released: on its tracking push, when the
+   * lock is found gone, or after `maxWaitMs` (then false: the caller loads itself).
+   */
+  async waitForRelease(key: string, deadline: number): Promise<boolean> {
+    this.waited++;
+    const lockKey = this.lockKey(key);
+    const tracker = this.#o.tracker;
+    let delay = 20;
+    while (Date.now() < deadline) {
+      let wake: () => void = () => undefined;
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const unsubscribe = tracker?.onLockChange(lockKey, wake);
+      try {
+        // Subscribed first, then checked: a release between the two is seen by one or the other.
+        const ttl = Number(await withDeadline(this.#o.backend.eval(`return redis.call('PTTL', KEYS[1])`, [lockKey], []), this.#o.commandTimeoutMs, 'lock'));
+        if (ttl < 0) return true;
+        const wait = Math.min(deadline - Date.now(), tracker ? ttl + 5 : Math.min(ttl + 5, delay));
+        delay = Math.min(200, delay * 2);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(1, wait))))]);
+        clearTimeout(timer);
+      } finally {
+        unsubscribe?.();
+      }
+    }
+    return false;
+  }
+
+  get maxWaitMs(): number {
+    return this.#o.maxWaitMs;
+  }
+}

@@ -1,0 +1,129 @@
+import { BasicPooledClientSideCache } from 'redis';
+
+/** What the invalidator tells the tier stack. */
+export interface InvalidationSink {
+  /** `key` (without prefix) was written, deleted, expired or evicted in Redis by someone else. */
+  invalidate(key: string): void;
+  /** Every L1 entry may be stale: a tracking connection was lost, or Redis was flushed. */
+  invalidateAll(reason: string): void;
+}
+
+/**
+ * L1 coherence through Redis server-assisted client-side caching, plugged into node-redis as its
+ * client-side-cache provider so that node-redis does the connection bookkeeping:
+ *
+ * - `trackingOn()` is sent in the handshake of every connection node-redis opens (first connect,
+ *   reconnect, every cluster node, a new master after failover), before the connection is used,
+ *   as `CLIENT TRACKING ON BCAST PREFIX <ns>:v2: PREFIX <ns>:lock: NOLOOP`: Redis then pushes an
+ *   invalidation to this connection for every change of a key under those prefixes made by any
+ *   other connection (other instances, and writers outside tiercache), including expiry and
+ *   eviction. NOLOOP: an instance never hears its own writes.
+ * - Pushes arrive on the connection that carries this instance's reads, in order with the replies
+ *   (RESP3), so an invalidation can never be overtaken by the read it invalidates.
+ * - The one way to miss a push is to lose the connection (Redis disconnects a client whose output
+ *   buffer overflows rather than dropping pushes). node-redis calls `onError()` then, and a
+ *   cluster calls `clear()` when it rediscovers its topology: both drop all of L1.
+ *
+ * The node-redis response cache itself is not used: `handleCache` passes every command through.
+ */
+export class TrackingInvalidator extends BasicPooledClientSideCache {
+  readonly #prefixes: string[];
+  readonly #dataPrefix: string;
+  readonly #sink: InvalidationSink;
+  readonly #lockPrefix: string;
+  readonly #lockWaiters = new Map<string, Set<() => void>>();
+  /** Invalidations received (for stats). */
+  received = 0;
+  /** Times all of L1 was dropped. */
+  fullFlushes = 0;
+
+  constructor(namespacePrefix: string, dataPrefix: string, sink: InvalidationSink) {
+    super();
+    this.#dataPrefix = dataPrefix;
+    this.#lockPrefix = `${namespacePrefix}lock:`;
+    this.#prefixes = [dataPrefix, this.#lockPrefix];
+    this.#sink = sink;
+  }
+
+  override trackingOn(): string[] {
+    const args = ['CLIENT', 'TRACKING', 'ON', 'BCAST'];
+    for (const p of this.#prefixes) args.push('PREFIX', p);
+    args.push('NOLOOP');
+    return args;
+  }
+
+  override async handleCache(...args: Parameters<BasicPooledClientSideCache['handleCache']>): Promise<unknown> {
+    const [, parser, fn, transformReply, typeMapping] = args;
+    const reply = await fn();
+    return transformReply ? transformReply(reply as never, parser.preserve, typeMapping) : reply;
+  }
+
+  override invalidate(key: unknown): void {
+    if (key === null) {
+      this.#flush('redis flushed the database or reset tracking');
+      return;
+    }
+    this.received++;
+    const k = typeof key === 'string' ? key : Buffer.isBuffer(key) ? key.toString() : String(key);
+    if (k.startsWith(this.#dataPrefix)) {
+      this.#sink.invalidate(k.slice(this.#dataPrefix.length));
+    } else if (k.startsWith(this.#lockPrefix)) {
+      this.#wakeLockWaiters(k);
+    }
+  }
+
+  override clear(): void {
+    this.#flush('cluster topology refresh');
+  }
+
+  override onError(): void {
+    this.#flush('a tracking connection to redis was lost');
+  }
+
+  override onClose(): void {
+    this.#flush('redis connection closed');
+  }
+
+  override onPoolClose(): void {
+    this.#flush('redis connection pool closed');
+  }
+
+  override size(): number {
+    return 0;
+  }
+
+  /**
+   * Calls `wake` when `lockKey` changes in Redis (released, expired, taken over), or when
+   * coherence is lost. Returns the unsubscribe function.
+   */
+  onLockChange(lockKey: string, wake: () => void): () => void {
+    let set = this.#lockWaiters.get(lockKey);
+    if (set === undefined) {
+      set = new Set();
+      this.#lockWaiters.set(lockKey, set);
+    }
+    set.add(wake);
+    return () => {
+      const s = this.#lockWaiters.get(lockKey);
+      if (s === undefined) return;
+      s.delete(wake);
+      if (s.size === 0) this.#lockWaiters.delete(lockKey);
+    };
+  }
+
+  #wakeLockWaiters(lockKey: string): void {
+    const set = this.#lockWaiters.get(lockKey);
+    if (set === undefined) return;
+    this.#lockWaiters.delete(lockKey);
+    for (const wake of set) wake();
+  }
+
+  #flush(reason: string): void {
+    this.fullFlushes++;
+    this.#sink.invalidateAll(reason);
+    // Lock waiters may have missed their release: let them look again.
+    const all = [...this.#lockWaiters.values()];
+    this.#lockWaiters.clear();
+    for (const set of all) for (const wake of set) wake();
+  }
+}

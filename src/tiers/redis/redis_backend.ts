@@ -1,0 +1,43 @@
+import { RESP_TYPES } from 'redis';
+
+/** How tiercache reaches Redis. */
+export type RedisTopology = 'standalone' | 'cluster' | 'sentinel';
+
+/** Command options that make bulk strings come back as Buffers (envelopes are binary). */
+export const BINARY = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
+
+/**
+ * The few Redis operations the tiers need, over any topology. Keys are full Redis keys (prefix
+ * included). Every method resolves or rejects with the client's error; deadlines are the caller's
+ * (deadline.ts), so one timer covers a whole batch.
+ *
+ * Why an interface of operations rather than a shared client type: node-redis's client, cluster
+ * and sentinel differ in routing (`sendCommand(args)` / `(firstKey, readonly, args)` /
+ * `(readonly, args)`), and the cluster must split multi-key commands by hash slot. Each backend
+ * does that once, here, and the batchers above stay topology-blind.
+ */
+export interface RedisBackend {
+  readonly topology: RedisTopology;
+  /** True when commands can be sent now (every master connected, for a cluster). */
+  readonly isReady: boolean;
+  /** Values of `keys` in order. Cluster: one MGET per hash slot, all written in one tick (one pipeline per node). */
+  mget(keys: readonly string[]): Promise<(Buffer | null)[]>;
+  /** `SET key value PX px`. */
+  setPx(key: string, value: Buffer | string, px: number): Promise<unknown>;
+  /** UNLINK; resolves to how many existed. Cluster: grouped by slot. */
+  unlink(keys: readonly string[]): Promise<number>;
+  /**
+   * SCAN with MATCH over every master (and only masters), calling `onKeys` for each page. Must
+   * see every key that existed for the whole scan, also while slots migrate between masters.
+   */
+  scan(match: string, onKeys: (keys: string[]) => Promise<void>, timeoutMs: number): Promise<void>;
+  /** EVAL `script` with `keys` (which must share one hash slot) and `args`. */
+  eval(script: string, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown>;
+  /** One PING to every master over the connections that carry commands; resolves to the slowest round trip in ms. */
+  pingAll(): Promise<number>;
+  /** Topology facts for the health check (cluster state, slot coverage, replication). */
+  describe(): Promise<Record<string, unknown>>;
+  connect(): Promise<void>;
+  /** Graceful close; falls back to destroy. Only for backends tiercache opened. */
+  close(): Promise<void>;
+}

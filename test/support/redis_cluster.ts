@@ -1,0 +1,171 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createClient } from 'redis';
+import { RedisServer } from '../../src/embedded/redis_server.js';
+
+const run = promisify(execFile);
+
+async function command(port: number, args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
+  return stdout;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // a node that is still starting or failing over refuses: try again
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface ClusterNodeInfo {
+  id: string;
+  port: number;
+  role: 'master' | 'replica';
+  /** Failed or not connected, as the queried node sees it. */
+  failed: boolean;
+  slots: string[];
+}
+
+/**
+ * A real Redis Cluster on loopback: `masters` masters with `replicasPerMaster` replicas each,
+ * made by `redis-cli --cluster create`. Any node can be killed (-9), paused (SIGSTOP) or
+ * restarted; its nodes.conf stays in its directory, so a restarted node rejoins as itself.
+ */
+export class RedisClusterHarness {
+  readonly nodes: RedisServer[];
+  readonly nodeTimeoutMs: number;
+
+  private constructor(nodes: RedisServer[], nodeTimeoutMs: number) {
+    this.nodes = nodes;
+    this.nodeTimeoutMs = nodeTimeoutMs;
+  }
+
+  static async start(options: { masters?: number; replicasPerMaster?: number; nodeTimeoutMs?: number } = {}): Promise<RedisClusterHarness> {
+    const masters = options.masters ?? 3;
+    const replicas = options.replicasPerMaster ?? 1;
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
+    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs)];
+    const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => RedisServer.start({ args })));
+    const harness = new RedisClusterHarness(nodes, nodeTimeoutMs);
+    try {
+      await run(
+        'redis-cli',
+        ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
+        { timeout: 30_000 },
+      );
+      await harness.waitHealthy();
+    } catch (err) {
+      await harness.stop();
+      throw err;
+    }
+    return harness;
+  }
+
+  /** Root nodes for `createCluster` / `redisClusterNodes`. */
+  get rootNodes(): string[] {
+    return this.nodes.map((n) => `127.0.0.1:${n.port}`);
+  }
+
+  /** The cluster as the first live node sees it. */
+  async topology(): Promise<ClusterNodeInfo[]> {
+    let lastErr: unknown;
+    for (const n of this.nodes) {
+      try {
+        const out = await command(n.port, ['cluster', 'nodes']);
+        return out
+          .trim()
+          .split('\n')
+          .map((line) => {
+            const f = line.split(' ');
+            return {
+              id: f[0],
+              port: Number(f[1].split('@')[0].split(':')[1]),
+              role: f[2].includes('master') ? 'master' : 'replica',
+              failed: f[2].includes('fail') || f[7] !== 'connected',
+              slots: f.slice(8),
+            } satisfies ClusterNodeInfo;
+          });
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    throw lastErr;
+  }
+
+  /** Waits until every live node reports cluster_state:ok and every master has its replicas in sync. */
+  async waitHealthy(timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      'cluster_state:ok on every live node',
+      async () => {
+        for (const n of this.nodes) {
+          if (n.pid === undefined) continue;
+          const info = await command(n.port, ['cluster', 'info']);
+          if (!info.includes('cluster_state:ok')) return false;
+        }
+        const topo = await this.topology();
+        const live = topo.filter((t) => !t.failed);
+        return live.filter((t) => t.role === 'master' && t.slots.length > 0).length >= 1 && live.length === this.nodes.filter((n) => n.pid !== undefined).length;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** The server holding `slot` as master. */
+  async masterOfSlot(slot: number): Promise<RedisServer> {
+    const topo = await this.topology();
+    for (const t of topo) {
+      if (t.role !== 'master' || t.failed) continue;
+      for (const range of t.slots) {
+        if (range.startsWith('[')) continue;
+        const [a, b] = range.split('-').map(Number);
+        if (slot >= a && slot <= (b ?? a)) return this.server(t.port);
+      }
+    }
+    throw new Error(`no live master for slot ${slot}`);
+  }
+
+  server(port: number): RedisServer {
+    const s = this.nodes.find((n) => n.port === port);
+    if (!s) throw new Error(`no node on port ${port}`);
+    return s;
+  }
+
+  /** Waits until some replica has taken over every slot of a dead master. */
+  async waitFailover(timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      'a replica promoted and cluster_state:ok',
+      async () => {
+        for (const n of this.nodes) {
+          if (n.pid === undefined) continue;
+          const info = await command(n.port, ['cluster', 'info']);
+          if (!info.includes('cluster_state:ok')) return false;
+        }
+        return true;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** A node-redis client straight to one node (caller closes it). */
+  async nodeClient(port: number) {
+    const c = createClient({ url: `redis://127.0.0.1:${port}` });
+    c.on('error', () => {});
+    await c.connect();
+    return c;
+  }
+
+  /** Runs `redis-cli -p port args...` and returns its output. */
+  cli(port: number, args: string[]): Promise<string> {
+    return command(port, args);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+  }
+}
