@@ -50,7 +50,14 @@ export class RedisClusterHarness {
     const masters = options.masters ?? 3;
     const replicas = options.replicasPerMaster ?? 1;
     const nodeTimeoutMs = options.nodeTimeoutMs ?? 1000;
-    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeoutMs)];
+    // No diskless-sync delay (default 5 s): a replica that has not synced yet is too stale to be
+    // promoted (cluster-replica-validity-factor), and a failover test would wait forever.
+    const args = [
+      '--cluster-enabled', 'yes',
+      '--cluster-config-file', 'nodes.conf',
+      '--cluster-node-timeout', String(nodeTimeoutMs),
+      '--repl-diskless-sync-delay', '0',
+    ];
     const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => RedisServer.start({ args })));
     const harness = new RedisClusterHarness(nodes, nodeTimeoutMs);
     try {
@@ -110,7 +117,12 @@ export class RedisClusterHarness {
         }
         const topo = await this.topology();
         const live = topo.filter((t) => !t.failed);
-        return live.filter((t) => t.role === 'master' && t.slots.length > 0).length >= 1 && live.length === this.nodes.filter((n) => n.pid !== undefined).length;
+        if (live.length !== this.nodes.filter((n) => n.pid !== undefined).length) return false;
+        // Every replica has synced with its master (only a synced replica can take over).
+        for (const t of live.filter((x) => x.role === 'replica')) {
+          if (!(await command(t.port, ['info', 'replication'])).includes('master_link_status:up')) return false;
+        }
+        return true;
       },
       timeoutMs,
     );

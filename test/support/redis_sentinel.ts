@@ -41,9 +41,10 @@ export class RedisSentinelHarness {
   static async start(options: { replicas?: number; sentinels?: number; downAfterMs?: number; masterName?: string } = {}): Promise<RedisSentinelHarness> {
     const masterName = options.masterName ?? 'tiercache-master';
     const downAfter = options.downAfterMs ?? 1000;
-    const master = await RedisServer.start();
+    const sync = ['--repl-diskless-sync-delay', '0'];
+    const master = await RedisServer.start({ args: sync });
     const replicas = await Promise.all(
-      Array.from({ length: options.replicas ?? 1 }, () => RedisServer.start({ args: ['--replicaof', '127.0.0.1', String(master.port)] })),
+      Array.from({ length: options.replicas ?? 1 }, () => RedisServer.start({ args: [...sync, '--replicaof', '127.0.0.1', String(master.port)] })),
     );
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < (options.sentinels ?? 3); i++) {
@@ -108,6 +109,9 @@ export class RedisSentinelHarness {
           const nReplicas = (replicas.match(/^flags$/gm) ?? []).length;
           const nOthers = (others.match(/^flags$/gm) ?? []).length;
           if (nReplicas < this.data.length - 1 || nOthers < this.sentinels.length - 1) return false;
+        }
+        for (const r of this.data.slice(1)) {
+          if (!(await cli(r.port, ['info', 'replication'])).includes('master_link_status:up')) return false;
         }
         return true;
       },

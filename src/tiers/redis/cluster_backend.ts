@@ -18,8 +18,28 @@ export class ClusterBackend implements RedisBackend {
   readonly topology = 'cluster' as const;
   readonly cluster: Cluster;
 
+  #lastRediscover = 0;
+  /** Slot-map refreshes this backend asked for after node errors. */
+  rediscoveries = 0;
+
   constructor(cluster: Cluster) {
     this.cluster = cluster;
+    // node-redis refreshes its slot map on MOVED only. A dead master sends no MOVED: its client
+    // just keeps reconnecting, and commands for its slots fail until someone asks the cluster who
+    // owns them now. So every node error (throttled to one refresh per 250 ms) triggers that
+    // question, and a promoted replica is found within one refresh of the cluster electing it.
+    cluster.on('node-error', () => this.#rediscoverSoon());
+  }
+
+  #rediscoverSoon(): void {
+    const now = Date.now();
+    if (now - this.#lastRediscover < 250) return;
+    this.#lastRediscover = now;
+    const slots = (this.cluster as unknown as { _slots?: { rediscover(c: unknown): Promise<void> } })._slots;
+    const healthy = this.cluster.masters.find((m) => m.client?.isReady)?.client;
+    if (slots === undefined || healthy === undefined) return;
+    this.rediscoveries++;
+    slots.rediscover(healthy).catch(() => undefined);
   }
 
   get isReady(): boolean {
@@ -53,8 +73,14 @@ export class ClusterBackend implements RedisBackend {
   }
 
   setPx(key: string, value: Buffer | string, px: number): Promise<unknown> {
-    return this.cluster.sendCommand(key, false, ['SET', key, value, 'PX', String(px)]);
+    return this.cluster.sendCommand(key, false, ['SET', key, value, 'PX', String(px)]).catch(this.#onCommandError);
   }
+
+  /** A failed command may mean its master died: ask for the slot map (throttled), then fail as before. */
+  readonly #onCommandError = (err: unknown): never => {
+    this.#rediscoverSoon();
+    throw err;
+  };
 
   async unlink(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
@@ -62,7 +88,7 @@ export class ClusterBackend implements RedisBackend {
       [...groupBySlot(keys).values()].map(async (idx) => {
         const slotKeys = idx.map((i) => keys[i]);
         try {
-          return await this.cluster.sendCommand<number>(slotKeys[0], false, ['UNLINK', ...slotKeys]);
+          return await this.cluster.sendCommand<number>(slotKeys[0], false, ['UNLINK', ...slotKeys]).catch(this.#onCommandError);
         } catch (err) {
           // While a slot migrates, a multi-key command whose keys are split between the two nodes
           // gets TRYAGAIN; one key at a time is always routable (ASK is followed per key).
@@ -119,7 +145,7 @@ export class ClusterBackend implements RedisBackend {
     const t = performance.now();
     const masters = this.cluster.masters;
     if (masters.length === 0) throw new Error('no cluster masters known');
-    await Promise.all(masters.map(async (m) => (await this.cluster.nodeClient(m)).sendCommand(['PING'])));
+    await Promise.all(masters.map(async (m) => (await this.cluster.nodeClient(m)).sendCommand(['PING']))).catch(this.#onCommandError);
     return performance.now() - t;
   }
 
@@ -141,7 +167,7 @@ export class ClusterBackend implements RedisBackend {
   }
 
   #send<T>(firstKey: string | undefined, args: (string | Buffer)[], readonly: boolean): Promise<T> {
-    return this.cluster.sendCommand<T>(firstKey, readonly, args, BINARY);
+    return this.cluster.sendCommand<T>(firstKey, readonly, args, BINARY).catch(this.#onCommandError);
   }
 
   async connect(): Promise<void> {
