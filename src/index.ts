@@ -15,3 +15,6 @@ export { EnvelopeCodec } from './codec/envelope_codec.js';
 export type { SerializerName } from './codec/serializers/serializer.js';
 export type { ValueCipher } from './codec/value_cipher.js';
 export * from './errors.js';
+export { setupProductionCache, PRODUCTION_DEFAULTS } from './core/setup_production_cache.js';
+export { configFromEnv, ENV_VARIABLES } from './config/env_config.js';
+export type { RedisTopology } from './tiers/redis/redis_backend.js';

@@ -1,0 +1,88 @@
+import { InvalidOptionsError } from '../errors.js';
+import type { IntegratedCacheOptions } from './integrated_cache_config.js';
+
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | readonly string[];
+
+/**
+ * Every `CACHE_*` variable tiercache reads, and the option it sets. The name is the option's in
+ * SCREAMING_SNAKE_CASE (`l1MaxSize` → `CACHE_L1_MAX_SIZE`); the value is parsed per kind, then
+ * validated by the same schema as options passed in code.
+ */
+export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCacheOptions; kind: Kind }>> = {
+  CACHE_REDIS_URL: { option: 'redisUrl', kind: 'string' },
+  CACHE_REDIS_CLUSTER_NODES: { option: 'redisClusterNodes', kind: 'list' },
+  CACHE_SENTINELS: { option: 'sentinels', kind: 'list' },
+  CACHE_SENTINEL_MASTER_NAME: { option: 'sentinelMasterName', kind: 'string' },
+  CACHE_NAMESPACE: { option: 'namespace', kind: 'string' },
+  CACHE_ENABLE_L1_CACHE: { option: 'enableL1Cache', kind: 'bool' },
+  CACHE_L1_MAX_SIZE: { option: 'l1MaxSize', kind: 'int' },
+  CACHE_L1_MAX_BYTES: { option: 'l1MaxBytes', kind: 'int' },
+  CACHE_L1_POLICY: { option: 'l1Policy', kind: ['adaptive-tinylfu', 'lru'] },
+  CACHE_DEFAULT_TTL: { option: 'defaultTtl', kind: 'number' },
+  CACHE_SERIALIZER: { option: 'serializer', kind: ['json', 'msgpack', 'v8'] },
+  CACHE_ENABLE_COMPRESSION: { option: 'enableCompression', kind: 'bool' },
+  CACHE_COMPRESSION_THRESHOLD: { option: 'compressionThreshold', kind: 'int' },
+  CACHE_MAX_VALUE_BYTES: { option: 'maxValueBytes', kind: 'int' },
+  CACHE_MAX_KEY_LENGTH: { option: 'maxKeyLength', kind: 'int' },
+  CACHE_ENABLE_MONITORING: { option: 'enableMonitoring', kind: 'bool' },
+  CACHE_SUPPRESS_L2_ERRORS: { option: 'suppressL2Errors', kind: 'bool' },
+  CACHE_L2_COMMAND_TIMEOUT_MS: { option: 'l2CommandTimeoutMs', kind: 'int' },
+  CACHE_CONNECT_TIMEOUT_MS: { option: 'connectTimeoutMs', kind: 'int' },
+  CACHE_L2_MAX_BATCH: { option: 'l2MaxBatch', kind: 'int' },
+  CACHE_ENABLE_COHERENCE: { option: 'enableCoherence', kind: 'bool' },
+  CACHE_COHERENCE_STALENESS_MS: { option: 'coherenceStalenessMs', kind: 'int' },
+  CACHE_ENABLE_DISTRIBUTED_LOCK: { option: 'enableDistributedLock', kind: 'bool' },
+  CACHE_LOCK_LEASE_MS: { option: 'lockLeaseMs', kind: 'int' },
+  CACHE_LOCK_WAIT_MS: { option: 'lockWaitMs', kind: 'int' },
+  CACHE_LOG_LEVEL: { option: 'logLevel', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  // Seed variables whose mechanisms are not in this release: read so that `true` is refused
+  // loudly by the config (a deployment asking for encryption must not silently run without it).
+  CACHE_ENABLE_ENCRYPTION: { option: 'enableEncryption', kind: 'bool' },
+  CACHE_ENABLE_SECURITY: { option: 'enableSecurity', kind: 'bool' },
+  CACHE_ENABLE_ACCESS_CONTROL: { option: 'enableAccessControl', kind: 'bool' },
+  CACHE_ENABLE_MEMORY_MONITORING: { option: 'enableMemoryMonitoring', kind: 'bool' },
+};
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+function parse(name: string, raw: string, kind: Kind): unknown {
+  const v = raw.trim();
+  const bad = (accepted: string): never => {
+    throw new InvalidOptionsError(name, `${JSON.stringify(raw)} is not accepted; expected ${accepted}`);
+  };
+  if (Array.isArray(kind)) return kind.includes(v) ? v : bad(`one of ${kind.join(', ')}`);
+  switch (kind) {
+    case 'string':
+      return v.length > 0 ? v : bad('a non-empty string');
+    case 'bool':
+      if (TRUE.has(v.toLowerCase())) return true;
+      if (FALSE.has(v.toLowerCase())) return false;
+      return bad('true/false (also 1/0, yes/no, on/off)');
+    case 'int':
+      return /^-?\d+$/.test(v) ? Number(v) : bad('an integer');
+    case 'number':
+      return v !== '' && Number.isFinite(Number(v)) ? Number(v) : bad('a number');
+    case 'list': {
+      const items = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      return items.length > 0 ? items : bad('a comma-separated list, e.g. host1:6379,host2:6379');
+    }
+  }
+  return bad('a value');
+}
+
+/**
+ * Options from `CACHE_*` environment variables (see {@link ENV_VARIABLES}). Unset and empty
+ * variables are skipped; a malformed one throws `InvalidOptionsError` naming the variable and the
+ * values it accepts. Range checks happen when the options reach `createIntegratedCache`, which
+ * names the option.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IntegratedCacheOptions {
+  const out: Record<string, unknown> = {};
+  for (const [name, { option, kind }] of Object.entries(ENV_VARIABLES)) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    out[option] = parse(name, raw, kind);
+  }
+  return out as IntegratedCacheOptions;
+}
