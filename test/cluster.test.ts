@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
 import type { IntegratedCacheOptions } from '../src/config/integrated_cache_config.js';
@@ -152,6 +153,15 @@ describe('Redis Cluster (3 masters, 3 replicas)', () => {
     const results = await Promise.all(instances.flatMap((c) => Array.from({ length: 20 }, () => c.getOrSet('hot:{x}y', loader))));
     expect(results.every((r) => r === 'v')).toBe(true);
     expect(loads).toBe(1);
+  });
+
+  it('examples/production_setup.ts runs on the cluster through CACHE_REDIS_CLUSTER_NODES', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, CACHE_REDIS_CLUSTER_NODES: cluster.rootNodes.join(','), CACHE_NAMESPACE: uniqueNamespace('ex') };
+    delete env.CACHE_REDIS_URL;
+    const r = spawnSync(process.execPath, ['--conditions=tiercache-source', '--import', 'tsx', 'examples/production_setup.ts'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`B reads after A's update: {"sensitive":"updated"}`);
+    expect(r.stdout).toContain('topology: cluster');
   });
 
   it('health reports the cluster state and full slot coverage', async () => {
