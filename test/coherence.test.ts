@@ -192,3 +192,67 @@ describe('L1 coherence across instances (CLIENT TRACKING, BCAST)', () => {
     await raw.close();
   });
 });
+
+describe('stampede lock details', () => {
+  it('without coherence (no release pushes) waiters poll and the loader still runs once', async () => {
+    const ns = uniqueNamespace();
+    const caches = await Promise.all([1, 2, 3].map(() => makeCache({ namespace: ns, enableCoherence: false })));
+    let loads = 0;
+    const loader = async () => {
+      loads++;
+      await sleep(80);
+      return 'v';
+    };
+    const out = await Promise.all(caches.flatMap((c) => [c.getOrSet('k', loader), c.getOrSet('k', loader)]));
+    expect(out.every((v) => v === 'v')).toBe(true);
+    expect(loads).toBe(1);
+  });
+
+  it('a loader failure releases the lock: the next caller (another instance) loads', async () => {
+    const ns = uniqueNamespace();
+    const [a, b] = await Promise.all([makeCache({ namespace: ns }), makeCache({ namespace: ns })]);
+    await expect(a.getOrSet('k', () => Promise.reject(new Error('db down')))).rejects.toThrow(/db down/);
+    expect(await b.getOrSet('k', () => 'fresh')).toBe('fresh');
+  });
+
+  it('a loader whose lease lapsed does not overwrite the value written by the next holder', async () => {
+    const ns = uniqueNamespace();
+    const a = await makeCache({ namespace: ns, lockLeaseMs: 60 });
+    const b = await makeCache({ namespace: ns, lockLeaseMs: 60, lockWaitMs: 0 });
+    // A's loader stalls its event loop past the lease (renewals cannot run), as a GC pause would.
+    const slow = a.getOrSet('k', async () => {
+      await sleep(5);
+      const until = Date.now() + 150;
+      while (Date.now() < until) {
+        /* blocked */
+      }
+      return 'old';
+    });
+    await sleep(200);
+    // A's lease expired while it was stalled; its write was refused; B now takes the lock, loads and writes.
+    expect(await b.getOrSet('k', () => 'new')).toBe('new');
+    expect(await slow).toBe('old'); // A's callers get what A loaded...
+    expect(await b.get('k')).toBe('new'); // ...but Redis keeps the newer holder's value
+    const raw = await rawClient(redis.url);
+    expect(await raw.exists(`${ns}:v${WIRE_VERSION}:k`)).toBe(1);
+    await raw.close();
+    // A's write was refused by the token check (its lease had lapsed), not merely overwritten later.
+    expect(a.getStatsSync().locks.lostLeases).toBe(1);
+  });
+
+  it('a value that lands between the miss and the lock is returned without loading', async () => {
+    const ns = uniqueNamespace();
+    const a = await makeCache({ namespace: ns, enableL1Cache: false });
+    const b = await makeCache({ namespace: ns });
+    let loads = 0;
+    // The first L2 read misses; A's set lands before B's acquire.
+    const pending = b.getOrSet('k', () => {
+      loads++;
+      return 'loaded';
+    });
+    await a.set('k', 'set-by-a');
+    const got = await pending;
+    expect(['set-by-a', 'loaded']).toContain(got);
+    if (got === 'set-by-a') expect(loads).toBe(0);
+  });
+});

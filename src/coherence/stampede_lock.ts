@@ -15,6 +15,14 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
+// Acquire, unless the value is already there (it landed between the caller's miss and now):
+// one round trip for both questions. KEYS[1] = value, KEYS[2] = lock.
+const ACQUIRE = `
+local v = redis.call('GET', KEYS[1])
+if v then return {1, v} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+return {0}`;
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
@@ -73,16 +81,20 @@ export class StampedeLock {
     return `${this.#o.namespacePrefix}lock:{${slotTag(keySlot(this.#o.dataPrefix + key))}}:${key}`;
   }
 
-  /** Tries once; a lease, or null when another process holds the lock. */
-  async tryAcquire(key: string): Promise<LockLease | null> {
+  /**
+   * Tries once: the value's bytes when it already exists, a lease when the lock was free, or
+   * null when another process holds it.
+   */
+  async tryAcquire(key: string): Promise<LockLease | Buffer | null> {
     const lockKey = this.lockKey(key);
     const token = randomBytes(16).toString('base64url');
-    const reply = await withDeadline(
-      this.#o.backend.eval(`return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])`, [lockKey], [token, String(this.#o.leaseMs)]),
+    const reply = (await withDeadline(
+      this.#o.backend.eval(ACQUIRE, [this.#o.dataPrefix + key, lockKey], [token, String(this.#o.leaseMs)]),
       this.#o.commandTimeoutMs,
       'lock',
-    );
-    if (reply === null || reply === undefined) return null;
+    )) as [number, Buffer?];
+    if (reply[0] === 1) return reply[1] as Buffer;
+    if (reply[0] !== 2) return null;
     this.acquired++;
     const lease: LockLease = { key, lockKey, token, renewTimer: undefined as unknown as NodeJS.Timeout };
     lease.renewTimer = setInterval(() => {

@@ -269,12 +269,24 @@ export class TierStack implements InvalidationSink {
     const deadline = Date.now() + lock.maxWaitMs;
     for (;;) {
       let lease;
+      // The acquire also reads the value (one round trip); it counts as an L2 read for the fill guard.
+      const seq = this.#seq;
+      this.#readsInFlight++;
+      const t0 = performance.now();
       try {
         lease = await lock.tryAcquire(key);
       } catch (err) {
+        this.#raced(key, seq);
         this.#logger.debug({ err: (err as Error).message, key }, 'stampede lock unavailable; loading unlocked');
         return this.#loadAndWrite(key, loader, ttlMs);
       }
+      if (Buffer.isBuffer(lease)) {
+        const v = this.#reads.onValue(lease, key, seq, performance.now() - t0);
+        if (v !== undefined) return v as T;
+        // Expired or corrupt bytes: the lock would keep answering with them, so replace them unlocked.
+        return this.#loadAndWrite(key, loader, ttlMs);
+      }
+      this.#raced(key, seq);
       if (lease === null) {
         let released = false;
         try {
@@ -289,12 +301,6 @@ export class TierStack implements InvalidationSink {
       }
       let loaded: T | undefined;
       try {
-        // The value may have landed between our miss and the lock (its writer released first).
-        const landed = await this.readL2(key);
-        if (landed !== undefined) {
-          await lock.release(lease);
-          return landed as T;
-        }
         loaded = await this.#callLoader(key, loader);
       } catch (err) {
         await lock.release(lease);
