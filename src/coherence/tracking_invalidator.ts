@@ -21,8 +21,11 @@ export interface InvalidationSink {
  * - Pushes arrive on the connection that carries this instance's reads, in order with the replies
  *   (RESP3), so an invalidation can never be overtaken by the read it invalidates.
  * - The one way to miss a push is to lose the connection (Redis disconnects a client whose output
- *   buffer overflows rather than dropping pushes). node-redis calls `onError()` then, and a
- *   cluster calls `clear()` when it rediscovers its topology: both drop all of L1.
+ *   buffer overflows rather than dropping pushes). Pushes missed while a connection was down are
+ *   gone for good, so every connection after the first drops all of L1 when it (re)starts
+ *   tracking: `trackingOn()` is that moment. Until then L1 keeps serving, within the staleness
+ *   bound the watchdog enforces (coherence_watchdog.ts), so an outage degrades to L1 instead of
+ *   emptying it. A cluster also calls `clear()` when it rediscovers its topology: all of L1 goes.
  *
  * The node-redis response cache itself is not used: `handleCache` passes every command through.
  */
@@ -32,6 +35,8 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
   readonly #sink: InvalidationSink;
   readonly #lockPrefix: string;
   readonly #lockWaiters = new Map<string, Set<() => void>>();
+  #connections = 0;
+  #lostSinceFlush = false;
   /** Invalidations received (for stats). */
   received = 0;
   /** Times all of L1 was dropped. */
@@ -46,6 +51,10 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
   }
 
   override trackingOn(): string[] {
+    // The first connection of each node starts with whatever L1 holds from before; any later
+    // one follows a window in which this instance was not listening.
+    if (this.#connections++ > 0 || this.#lostSinceFlush) this.#flush('a redis connection (re)started tracking');
+    this.#lostSinceFlush = false;
     const args = ['CLIENT', 'TRACKING', 'ON', 'BCAST'];
     for (const p of this.#prefixes) args.push('PREFIX', p);
     args.push('NOLOOP');
@@ -77,11 +86,12 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
   }
 
   override onError(): void {
-    this.#flush('a tracking connection to redis was lost');
+    // Not a flush yet (see the class comment): the reconnect's trackingOn() does it.
+    this.#lostSinceFlush = true;
   }
 
   override onClose(): void {
-    this.#flush('redis connection closed');
+    this.#lostSinceFlush = true;
   }
 
   override onPoolClose(): void {

@@ -173,6 +173,7 @@ export class IntegratedCacheManager {
       logger: this.logger,
       suppressL2Errors: c.suppressL2Errors,
       lock: this.#lock,
+      failedWriteL1TtlMs: this.#tracker !== null ? c.coherenceStalenessMs : 0,
     });
     if (l2 !== null) {
       const needsConnect = this.#ownedBackend !== null || !(c.redisClient as { isOpen?: boolean }).isOpen;

@@ -23,6 +23,12 @@ export interface TierStackOptions {
   suppressL2Errors: boolean;
   /** Cross-process stampede lock for getOrLoad; null: in-process single flight only. */
   lock?: StampedeLock | null;
+  /**
+   * When > 0, a value whose L2 write failed (kept in L1 under suppressL2Errors) lives in L1 at
+   * most this long: no other instance can see it or invalidate it, so with coherence on it may
+   * not outlive the staleness bound.
+   */
+  failedWriteL1TtlMs?: number;
 }
 
 /** What a write needs after L2 acknowledged it: the L1 fill. */
@@ -65,6 +71,7 @@ export class TierStack implements InvalidationSink {
   readonly #suppressL2Errors: boolean;
   readonly #flights = new SingleFlight<unknown>();
   readonly #lock: StampedeLock | null;
+  readonly #failedWriteL1TtlMs: number;
   /** Invalidations from other instances applied to L1, and full L1 drops (coherence). */
   remoteInvalidations = 0;
   remoteFlushes = 0;
@@ -88,6 +95,7 @@ export class TierStack implements InvalidationSink {
     this.#logger = options.logger;
     this.#suppressL2Errors = options.suppressL2Errors;
     this.#lock = options.lock ?? null;
+    this.#failedWriteL1TtlMs = options.failedWriteL1TtlMs ?? 0;
   }
 
   /** Another instance (or any Redis client) changed `key`: drop it from L1, and from any read in flight. */
@@ -221,7 +229,12 @@ export class TierStack implements InvalidationSink {
         throw new TierUnavailableError('l2', `Redis write failed: ${(err as Error).message}`, { key, cause: err });
       }
       this.#logger.debug({ err: (err as Error).message, key }, 'L2 write failed; kept in L1 only');
-      return this.#writes.onDone(key, ctx, ms);
+      const w = ctx as PendingWrite;
+      if (this.#failedWriteL1TtlMs > 0) {
+        const cap = this.#clock.now() + this.#failedWriteL1TtlMs;
+        if (w.expiresAt === 0 || w.expiresAt > cap) w.expiresAt = cap;
+      }
+      return this.#writes.onDone(key, w, ms);
     },
   };
 
