@@ -65,6 +65,16 @@ export class LoaderError extends CacheError {
   static override readonly code = 'E_LOADER';
 }
 
+/** The loader did not answer within the call's hard timeout (it may still complete and fill the cache). */
+export class LoaderTimeoutError extends CacheError {
+  static override readonly code = 'E_LOADER_TIMEOUT';
+}
+
+/** A circuit breaker is open: the protected dependency failed too often and is not being called. */
+export class CircuitOpenError extends CacheError {
+  static override readonly code = 'E_CIRCUIT_OPEN';
+}
+
 /** A tier (Redis) could not be reached and the call required it. */
 export class TierUnavailableError extends CacheError {
   static override readonly code = 'E_TIER_UNAVAILABLE';
@@ -90,6 +100,8 @@ export const errors = {
   ValueTooLargeError,
   CorruptValueError,
   LoaderError,
+  LoaderTimeoutError,
+  CircuitOpenError,
   TierUnavailableError,
   CacheStateError,
 } as const;

@@ -5,21 +5,32 @@ import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import type { TrackingInvalidator } from './tracking_invalidator.js';
 
 // Release-and-write in one step, so the lock and the value change atomically. KEYS[1] = value,
-// KEYS[2] = lock, which share a hash slot (see lockKey). Returns 1 written, 0 a value already
-// exists (someone wrote after our miss: it is newer than what we loaded, keep it), -1 the lock is
-// no longer ours (it expired and another loader took over: our value may be older than theirs).
+// KEYS[2] = lock, which share a hash slot (see lockKey); ARGV[4] = the caller's clock (ms).
+// Returns 1 written, 0 a fresh value already exists (someone wrote after our miss: it is newer
+// than what we loaded, keep it; a stale value inside its grace period is what we replace), -1 the
+// lock is no longer ours (it expired and another loader took over: our value may be older).
 const WRITE_AND_RELEASE = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 redis.call('DEL', KEYS[2])
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local v = redis.call('GET', KEYS[1])
+if v and string.byte(v, 1) == 28 then
+  local exp = tonumber(string.sub(v, 5, 16), 16)
+  if exp == 0 or exp > tonumber(ARGV[4]) then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
-// Acquire, unless the value is already there (it landed between the caller's miss and now):
-// one round trip for both questions. KEYS[1] = value, KEYS[2] = lock.
+// Acquire, unless a fresh value is already there (it landed between the caller's miss and now):
+// one round trip for both questions. KEYS[1] = value, KEYS[2] = lock, ARGV[3] = the caller's
+// clock (ms). "Fresh" reads the envelope header (envelope_header.ts): magic 0x1C at byte 1, the
+// logical expiry as 12 hex digits at bytes 5-16, all zeros for none. A value past its expiry
+// (inside a grace period) does not count: it is what the load is replacing.
 const ACQUIRE = `
 local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
+if v and string.byte(v, 1) == 28 then
+  local exp = tonumber(string.sub(v, 5, 16), 16)
+  if exp == 0 or exp > tonumber(ARGV[3]) then return {1, v} end
+end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {0}`;
 
@@ -89,7 +100,7 @@ export class StampedeLock {
     const lockKey = this.lockKey(key);
     const token = randomBytes(16).toString('base64url');
     const reply = (await withDeadline(
-      this.#o.backend.eval(ACQUIRE, [this.#o.dataPrefix + key, lockKey], [token, String(this.#o.leaseMs)]),
+      this.#o.backend.eval(ACQUIRE, [this.#o.dataPrefix + key, lockKey], [token, String(this.#o.leaseMs), String(Date.now())]),
       this.#o.commandTimeoutMs,
       'lock',
     )) as [number, Buffer?];
@@ -116,7 +127,7 @@ export class StampedeLock {
   async writeAndRelease(lease: LockLease, envelope: Buffer | string, px: number): Promise<number> {
     clearInterval(lease.renewTimer);
     const reply = await withDeadline(
-      this.#o.backend.eval(WRITE_AND_RELEASE, [this.#o.dataPrefix + lease.key, lease.lockKey], [lease.token, envelope, String(Math.max(1, Math.ceil(px)))]),
+      this.#o.backend.eval(WRITE_AND_RELEASE, [this.#o.dataPrefix + lease.key, lease.lockKey], [lease.token, envelope, String(Math.max(1, Math.ceil(px))), String(Date.now())]),
       this.#o.commandTimeoutMs,
       'write',
     );

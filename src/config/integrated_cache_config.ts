@@ -43,6 +43,12 @@ export const integratedCacheConfigSchema = z
     l1MaxBytes: z.number().int().min(0).default(64 * 1024 * 1024),
     /** TTL in seconds when a call gives none. @default 3600 */
     defaultTtl: seconds.default(3600),
+    /** Fail-safe grace in seconds for `getOrSet` (see GetOrSetOptions.grace); 0 = off. @default 0 */
+    defaultGrace: z.number().finite().min(0).default(0),
+    /** Default soft timeout of a loader, in ms (needs a stale value to answer); 0 = none. @default 0 */
+    loaderSoftTimeoutMs: z.number().int().min(0).default(0),
+    /** Default hard timeout of a loader, in ms; 0 = none. @default 0 */
+    loaderHardTimeoutMs: z.number().int().min(0).default(0),
     /** Wire format for values. @default 'json' */
     serializer: z.enum(['json', 'msgpack', 'v8']).default('json'),
     /** Compress L2 values whose serialized size exceeds `compressionThreshold`. @default true */

@@ -15,7 +15,7 @@ import { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
 import { WIRE_VERSION } from '../codec/envelope_header.js';
 import { globMatcher } from '../util/glob.js';
 import { SystemClock, type Clock } from './clock.js';
-import { TierStack, type Loader } from './tier_stack.js';
+import { TierStack, type Loader, type LoadOptions } from './tier_stack.js';
 
 export interface GetOptions<T> {
   /** Returned instead of `undefined` on a miss. */
@@ -27,7 +27,17 @@ export interface SetOptions {
   ttl?: number;
 }
 
-export type GetOrSetOptions = SetOptions;
+export interface GetOrSetOptions extends SetOptions {
+  /**
+   * Fail-safe: keep the value this many seconds past its TTL, and serve it when the reload fails,
+   * is refused by an open breaker, or outlasts `softTimeoutMs`. @default config.defaultGrace (0)
+   */
+  grace?: number;
+  /** With a stale value at hand, answer it after this many ms of loading (the load goes on and fills the cache). */
+  softTimeoutMs?: number;
+  /** Fail with `LoaderTimeoutError` after this many ms of loading (the load goes on and fills the cache). */
+  hardTimeoutMs?: number;
+}
 
 export interface SetManyEntry<T = unknown> {
   key: string;
@@ -328,10 +338,9 @@ export class IntegratedCacheManager {
     const stack = this.#ready();
     this.#keys.validate(key);
     if (typeof loader !== 'function') throw new InvalidArgumentError('loader must be a function', { key });
-    const ttlMs = this.#ttlMs(options?.ttl);
     const start = performance.now();
     try {
-      return await stack.getOrLoad(key, loader, ttlMs);
+      return await stack.getOrLoad(key, loader, this.loadOptions(options));
     } finally {
       this.#stats.record('getOrSet', performance.now() - start);
     }
@@ -381,7 +390,7 @@ export class IntegratedCacheManager {
         corrupt: s.l2Corrupt,
         roundTrips: l2?.roundTrips ?? { reads: 0, writes: 0 },
       },
-      loader: { calls: s.loaderCalls, errors: s.loaderErrors },
+      loader: { calls: s.loaderCalls, errors: s.loaderErrors, failSafeHits: s.failSafeHits, softTimeouts: s.softTimeouts, hardTimeouts: s.hardTimeouts },
       sets: s.sets,
       deletes: s.deletes,
       avgLatencyMs: lat.meanMs,
@@ -457,6 +466,22 @@ export class IntegratedCacheManager {
       throw new CacheStateError(this.#state === 'closed' ? 'Cache is closed' : 'Call and await initialize() first');
     }
     return this.#stack;
+  }
+
+  /** Resolves a call's read-through options against the config (validated; typed errors). */
+  loadOptions(options: GetOrSetOptions | undefined): LoadOptions {
+    const c = this.config;
+    const ms = (name: string, v: number | undefined, fallback: number): number => {
+      if (v === undefined) return fallback;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative number, got ${String(v)}`);
+      return v;
+    };
+    return {
+      ttlMs: this.#ttlMs(options?.ttl),
+      graceMs: ms('grace', options?.grace, c.defaultGrace) * 1000,
+      softTimeoutMs: ms('softTimeoutMs', options?.softTimeoutMs, c.loaderSoftTimeoutMs),
+      hardTimeoutMs: ms('hardTimeoutMs', options?.hardTimeoutMs, c.loaderHardTimeoutMs),
+    };
   }
 
   #ttlMs(ttl: number | undefined): number {

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
-import { CorruptValueError, LoaderError, TierUnavailableError } from '../errors.js';
+import { CorruptValueError, LoaderError, LoaderTimeoutError, TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { ReadHandler, WriteHandler } from '../tiers/redis/batch_handlers.js';
 import type { RedisTier } from '../tiers/redis/redis_tier.js';
-import type { StampedeLock } from '../coherence/stampede_lock.js';
+import type { LockLease, StampedeLock } from '../coherence/stampede_lock.js';
 import type { InvalidationSink } from '../coherence/tracking_invalidator.js';
 import type { Clock } from './clock.js';
 import { SingleFlight } from './single_flight.js';
@@ -34,9 +34,31 @@ export interface TierStackOptions {
 /** What a write needs after L2 acknowledged it: the L1 fill. */
 interface PendingWrite {
   value: unknown;
+  /** When L1 drops the entry: the fresh time plus any grace. */
   expiresAt: number;
+  /** When the entry stops being fresh (0: same as expiresAt, no grace). */
+  staleAt: number;
   weight: number;
   envelope: Buffer | string | null;
+}
+
+/** How a read-through call loads; every duration in ms. */
+export interface LoadOptions {
+  ttlMs: number;
+  /** Keep the value this long past its TTL, to serve when a reload fails or is slow (fail-safe). */
+  graceMs: number;
+  /** With a stale value at hand, return it once the loader has taken this long (the load goes on). 0: none. */
+  softTimeoutMs: number;
+  /** Fail the call with `LoaderTimeoutError` once the loader has taken this long (the load goes on). 0: none. */
+  hardTimeoutMs: number;
+  /** Wraps each loader call (a circuit breaker); identity when absent. */
+  guard?: <R>(call: () => Promise<R>) => Promise<R>;
+}
+
+/** A value read for a load: fresh, or stale (inside its grace period). */
+interface Candidate {
+  value: unknown;
+  fresh: boolean;
 }
 
 /**
@@ -186,28 +208,34 @@ export class TierStack implements InvalidationSink {
     }
   }
 
-  /** Encodes and stores; throws typed errors synchronously (nothing written), then resolves once L2 acknowledged. */
-  write(key: string, value: unknown, ttlMs: number): Promise<unknown> {
-    return this.#enqueue(key, this.#prepare(key, value, ttlMs), ttlMs);
+  /**
+   * Encodes and stores; throws typed errors synchronously (nothing written), then resolves once L2
+   * acknowledged. With `graceMs`, the entry is fresh for `ttlMs` and kept `graceMs` longer for
+   * fail-safe reads (the envelope carries the fresh time; Redis's PX covers the grace).
+   */
+  write(key: string, value: unknown, ttlMs: number, graceMs = 0): Promise<unknown> {
+    return this.#enqueue(key, this.#prepare(key, value, ttlMs, graceMs), ttlMs + graceMs);
   }
 
   /** All entries are encoded before any is written: one bad value rejects the call and writes nothing. */
   writeMany(keys: readonly string[], values: readonly unknown[], ttlsMs: readonly number[]): Promise<unknown[]> {
-    const prepared = keys.map((k, i) => this.#prepare(k, values[i], ttlsMs[i]));
+    const prepared = keys.map((k, i) => this.#prepare(k, values[i], ttlsMs[i], 0));
     return Promise.all(prepared.map((p, i) => this.#enqueue(keys[i], p, ttlsMs[i])));
   }
 
-  #prepare(key: string, value: unknown, ttlMs: number): PendingWrite {
-    const expiresAt = this.#clock.now() + ttlMs;
+  #prepare(key: string, value: unknown, ttlMs: number, graceMs: number): PendingWrite {
+    const freshUntil = this.#clock.now() + ttlMs;
+    const expiresAt = freshUntil + graceMs;
+    const staleAt = graceMs > 0 ? freshUntil : 0;
     const l2 = this.l2;
-    if (l2 === null) return { value, expiresAt, weight: this.#codec.serializedSize(value, key), envelope: null };
-    const envelope = this.#codec.encode(value, expiresAt, key, l2.prefix + key);
-    return { value, expiresAt, weight: envelope.length, envelope };
+    if (l2 === null) return { value, expiresAt, staleAt, weight: this.#codec.serializedSize(value, key), envelope: null };
+    const envelope = this.#codec.encode(value, freshUntil, key, l2.prefix + key);
+    return { value, expiresAt, staleAt, weight: envelope.length, envelope };
   }
 
-  #enqueue(key: string, w: PendingWrite, ttlMs: number): Promise<unknown> {
+  #enqueue(key: string, w: PendingWrite, pxMs: number): Promise<unknown> {
     if (this.l2 === null || w.envelope === null) return Promise.resolve(this.#writes.onDone(key, w, 0));
-    return this.l2.write(key, w.envelope, ttlMs, this.#writes, w);
+    return this.l2.write(key, w.envelope, pxMs, this.#writes, w);
   }
 
   readonly #writes: WriteHandler = {
@@ -216,7 +244,7 @@ export class TierStack implements InvalidationSink {
       if (this.l2 !== null) this.#stats.record('set', ms);
       this.#stats.sets++;
       this.#markTouched(key);
-      this.l1?.set(key, w.value, w.expiresAt, w.weight);
+      this.l1?.set(key, w.value, w.expiresAt, w.weight, w.staleAt);
       return undefined;
     },
     onError: (err, key, ctx, ms) => {
@@ -233,6 +261,7 @@ export class TierStack implements InvalidationSink {
       if (this.#failedWriteL1TtlMs > 0) {
         const cap = this.#clock.now() + this.#failedWriteL1TtlMs;
         if (w.expiresAt === 0 || w.expiresAt > cap) w.expiresAt = cap;
+        if (w.staleAt > cap) w.staleAt = cap;
       }
       return this.#writes.onDone(key, w, ms);
     },
@@ -240,37 +269,179 @@ export class TierStack implements InvalidationSink {
 
   /**
    * Read-through with in-process single flight: concurrent callers for one missing key share one
-   * L2 lookup and one loader call, and all receive its value or its `LoaderError`.
+   * L2 lookup and one loader call, and all receive its value or its error. Then, in order:
+   * a fresh value (L1, L2) → the cross-process lock (one loader across instances; a caller that
+   * finds another instance loading and holds a stale value returns the stale value at once) →
+   * the loader, under the soft and hard timeouts → on a loader failure or soft timeout, the stale
+   * value if one is inside its grace period (fail-safe), else the error.
    */
-  getOrLoad<T>(key: string, loader: Loader<T>, ttlMs: number): Promise<T | undefined> {
-    return this.#flights.run(key, () => this.#load(key, loader, ttlMs)) as Promise<T | undefined>;
+  getOrLoad<T>(key: string, loader: Loader<T>, options: LoadOptions): Promise<T | undefined> {
+    return this.#flights.run(key, () => this.#load(key, loader, options)) as Promise<T | undefined>;
   }
 
-  async #load<T>(key: string, loader: Loader<T>, ttlMs: number): Promise<T | undefined> {
+  async #load<T>(key: string, loader: Loader<T>, o: LoadOptions): Promise<T | undefined> {
     // Another flight may have filled L1 between the caller's miss and this flight starting.
     const inL1 = this.l1?.peek(key);
     if (inL1 !== undefined) return inL1 as T;
-    const fromL2 = await this.readL2(key);
-    if (fromL2 !== undefined) return fromL2 as T;
-    if (this.#lock !== null) return this.#loadLocked(key, loader, ttlMs, this.#lock);
-    return this.#loadAndWrite(key, loader, ttlMs);
-  }
-
-  async #callLoader<T>(key: string, loader: Loader<T>): Promise<T | undefined> {
-    this.#stats.loaderCalls++;
-    try {
-      return await loader(key);
-    } catch (err) {
-      this.#stats.loaderErrors++;
-      throw new LoaderError(`Loader failed: ${err instanceof Error ? err.message : String(err)}`, { key, cause: err });
+    let stale = this.#staleInL1(key);
+    const fromL2 = await this.#readCandidate(key);
+    if (fromL2 !== undefined) {
+      if (fromL2.fresh) return fromL2.value as T;
+      stale ??= fromL2;
     }
+    if (this.#lock !== null) return this.#loadLocked(key, loader, o, this.#lock, stale);
+    return this.#loadAndWrite(key, loader, o, stale, null);
   }
 
-  async #loadAndWrite<T>(key: string, loader: Loader<T>, ttlMs: number): Promise<T | undefined> {
-    const loaded = await this.#callLoader(key, loader);
-    if (loaded === undefined) return undefined;
-    await this.write(key, loaded, ttlMs);
-    return loaded;
+  #staleInL1(key: string): Candidate | undefined {
+    const s = this.l1?.peekStale(key);
+    return s === undefined ? undefined : { value: s.value, fresh: false };
+  }
+
+  /** An L2 read that also reports a value inside its grace period (not put in L1: it is stale). */
+  #readCandidate(key: string): Promise<Candidate | undefined> {
+    const l2 = this.l2;
+    if (l2 === null) {
+      this.#stats.misses++;
+      return Promise.resolve(undefined);
+    }
+    this.#readsInFlight++;
+    return l2.read(key, this.#candidateReads, this.#seq) as Promise<Candidate | undefined>;
+  }
+
+  readonly #candidateReads: ReadHandler = {
+    onValue: (bytes, key, ctx, ms) => {
+      if (bytes !== null) {
+        try {
+          const decoded = this.#codec.decode(bytes, (this.l2 as RedisTier).prefix + key);
+          if (decoded.expiresAt !== 0 && decoded.expiresAt <= this.#clock.now()) {
+            this.#raced(key, ctx as number);
+            this.#stats.record('get', ms);
+            this.#stats.l2Misses++;
+            this.#stats.misses++;
+            return { value: decoded.value, fresh: false } satisfies Candidate;
+          }
+        } catch {
+          // fall through: the plain handler counts and logs corrupt bytes
+        }
+      }
+      const v = this.#reads.onValue(bytes, key, ctx, ms);
+      return v === undefined ? undefined : ({ value: v, fresh: true } satisfies Candidate);
+    },
+    onError: (err, key, ctx, ms) => this.#reads.onError(err, key, ctx, ms),
+  };
+
+  /**
+   * Runs the loader under the call's guard and timeouts. Resolves to the loaded value, or to
+   * `stale` when the soft timeout passes first; rejects with LoaderError / LoaderTimeoutError /
+   * the guard's error. A load that outlives a timeout goes on, and `onLate` receives its value.
+   */
+  #callLoader<T>(key: string, loader: Loader<T>, o: LoadOptions, stale: Candidate | undefined, onLate: (v: T | undefined) => void): Promise<{ value: T | undefined; late: boolean }> {
+    this.#stats.loaderCalls++;
+    const run = async (): Promise<T | undefined> => {
+      try {
+        return await loader(key);
+      } catch (err) {
+        throw new LoaderError(`Loader failed: ${err instanceof Error ? err.message : String(err)}`, { key, cause: err });
+      }
+    };
+    const load = (o.guard ? o.guard(run) : run()).catch((err: unknown) => {
+      this.#stats.loaderErrors++;
+      throw err;
+    });
+    const soft = stale !== undefined && o.softTimeoutMs > 0 ? o.softTimeoutMs : 0;
+    const hard = o.hardTimeoutMs;
+    if (soft === 0 && hard === 0) return load.then((value) => ({ value, late: false }));
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (): void => {
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+      };
+      if (soft > 0) {
+        timers.push(
+          setTimeout(() => {
+            if (settled) return;
+            finish();
+            this.#stats.softTimeouts++;
+            resolve({ value: stale?.value as T, late: true });
+          }, soft),
+        );
+      }
+      if (hard > 0 && (soft === 0 || hard > soft)) {
+        timers.push(
+          setTimeout(() => {
+            if (settled) return;
+            finish();
+            this.#stats.hardTimeouts++;
+            reject(new LoaderTimeoutError(`Loader took longer than ${hard} ms`, { key }));
+          }, hard),
+        );
+      }
+      load.then(
+        (value) => {
+          if (settled) onLate(value);
+          else {
+            finish();
+            resolve({ value, late: false });
+          }
+        },
+        (err: unknown) => {
+          if (settled) return;
+          finish();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** Fail-safe: a loader error (or breaker refusal) becomes the stale value when there is one. */
+  #failSafe<T>(err: unknown, key: string, stale: Candidate | undefined): T {
+    if (stale === undefined || err instanceof LoaderTimeoutError) throw err;
+    this.#stats.failSafeHits++;
+    this.#logger.debug({ key, err: (err as Error).message }, 'loader failed; serving the stale value (grace)');
+    return stale.value as T;
+  }
+
+  async #loadAndWrite<T>(key: string, loader: Loader<T>, o: LoadOptions, stale: Candidate | undefined, lease: LockLease | null): Promise<T | undefined> {
+    const writeBack = (v: T | undefined): Promise<unknown> => {
+      if (v === undefined) return lease !== null && this.#lock !== null ? this.#lock.release(lease) : Promise.resolve();
+      return lease !== null && this.#lock !== null ? this.#writeLocked(key, v, o, lease, this.#lock) : this.write(key, v, o.ttlMs, o.graceMs);
+    };
+    let result;
+    try {
+      result = await this.#callLoader(key, loader, o, stale, (late) => {
+        writeBack(late).catch((err: unknown) => this.#logger.debug({ key, err: (err as Error).message }, 'late load could not be stored'));
+      });
+    } catch (err) {
+      if (lease !== null && this.#lock !== null) {
+        // A load still running past a hard timeout keeps the lock until it ends (then writes);
+        // any other failure releases it at once so the next caller may try.
+        if (!(err instanceof LoaderTimeoutError)) await this.#lock.release(lease);
+      }
+      return this.#failSafe(err, key, stale);
+    }
+    if (result.late) return result.value; // stale served; the load writes when it finishes
+    await writeBack(result.value);
+    return result.value;
+  }
+
+  /** Writes a locked load's value through the lock's fenced script, then fills L1 if it was ours to write. */
+  async #writeLocked(key: string, value: unknown, o: LoadOptions, lease: LockLease, lock: StampedeLock): Promise<void> {
+    const w = this.#prepare(key, value, o.ttlMs, o.graceMs);
+    if (w.envelope === null) return;
+    const start = performance.now();
+    let outcome: number;
+    try {
+      outcome = await lock.writeAndRelease(lease, w.envelope, o.ttlMs + o.graceMs);
+    } catch (err) {
+      this.#writes.onError(err, key, w, performance.now() - start);
+      return;
+    }
+    // 1: ours is the value. 0 / -1: a newer value or a newer holder won; ours is returned to
+    // these callers but not cached here (L1 would disagree with L2).
+    if (outcome === 1) this.#writes.onDone(key, w, performance.now() - start);
   }
 
   /**
@@ -278,7 +449,7 @@ export class TierStack implements InvalidationSink {
    * lock cannot be reached (Redis down) or the wait runs out, load unlocked: availability over
    * a possible duplicate load.
    */
-  async #loadLocked<T>(key: string, loader: Loader<T>, ttlMs: number, lock: StampedeLock): Promise<T | undefined> {
+  async #loadLocked<T>(key: string, loader: Loader<T>, o: LoadOptions, lock: StampedeLock, stale: Candidate | undefined): Promise<T | undefined> {
     const deadline = Date.now() + lock.maxWaitMs;
     for (;;) {
       let lease;
@@ -291,16 +462,18 @@ export class TierStack implements InvalidationSink {
       } catch (err) {
         this.#raced(key, seq);
         this.#logger.debug({ err: (err as Error).message, key }, 'stampede lock unavailable; loading unlocked');
-        return this.#loadAndWrite(key, loader, ttlMs);
+        return this.#loadAndWrite(key, loader, o, stale, null);
       }
       if (Buffer.isBuffer(lease)) {
-        const v = this.#reads.onValue(lease, key, seq, performance.now() - t0);
-        if (v !== undefined) return v as T;
-        // Expired or corrupt bytes: the lock would keep answering with them, so replace them unlocked.
-        return this.#loadAndWrite(key, loader, ttlMs);
+        const v = this.#candidateReads.onValue(lease, key, seq, performance.now() - t0) as Candidate | undefined;
+        if (v?.fresh) return v.value as T;
+        // Stale, expired or corrupt bytes: the lock would keep answering with them; reload unlocked.
+        return this.#loadAndWrite(key, loader, o, stale ?? v, null);
       }
       this.#raced(key, seq);
       if (lease === null) {
+        // Another instance is loading. With a stale value at hand, serve it now rather than wait.
+        if (stale !== undefined && o.graceMs > 0) return stale.value as T;
         let released = false;
         try {
           released = await lock.waitForRelease(key, deadline);
@@ -309,34 +482,10 @@ export class TierStack implements InvalidationSink {
         }
         const landed = await this.readL2(key);
         if (landed !== undefined) return landed as T;
-        if (!released) return this.#loadAndWrite(key, loader, ttlMs);
+        if (!released) return this.#loadAndWrite(key, loader, o, stale, null);
         continue;
       }
-      let loaded: T | undefined;
-      try {
-        loaded = await this.#callLoader(key, loader);
-      } catch (err) {
-        await lock.release(lease);
-        throw err;
-      }
-      if (loaded === undefined) {
-        await lock.release(lease);
-        return undefined;
-      }
-      const w = this.#prepare(key, loaded, ttlMs);
-      if (w.envelope === null) return loaded;
-      const start = performance.now();
-      let outcome: number;
-      try {
-        outcome = await lock.writeAndRelease(lease, w.envelope, ttlMs);
-      } catch (err) {
-        this.#writes.onError(err, key, w, performance.now() - start);
-        return loaded;
-      }
-      // 1: ours is the value. 0 / -1: a newer value or a newer holder won; ours is returned to
-      // these callers but not cached here (L1 would disagree with L2).
-      if (outcome === 1) this.#writes.onDone(key, w, performance.now() - start);
-      return loaded;
+      return this.#loadAndWrite(key, loader, o, stale, lease);
     }
   }
 

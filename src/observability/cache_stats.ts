@@ -22,7 +22,7 @@ export interface CacheStatsSnapshot {
   hitRate: number;
   l1: (MemoryTierStats & { hitRate: number; enabled: boolean }) | { enabled: false };
   l2: { enabled: boolean; hits: number; misses: number; errors: number; corrupt: number; roundTrips: { reads: number; writes: number } };
-  loader: { calls: number; errors: number };
+  loader: { calls: number; errors: number; failSafeHits: number; softTimeouts: number; hardTimeouts: number };
   sets: number;
   deletes: number;
   /**
@@ -66,6 +66,10 @@ export class CacheStats {
   misses = 0;
   loaderCalls = 0;
   loaderErrors = 0;
+  /** Loader failures answered with a stale value (grace), soft timeouts answered with one, hard timeouts. */
+  failSafeHits = 0;
+  softTimeouts = 0;
+  hardTimeouts = 0;
   sets = 0;
   deletes = 0;
   readonly #histograms: Record<TimedOperation, RecordableHistogram> | null;

@@ -60,6 +60,10 @@ export class MemoryTier<V = unknown> {
   #versions: Uint32Array | null = null;
   readonly #isCurrent = (slot: number, version: number): boolean => (this.#versions as Uint32Array)[slot] === version;
   #weights: Uint32Array | null = null;
+  // Grace (fail-safe): an entry stored with a grace period stays until `expires` but is fresh only
+  // until `staleAt`; `get` misses on a stale entry, `peekStale` still returns it. Allocated on the
+  // first graced entry, so a cache without grace pays nothing.
+  #staleAt: Float64Array | null = null;
   readonly #capacity: number;
   readonly #free: Uint32Array;
   #freeTop = 0;
@@ -139,6 +143,11 @@ export class MemoryTier<V = unknown> {
       this.#misses++;
       return undefined;
     }
+    const staleAt = this.#staleAt;
+    if (staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= this.#clock.coarseNow()) {
+      this.#misses++;
+      return undefined;
+    }
     this.#hits++;
     this.#policy.onAccess(slot);
     return this.#values[slot];
@@ -148,7 +157,22 @@ export class MemoryTier<V = unknown> {
   peek(key: string): V | undefined {
     const slot = this.#map.get(key);
     if (slot === undefined || (this.#servableUntil !== Infinity && this.#clock.coarseNow() >= this.#servableUntil)) return undefined;
-    return this.#isExpired(slot, this.#clock.coarseNow()) ? undefined : this.#values[slot];
+    const now = this.#clock.coarseNow();
+    if (this.#isExpired(slot, now)) return undefined;
+    const staleAt = this.#staleAt;
+    return staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= now ? undefined : this.#values[slot];
+  }
+
+  /**
+   * A live entry even when stale (past its fresh time, inside its grace period), with the time it
+   * became or becomes stale. For fail-safe reads; does not touch the policy or the counters.
+   */
+  peekStale(key: string): { value: V; staleAt: number } | undefined {
+    const slot = this.#map.get(key);
+    if (slot === undefined || (this.#servableUntil !== Infinity && this.#clock.coarseNow() >= this.#servableUntil)) return undefined;
+    if (this.#isExpired(slot, this.#clock.coarseNow())) return undefined;
+    const staleAt = this.#staleAt === null || this.#staleAt[slot] === 0 ? (this.#expires?.[slot] ?? 0) : this.#staleAt[slot];
+    return { value: this.#values[slot] as V, staleAt };
   }
 
   /** Expiry instant (ms since epoch, 0 = none) of a live entry, or -1 when absent. */
@@ -164,7 +188,7 @@ export class MemoryTier<V = unknown> {
    * estimated size in bytes (the encoded length when known). Returns false when the entry was not
    * kept: already expired, heavier than `maxBytes`, or refused by the policy.
    */
-  set(key: string, value: V, expiresAt: number, weight: number): boolean {
+  set(key: string, value: V, expiresAt: number, weight: number, staleAt = 0): boolean {
     if (this.#fillTtlCapMs > 0) {
       const cap = this.#clock.now() + this.#fillTtlCapMs;
       if (expiresAt === 0 || expiresAt > cap) expiresAt = cap;
@@ -184,6 +208,7 @@ export class MemoryTier<V = unknown> {
       this.#expiryHeap = new ExpiryHeap();
     }
     if (w !== 0 && this.#weights === null) this.#weights = new Uint32Array(this.#capacity);
+    if (staleAt !== 0 && this.#staleAt === null) this.#staleAt = new Float64Array(this.#capacity);
     const expires = this.#expires;
     const weights = this.#weights;
     let slot = this.#map.get(key);
@@ -192,6 +217,7 @@ export class MemoryTier<V = unknown> {
       this.#values[slot] = value;
       if (expires !== null) expires[slot] = expiresAt;
       if (weights !== null) weights[slot] = w;
+      if (this.#staleAt !== null) this.#staleAt[slot] = staleAt;
       this.#bytes += w - old;
       this.#policy.onUpdate(slot, old, w);
     } else {
@@ -201,6 +227,7 @@ export class MemoryTier<V = unknown> {
       this.#values[slot] = value;
       if (expires !== null) expires[slot] = expiresAt;
       if (weights !== null) weights[slot] = w;
+      if (this.#staleAt !== null) this.#staleAt[slot] = staleAt;
       this.#bytes += w;
       this.#policy.onInsert(slot, hashKey(key), w);
     }
@@ -246,6 +273,7 @@ export class MemoryTier<V = unknown> {
     this.#keys.fill(undefined);
     this.#values.fill(undefined);
     this.#expires?.fill(0);
+    this.#staleAt?.fill(0);
     this.#expiryHeap?.clear();
     this.#weights?.fill(0);
     this.#freeTop = 0;
