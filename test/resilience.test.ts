@@ -102,3 +102,88 @@ describe('grace (fail-safe) and loader timeouts', () => {
     expect(await reloading).toBe('v2');
   });
 });
+
+describe('circuit breakers', () => {
+  it('unit: opens on the failure ratio, refuses while open, probes when half-open, closes on success', async () => {
+    const { CircuitBreaker } = await import('../src/resilience/circuit_breaker.js');
+    let t = 0;
+    const b = new CircuitBreaker({ name: 't', failureRatio: 0.5, minimumCalls: 4, windowMs: 1000, openMs: 100, now: () => t });
+    b.onSuccess();
+    b.onSuccess();
+    b.onFailure();
+    expect(b.state).toBe('closed'); // 1/3, and under the minimum
+    b.onFailure(); // 2/4 = 0.5
+    expect(b.state).toBe('open');
+    expect(b.allow()).toBe(false);
+    t += 100;
+    expect(b.state).toBe('half-open');
+    expect(b.allow()).toBe(true); // the probe
+    expect(b.allow()).toBe(false); // only one
+    b.onFailure();
+    expect(b.state).toBe('open');
+    t += 100;
+    expect(b.allow()).toBe(true);
+    b.onSuccess();
+    expect(b.state).toBe('closed');
+    // Old failures leave the window.
+    b.onFailure();
+    t += 2000;
+    b.onSuccess();
+    b.onSuccess();
+    b.onSuccess();
+    b.onFailure();
+    expect(b.state).toBe('closed');
+  });
+
+  it('L2 breaker: a stalled Redis opens it, reads then answer at once from L1/misses, and it closes after recovery', async () => {
+    const cache = await makeCache({ l2CommandTimeoutMs: 100, circuitBreaker: { failureRatio: 0.5, minimumCalls: 3, windowMs: 10_000, openMs: 300 }, enableCoherence: false });
+    await cache.set('warm', 1);
+    redis.server.pause();
+    try {
+      for (let i = 0; i < 3; i++) expect(await cache.get(`cold${i}`)).toBeUndefined(); // 3 timeouts
+      let h = await cache.healthCheck();
+      expect(h.breakers.find((b) => b.name === 'redis')?.state).toBe('open');
+      expect(h.issues.join(' ')).toMatch(/circuit redis is open/);
+      const t0 = performance.now();
+      expect(await cache.get('cold-x')).toBeUndefined();
+      expect(performance.now() - t0).toBeLessThan(50); // no timeout waited
+      expect(await cache.get('warm')).toBe(1); // L1 still serves
+      await cache.set('during', 2); // kept in L1
+      expect(cache.getSync('during')).toBe(2);
+      expect((await cache.getStats()).l2.skipped).toBeGreaterThan(0);
+      h = await cache.healthCheck();
+      expect(h.overallHealth).not.toBe('healthy');
+    } finally {
+      redis.server.resume();
+    }
+    await sleep(350);
+    expect(await cache.get('cold-y')).toBeUndefined(); // the half-open probe succeeds
+    expect((await cache.healthCheck()).breakers.find((b) => b.name === 'redis')?.state).toBe('closed');
+  });
+
+  it('loader breaker: a failing loader stops being called; callers get the stale value meanwhile', async () => {
+    const cache = await makeCache({ circuitBreaker: { failureRatio: 0.5, minimumCalls: 3, windowMs: 10_000, openMs: 200 } });
+    let calls = 0;
+    let healthy = true;
+    async function userLoader(key: string) {
+      calls++;
+      if (!healthy) throw new Error('db down');
+      return `value of ${key}`;
+    }
+    expect(await cache.getOrSet('a', userLoader, { ttl: 0.05, grace: 60 })).toBe('value of a');
+    healthy = false;
+    await sleep(60);
+    // 1 success + 2 failures = 2/3 over the minimum of 3 calls: open.
+    for (let i = 0; i < 2; i++) await expect(cache.getOrSet(`x${i}`, userLoader)).rejects.toBeInstanceOf(LoaderError);
+    const before = calls;
+    // Open now: no call reaches the loader; the stale value answers, an uncached key gets a typed error.
+    expect(await cache.getOrSet('a', userLoader, { ttl: 0.05, grace: 60 })).toBe('value of a');
+    await expect(cache.getOrSet('y', userLoader)).rejects.toMatchObject({ code: 'E_CIRCUIT_OPEN' });
+    expect(calls).toBe(before);
+    expect((await cache.getStats()).breakers.find((b) => b.name === 'loader:userLoader')?.state).toBe('open');
+    healthy = true;
+    await sleep(250);
+    expect(await cache.getOrSet('a', userLoader, { ttl: 10 })).toBe('value of a'); // probe goes through, refreshes
+    expect((await cache.getStats()).breakers.find((b) => b.name === 'loader:userLoader')?.state).toBe('closed');
+  });
+});

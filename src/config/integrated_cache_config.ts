@@ -91,6 +91,24 @@ export const integratedCacheConfigSchema = z
     lockLeaseMs: z.number().int().min(50).default(10_000),
     /** Longest a `getOrSet` waits for another instance's loader before loading itself. @default 15000 */
     lockWaitMs: z.number().int().min(0).default(15_000),
+    /**
+     * Circuit breakers around L2 and around each loader (resilience/circuit_breaker.ts), or
+     * `false` for none. A loader's breaker follows the loader's identity: pass a stable function
+     * or DataLoader to have one breaker see all of its calls.
+     */
+    circuitBreaker: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            failureRatio: z.number().gt(0).max(1).default(0.5),
+            minimumCalls: z.number().int().min(1).default(20),
+            windowMs: z.number().int().min(10).default(10_000),
+            openMs: z.number().int().min(1).default(5000),
+          })
+          .strict(),
+      ])
+      .default({ failureRatio: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 5000 }),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     /** Your pino logger (its level wins over `logLevel`). */

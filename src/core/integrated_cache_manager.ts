@@ -12,6 +12,7 @@ import { RedisTier } from '../tiers/redis/redis_tier.js';
 import { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';
 import { StampedeLock } from '../coherence/stampede_lock.js';
 import { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
+import { CircuitBreaker } from '../resilience/circuit_breaker.js';
 import { WIRE_VERSION } from '../codec/envelope_header.js';
 import { globMatcher } from '../util/glob.js';
 import { SystemClock, type Clock } from './clock.js';
@@ -67,6 +68,8 @@ export interface HealthReport {
    */
   degradedForMs: number | null;
   lastDegradedWindowMs: number | null;
+  /** Every circuit breaker and its state. */
+  breakers: { name: string; state: 'closed' | 'open' | 'half-open'; opens: number; rejected: number }[];
   /** Each problem found, in words; empty when healthy. */
   issues: string[];
   checkedAt: Date;
@@ -98,6 +101,11 @@ export class IntegratedCacheManager {
   #tracker: TrackingInvalidator | null = null;
   #watchdog: CoherenceWatchdog | null = null;
   #lock: StampedeLock | null = null;
+  #l2Breaker: CircuitBreaker | null = null;
+  /** One breaker per loader (by identity); weak, so per-call closures cost nothing once gone. */
+  readonly #loaderBreakers = new WeakMap<object, CircuitBreaker>();
+  /** The named loader breakers, for stats (a WeakMap cannot be listed). */
+  readonly #loaderBreakerList: WeakRef<CircuitBreaker>[] = [];
   readonly #defaultTtlMs: number;
 
   constructor(options: IntegratedCacheOptions = {}) {
@@ -161,7 +169,8 @@ export class IntegratedCacheManager {
       this.#tracker = tracker;
       const { backend, owned } = openBackend({ endpoint, connectTimeoutMs: c.connectTimeoutMs, logger: this.logger, tracker });
       if (owned) this.#ownedBackend = backend;
-      l2 = new RedisTier({ backend, prefix, commandTimeoutMs: c.l2CommandTimeoutMs, maxBatch: c.l2MaxBatch });
+      this.#l2Breaker = c.circuitBreaker === false ? null : new CircuitBreaker({ name: 'redis', ...c.circuitBreaker });
+      l2 = new RedisTier({ backend, prefix, commandTimeoutMs: c.l2CommandTimeoutMs, maxBatch: c.l2MaxBatch, breaker: this.#l2Breaker });
       if (c.enableDistributedLock) {
         this.#lock = new StampedeLock({
           backend,
@@ -340,7 +349,7 @@ export class IntegratedCacheManager {
     if (typeof loader !== 'function') throw new InvalidArgumentError('loader must be a function', { key });
     const start = performance.now();
     try {
-      return await stack.getOrLoad(key, loader, this.loadOptions(options));
+      return await stack.getOrLoad(key, loader, this.loadOptions(options, loader));
     } finally {
       this.#stats.record('getOrSet', performance.now() - start);
     }
@@ -387,6 +396,7 @@ export class IntegratedCacheManager {
         hits: s.l2Hits,
         misses: s.l2Misses,
         errors: s.l2Errors,
+        skipped: s.l2Skipped,
         corrupt: s.l2Corrupt,
         roundTrips: l2?.roundTrips ?? { reads: 0, writes: 0 },
       },
@@ -406,6 +416,7 @@ export class IntegratedCacheManager {
         confirmedAgoMs: this.#watchdog && this.#watchdog.confirmedAt > 0 ? Date.now() - this.#watchdog.confirmedAt : null,
       },
       locks: { acquired: this.#lock?.acquired ?? 0, waited: this.#lock?.waited ?? 0, lostLeases: this.#lock?.lostLeases ?? 0 },
+      breakers: this.#breakers().map((b) => b.snapshot()),
     };
   }
 
@@ -429,6 +440,9 @@ export class IntegratedCacheManager {
         issues.push(`Redis is not reachable (${(err as Error).message}); reads are served from L1 or miss`);
       }
     }
+    for (const b of this.#breakers()) {
+      if (b.state !== 'closed') issues.push(`circuit ${b.name} is ${b.state}: ${b.name === 'redis' ? 'L2 is skipped (L1 and loaders still serve)' : 'the loader is not called (stale values or errors)'}`);
+    }
     const wd = this.#watchdog;
     if (wd?.outage) issues.push(`L1 coherence unconfirmed for ${wd.degradedForMs} ms; L1 entries live at most ${this.config.coherenceStalenessMs} ms`);
     const l1 = stack.l1;
@@ -440,6 +454,7 @@ export class IntegratedCacheManager {
       redis,
       degradedForMs: wd ? wd.degradedForMs : null,
       lastDegradedWindowMs: wd ? wd.lastWindowMs : null,
+      breakers: this.#breakers().map((b) => b.snapshot()),
       l1Enabled: l1 !== null,
       l1Size: l1?.size ?? 0,
       l1Bytes: l1?.bytes ?? 0,
@@ -468,8 +483,38 @@ export class IntegratedCacheManager {
     return this.#stack;
   }
 
+  #breakers(): CircuitBreaker[] {
+    const out: CircuitBreaker[] = [];
+    if (this.#l2Breaker !== null) out.push(this.#l2Breaker);
+    for (const ref of this.#loaderBreakerList) {
+      const b = ref.deref();
+      if (b !== undefined) out.push(b);
+    }
+    return out;
+  }
+
+  /** The breaker guarding `loader` (created on first use), or null with breakers off. */
+  loaderBreaker(loader: object): CircuitBreaker | null {
+    const c = this.config.circuitBreaker;
+    if (c === false) return null;
+    let b = this.#loaderBreakers.get(loader);
+    if (b === undefined) {
+      const fnName = typeof loader === 'function' ? loader.name : loader.constructor.name;
+      b = new CircuitBreaker({ name: `loader:${fnName || 'anonymous'}`, ...c });
+      this.#loaderBreakers.set(loader, b);
+      // Drop collected refs now and then so the list does not grow with per-call closures.
+      if (this.#loaderBreakerList.length > 256) {
+        const live = this.#loaderBreakerList.filter((r) => r.deref() !== undefined);
+        this.#loaderBreakerList.length = 0;
+        this.#loaderBreakerList.push(...live);
+      }
+      this.#loaderBreakerList.push(new WeakRef(b));
+    }
+    return b;
+  }
+
   /** Resolves a call's read-through options against the config (validated; typed errors). */
-  loadOptions(options: GetOrSetOptions | undefined): LoadOptions {
+  loadOptions(options: GetOrSetOptions | undefined, loader?: object): LoadOptions {
     const c = this.config;
     const ms = (name: string, v: number | undefined, fallback: number): number => {
       if (v === undefined) return fallback;
@@ -481,6 +526,7 @@ export class IntegratedCacheManager {
       graceMs: ms('grace', options?.grace, c.defaultGrace) * 1000,
       softTimeoutMs: ms('softTimeoutMs', options?.softTimeoutMs, c.loaderSoftTimeoutMs),
       hardTimeoutMs: ms('hardTimeoutMs', options?.hardTimeoutMs, c.loaderHardTimeoutMs),
+      guard: guardOf(loader === undefined ? null : this.loaderBreaker(loader)),
     };
   }
 
@@ -497,6 +543,10 @@ export class IntegratedCacheManager {
     const l1s = this.#stack?.l1?.stats();
     return (l1s?.hits ?? 0) + s.misses + s.syncMisses + s.l2Hits + s.sets + s.deletes;
   }
+}
+
+function guardOf(breaker: CircuitBreaker | null): LoadOptions['guard'] {
+  return breaker === null ? undefined : (call) => breaker.run(call);
 }
 
 /** Creates a cache from options (validated; an invalid option throws `InvalidOptionsError` naming it). */

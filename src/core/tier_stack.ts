@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
-import { CorruptValueError, LoaderError, LoaderTimeoutError, TierUnavailableError } from '../errors.js';
+import { CircuitOpenError, CorruptValueError, LoaderError, LoaderTimeoutError, TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { ReadHandler, WriteHandler } from '../tiers/redis/batch_handlers.js';
@@ -179,7 +179,8 @@ export class TierStack implements InvalidationSink {
       this.#raced(key, ctx as number);
       const stats = this.#stats;
       stats.record('get', ms);
-      stats.l2Errors++;
+      if (err instanceof CircuitOpenError) stats.l2Skipped++;
+      else stats.l2Errors++;
       stats.misses++;
       this.#logger.debug({ err: (err as Error).message, key }, 'L2 read failed; served as a miss');
       return undefined;
@@ -249,7 +250,8 @@ export class TierStack implements InvalidationSink {
     },
     onError: (err, key, ctx, ms) => {
       this.#stats.record('set', ms);
-      this.#stats.l2Errors++;
+      if (err instanceof CircuitOpenError) this.#stats.l2Skipped++;
+      else this.#stats.l2Errors++;
       if (!this.#suppressL2Errors || this.l1 === null) {
         // The old L1 value may now disagree with whatever L2 holds: drop it rather than guess.
         this.#markTouched(key);

@@ -21,7 +21,9 @@ export interface CacheStatsSnapshot {
   /** hits / (hits + misses); 0 before the first read. */
   hitRate: number;
   l1: (MemoryTierStats & { hitRate: number; enabled: boolean }) | { enabled: false };
-  l2: { enabled: boolean; hits: number; misses: number; errors: number; corrupt: number; roundTrips: { reads: number; writes: number } };
+  l2: { enabled: boolean; hits: number; misses: number; errors: number; skipped: number; corrupt: number; roundTrips: { reads: number; writes: number } };
+  /** Circuit breakers: L2's, and one per loader. */
+  breakers: { name: string; state: 'closed' | 'open' | 'half-open'; opens: number; rejected: number }[];
   loader: { calls: number; errors: number; failSafeHits: number; softTimeouts: number; hardTimeouts: number };
   sets: number;
   deletes: number;
@@ -62,6 +64,8 @@ export class CacheStats {
   l2Hits = 0;
   l2Misses = 0;
   l2Errors = 0;
+  /** L2 calls an open breaker answered without calling Redis. */
+  l2Skipped = 0;
   l2Corrupt = 0;
   misses = 0;
   loaderCalls = 0;

@@ -1,4 +1,6 @@
 import type { ReadHandler } from './batch_handlers.js';
+import { CircuitOpenError } from '../../errors.js';
+import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
 import { withDeadline } from './deadline.js';
 import type { RedisBackend } from './redis_backend.js';
 
@@ -18,6 +20,7 @@ export class GetBatcher {
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
+  readonly #breaker: CircuitBreaker | null;
   #keys: string[] = [];
   #handlers: ReadHandler[] = [];
   #ctxs: unknown[] = [];
@@ -28,11 +31,12 @@ export class GetBatcher {
   roundTrips = 0;
   readonly #flush = (): void => this.#run();
 
-  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number) {
+  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number, breaker: CircuitBreaker | null = null) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#maxBatch = maxBatch;
     this.#timeoutMs = timeoutMs;
+    this.#breaker = breaker;
   }
 
   /** `key` without the namespace prefix; the handler sees it the same way. */
@@ -69,9 +73,14 @@ export class GetBatcher {
       for (let i = start; i < end; i++) full[i - start] = prefix + keys[i];
       this.roundTrips++;
       const t0 = performance.now();
-      const request = this.#redis.mget(full);
-      withDeadline(request, this.#timeoutMs, 'read').then(
+      // An open breaker answers the batch at once (every key a miss) instead of waiting on a
+      // failing Redis; one outcome per round trip feeds it.
+      const breaker = this.#breaker;
+      const request =
+        breaker === null || breaker.allow() ? withDeadline(this.#redis.mget(full), this.#timeoutMs, 'read') : Promise.reject(new CircuitOpenError('Circuit redis is open'));
+      request.then(
         (values) => {
+          breaker?.onSuccess();
           const ms = performance.now() - t0;
           for (let i = start; i < end; i++) {
             try {
@@ -82,6 +91,7 @@ export class GetBatcher {
           }
         },
         (err: unknown) => {
+          if (breaker !== null && !(err instanceof CircuitOpenError)) breaker.onFailure();
           const ms = performance.now() - t0;
           for (let i = start; i < end; i++) {
             try {

@@ -4,6 +4,7 @@ import { withDeadline } from './deadline.js';
 import { GetBatcher } from './get_batcher.js';
 import type { RedisBackend } from './redis_backend.js';
 import { SetBatcher } from './set_batcher.js';
+import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
 
 export interface RedisTierOptions {
   backend: RedisBackend;
@@ -11,6 +12,8 @@ export interface RedisTierOptions {
   prefix: string;
   commandTimeoutMs: number;
   maxBatch: number;
+  /** Guards the batched reads and writes (not deletes, invalidations or pings, which must try). */
+  breaker?: CircuitBreaker | null;
 }
 
 /**
@@ -22,6 +25,7 @@ export interface RedisTierOptions {
 export class RedisTier {
   readonly prefix: string;
   readonly backend: RedisBackend;
+  readonly breaker: CircuitBreaker | null;
   readonly #gets: GetBatcher;
   readonly #sets: SetBatcher;
   readonly #timeoutMs: number;
@@ -30,8 +34,9 @@ export class RedisTier {
     this.prefix = options.prefix;
     this.backend = options.backend;
     this.#timeoutMs = options.commandTimeoutMs;
-    this.#gets = new GetBatcher(options.backend, options.prefix, options.maxBatch, options.commandTimeoutMs);
-    this.#sets = new SetBatcher(options.backend, options.prefix, options.maxBatch, options.commandTimeoutMs);
+    this.breaker = options.breaker ?? null;
+    this.#gets = new GetBatcher(options.backend, options.prefix, options.maxBatch, options.commandTimeoutMs, this.breaker);
+    this.#sets = new SetBatcher(options.backend, options.prefix, options.maxBatch, options.commandTimeoutMs, this.breaker);
   }
 
   get isReady(): boolean {

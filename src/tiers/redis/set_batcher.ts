@@ -1,4 +1,6 @@
 import type { WriteHandler } from './batch_handlers.js';
+import { CircuitOpenError } from '../../errors.js';
+import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
 import { withDeadline } from './deadline.js';
 import type { RedisBackend } from './redis_backend.js';
 
@@ -16,6 +18,7 @@ export class SetBatcher {
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
+  readonly #breaker: CircuitBreaker | null;
   #keys: string[] = [];
   #values: (Buffer | string)[] = [];
   #pxs: number[] = [];
@@ -27,11 +30,12 @@ export class SetBatcher {
   roundTrips = 0;
   readonly #flush = (): void => this.#run();
 
-  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number) {
+  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number, breaker: CircuitBreaker | null = null) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#maxBatch = maxBatch;
     this.#timeoutMs = timeoutMs;
+    this.#breaker = breaker;
   }
 
   set(key: string, value: Buffer | string, px: number, handler: WriteHandler, ctx: unknown): Promise<unknown> {
@@ -72,8 +76,10 @@ export class SetBatcher {
       this.roundTrips++;
       const t0 = performance.now();
       const replies = new Array<Promise<unknown>>(end - start);
+      const breaker = this.#breaker;
+      const allowed = breaker === null || breaker.allow();
       for (let i = start; i < end; i++) {
-        replies[i - start] = this.#redis.setPx(prefix + keys[i], values[i], pxs[i]);
+        replies[i - start] = allowed ? this.#redis.setPx(prefix + keys[i], values[i], pxs[i]) : Promise.reject(new CircuitOpenError('Circuit redis is open'));
       }
       const settle = (i: number, err: unknown, ms: number): void => {
         try {
@@ -84,10 +90,12 @@ export class SetBatcher {
       };
       withDeadline(Promise.all(replies), this.#timeoutMs, 'write').then(
         () => {
+          breaker?.onSuccess();
           const ms = performance.now() - t0;
           for (let i = start; i < end; i++) settle(i, undefined, ms);
         },
         (batchErr: unknown) => {
+          if (breaker !== null && allowed) breaker.onFailure();
           // Some SET failed or the batch timed out: give each key its own outcome where it has
           // one, the batch's error where it has none yet.
           const ms = performance.now() - t0;

@@ -1,0 +1,155 @@
+import { CircuitOpenError } from '../errors.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitBreakerOptions {
+  /** Shown in errors, stats and health. */
+  name: string;
+  /** Open when failures / calls reaches this over the window… @default 0.5 */
+  failureRatio?: number;
+  /** …once at least this many calls were made in it. @default 20 */
+  minimumCalls?: number;
+  /** Rolling window, in ms (10 buckets). @default 10000 */
+  windowMs?: number;
+  /** How long to stay open before letting probes through, in ms. @default 5000 */
+  openMs?: number;
+  /** Concurrent probes while half-open; all must succeed to close. @default 1 */
+  halfOpenProbes?: number;
+  /** Time source (ms). */
+  now?: () => number;
+}
+
+const BUCKETS = 10;
+
+/**
+ * Closed → open on a failure ratio over a rolling window; open → half-open after `openMs`, when
+ * up to `halfOpenProbes` calls go through; a probe failure reopens, all probes succeeding closes
+ * (and clears the window). While open, `allow()` is false and `run` rejects with
+ * `CircuitOpenError` without calling: the failing dependency gets time to recover and callers get
+ * an answer at once (L1, a stale value, a miss) instead of waiting on timeouts.
+ *
+ * The window is BUCKETS counters pairs over `windowMs`, rotated lazily on use: no timer.
+ */
+export class CircuitBreaker {
+  readonly name: string;
+  readonly #ratio: number;
+  readonly #minimum: number;
+  readonly #bucketMs: number;
+  readonly #openMs: number;
+  readonly #probes: number;
+  readonly #now: () => number;
+  readonly #ok = new Uint32Array(BUCKETS);
+  readonly #bad = new Uint32Array(BUCKETS);
+  #bucket = 0;
+  #bucketStart = 0;
+  #state: BreakerState = 'closed';
+  #openedAt = 0;
+  #probesInFlight = 0;
+  #probeOk = 0;
+  /** Times it opened, and calls it refused. */
+  opens = 0;
+  rejected = 0;
+
+  constructor(options: CircuitBreakerOptions) {
+    this.name = options.name;
+    this.#ratio = options.failureRatio ?? 0.5;
+    this.#minimum = options.minimumCalls ?? 20;
+    this.#bucketMs = (options.windowMs ?? 10_000) / BUCKETS;
+    this.#openMs = options.openMs ?? 5000;
+    this.#probes = options.halfOpenProbes ?? 1;
+    this.#now = options.now ?? Date.now;
+    this.#bucketStart = this.#now();
+  }
+
+  get state(): BreakerState {
+    if (this.#state === 'open' && this.#now() - this.#openedAt >= this.#openMs) {
+      this.#state = 'half-open';
+      this.#probesInFlight = 0;
+      this.#probeOk = 0;
+    }
+    return this.#state;
+  }
+
+  /**
+   * Whether a call may go now. A true answer while half-open reserves a probe: the caller must
+   * then report `onSuccess` or `onFailure`.
+   */
+  allow(): boolean {
+    const state = this.state;
+    if (state === 'closed') return true;
+    if (state === 'half-open' && this.#probesInFlight < this.#probes) {
+      this.#probesInFlight++;
+      return true;
+    }
+    this.rejected++;
+    return false;
+  }
+
+  onSuccess(): void {
+    if (this.#state === 'half-open') {
+      if (++this.#probeOk >= this.#probes) this.#close();
+      return;
+    }
+    this.#rotate();
+    this.#ok[this.#bucket]++;
+  }
+
+  onFailure(): void {
+    if (this.#state === 'half-open') {
+      this.#open();
+      return;
+    }
+    if (this.#state === 'open') return;
+    this.#rotate();
+    this.#bad[this.#bucket]++;
+    let ok = 0;
+    let bad = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      ok += this.#ok[i];
+      bad += this.#bad[i];
+    }
+    if (ok + bad >= this.#minimum && bad / (ok + bad) >= this.#ratio) this.#open();
+  }
+
+  /** Calls `fn` if allowed, recording its outcome; rejects with CircuitOpenError otherwise. */
+  async run<R>(fn: () => Promise<R>): Promise<R> {
+    if (!this.allow()) throw new CircuitOpenError(`Circuit ${this.name} is open`);
+    try {
+      const r = await fn();
+      this.onSuccess();
+      return r;
+    } catch (err) {
+      this.onFailure();
+      throw err;
+    }
+  }
+
+  snapshot(): { name: string; state: BreakerState; opens: number; rejected: number } {
+    return { name: this.name, state: this.state, opens: this.opens, rejected: this.rejected };
+  }
+
+  #open(): void {
+    this.#state = 'open';
+    this.#openedAt = this.#now();
+    this.opens++;
+  }
+
+  #close(): void {
+    this.#state = 'closed';
+    this.#ok.fill(0);
+    this.#bad.fill(0);
+  }
+
+  #rotate(): void {
+    const now = this.#now();
+    let steps = Math.floor((now - this.#bucketStart) / this.#bucketMs);
+    if (steps <= 0) return;
+    this.#bucketStart += steps * this.#bucketMs;
+    if (steps > BUCKETS) steps = BUCKETS;
+    for (let i = 0; i < steps; i++) {
+      this.#bucket = (this.#bucket + 1) % BUCKETS;
+      this.#ok[this.#bucket] = 0;
+      this.#bad[this.#bucket] = 0;
+    }
+  }
+}
