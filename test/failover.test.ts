@@ -86,7 +86,11 @@ async function runFailover(writer: IntegratedCacheManager, reader: IntegratedCac
   stop = true;
   await Promise.all(loops);
   r.writesBackAfterMs = firstOkAfterFailure > 0 ? firstOkAfterFailure - killedAt : -1;
-  // After recovery, the reader serves what the writer last wrote (no stale L1 survives the failover).
+  // After recovery (health back to healthy: breakers closed, coherence confirmed), the reader
+  // serves what the writer last wrote: no stale L1 value survives the failover.
+  const healthyBy = Date.now() + 20_000;
+  while (Date.now() < healthyBy && (await reader.healthCheck()).overallHealth !== 'healthy') await sleep(100);
+  expect((await reader.healthCheck()).issues).toEqual([]);
   for (const key of keys) await writer.set(key, 'final');
   await sleep(50);
   for (const key of keys) expect(await reader.get(key)).toBe('final');

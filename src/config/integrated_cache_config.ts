@@ -104,11 +104,11 @@ export const integratedCacheConfigSchema = z
             failureRatio: z.number().gt(0).max(1).default(0.5),
             minimumCalls: z.number().int().min(1).default(20),
             windowMs: z.number().int().min(10).default(10_000),
-            openMs: z.number().int().min(1).default(5000),
+            openMs: z.number().int().min(1).default(1000),
           })
           .strict(),
       ])
-      .default({ failureRatio: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 5000 }),
+      .default({ failureRatio: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 1000 }),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     /** Your pino logger (its level wins over `logLevel`). */

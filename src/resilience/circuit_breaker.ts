@@ -11,7 +11,7 @@ export interface CircuitBreakerOptions {
   minimumCalls?: number;
   /** Rolling window, in ms (10 buckets). @default 10000 */
   windowMs?: number;
-  /** How long to stay open before letting probes through, in ms. @default 5000 */
+  /** How long to stay open before letting probes through, in ms. @default 1000 */
   openMs?: number;
   /** Concurrent probes while half-open; all must succeed to close. @default 1 */
   halfOpenProbes?: number;
@@ -55,7 +55,7 @@ export class CircuitBreaker {
     this.#ratio = options.failureRatio ?? 0.5;
     this.#minimum = options.minimumCalls ?? 20;
     this.#bucketMs = (options.windowMs ?? 10_000) / BUCKETS;
-    this.#openMs = options.openMs ?? 5000;
+    this.#openMs = options.openMs ?? 1000;
     this.#probes = options.halfOpenProbes ?? 1;
     this.#now = options.now ?? Date.now;
     this.#bucketStart = this.#now();

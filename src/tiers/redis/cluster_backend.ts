@@ -50,13 +50,15 @@ export class ClusterBackend implements RedisBackend {
     return true;
   }
 
-  mget(keys: readonly string[]): Promise<(Buffer | null)[]> {
+  mget(keys: readonly string[]): Promise<(Buffer | null | Error)[]> {
     if (keys.length === 1) return this.#send<Buffer | null>(keys[0], ['GET', keys[0]], true).then((v) => [v]);
     const groups = groupBySlot(keys);
     if (groups.size === 1) return this.#send<(Buffer | null)[]>(keys[0], ['MGET', ...keys], true);
     // One MGET per slot; issued in the same tick, so node-redis writes each node's share as one pipeline.
-    const out = new Array<Buffer | null>(keys.length);
+    const out = new Array<Buffer | null | Error>(keys.length);
     const parts: Promise<void>[] = [];
+    let failed = 0;
+    let lastError: unknown;
     for (const idx of groups.values()) {
       const slotKeys = idx.map((i) => keys[i]);
       const request =
@@ -64,12 +66,24 @@ export class ClusterBackend implements RedisBackend {
           ? this.#send<Buffer | null>(slotKeys[0], ['GET', slotKeys[0]], true).then((v) => [v])
           : this.#send<(Buffer | null)[]>(slotKeys[0], ['MGET', ...slotKeys], true);
       parts.push(
-        request.then((values) => {
-          for (let j = 0; j < idx.length; j++) out[idx[j]] = values[j] ?? null;
-        }),
+        request.then(
+          (values) => {
+            for (let j = 0; j < idx.length; j++) out[idx[j]] = values[j] ?? null;
+          },
+          (err: unknown) => {
+            // One dead master must not fail the keys of the live ones.
+            failed++;
+            lastError = err;
+            const e = err instanceof Error ? err : new Error(String(err));
+            for (const i of idx) out[i] = e;
+          },
+        ),
       );
     }
-    return Promise.all(parts).then(() => out);
+    return Promise.all(parts).then(() => {
+      if (failed === groups.size) throw lastError;
+      return out;
+    });
   }
 
   setPx(key: string, value: Buffer | string, px: number): Promise<unknown> {

@@ -84,7 +84,8 @@ export class GetBatcher {
           const ms = performance.now() - t0;
           for (let i = start; i < end; i++) {
             try {
-              resolves[i](handlers[i].onValue((values[i - start] as Buffer | null) ?? null, keys[i], ctxs[i], ms));
+              const v = values[i - start];
+              resolves[i](v instanceof Error ? handlers[i].onError(v, keys[i], ctxs[i], ms) : handlers[i].onValue(v ?? null, keys[i], ctxs[i], ms));
             } catch (err) {
               rejects[i](err);
             }

@@ -20,8 +20,12 @@ export interface RedisBackend {
   readonly topology: RedisTopology;
   /** True when commands can be sent now (every master connected, for a cluster). */
   readonly isReady: boolean;
-  /** Values of `keys` in order. Cluster: one MGET per hash slot, all written in one tick (one pipeline per node). */
-  mget(keys: readonly string[]): Promise<(Buffer | null)[]>;
+  /**
+   * Values of `keys` in order. Cluster: one MGET per hash slot, all written in one tick (one
+   * pipeline per node); a slot group whose node failed yields its Error in place of each of its
+   * keys (the other groups still answer), and the promise rejects only when every group failed.
+   */
+  mget(keys: readonly string[]): Promise<(Buffer | null | Error)[]>;
   /** `SET key value PX px`. */
   setPx(key: string, value: Buffer | string, px: number): Promise<unknown>;
   /** UNLINK; resolves to how many existed. Cluster: grouped by slot. */

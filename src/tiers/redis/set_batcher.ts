@@ -1,5 +1,5 @@
 import type { WriteHandler } from './batch_handlers.js';
-import { CircuitOpenError } from '../../errors.js';
+import { CircuitOpenError, TierUnavailableError } from '../../errors.js';
 import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
 import { withDeadline } from './deadline.js';
 import type { RedisBackend } from './redis_backend.js';
@@ -95,7 +95,12 @@ export class SetBatcher {
           for (let i = start; i < end; i++) settle(i, undefined, ms);
         },
         (batchErr: unknown) => {
-          if (breaker !== null && allowed) breaker.onFailure();
+          // Feed the breaker one outcome: a failure only when no key got through (in a cluster,
+          // one dead master fails some keys of a batch while the others are written).
+          if (breaker !== null && allowed) {
+            if (batchErr instanceof TierUnavailableError) breaker.onFailure(); // the deadline: replies may never come
+            else void Promise.allSettled(replies).then((r) => (r.some((x) => x.status === 'fulfilled') ? breaker.onSuccess() : breaker.onFailure()));
+          }
           // Some SET failed or the batch timed out: give each key its own outcome where it has
           // one, the batch's error where it has none yet.
           const ms = performance.now() - t0;
