@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TierUnavailableError } from '../errors.js';
 import { withDeadline } from '../tiers/redis/deadline.js';
 import { keySlot, slotTag } from '../tiers/redis/hash_slot.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
@@ -108,17 +109,7 @@ export class StampedeLock {
     if (reply[0] !== 2) return null;
     this.acquired++;
     const lease: LockLease = { key, lockKey, token, renewTimer: undefined as unknown as NodeJS.Timeout };
-    lease.renewTimer = setInterval(() => {
-      this.#o.backend.eval(RENEW, [lockKey], [token, String(this.#o.leaseMs)]).then(
-        (ok) => {
-          if (ok !== 1) {
-            this.lostLeases++;
-            clearInterval(lease.renewTimer);
-          }
-        },
-        () => undefined,
-      );
-    }, Math.max(10, Math.floor(this.#o.leaseMs / 3)));
+    lease.renewTimer = setInterval(() => this.#renew(lease), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
     lease.renewTimer.unref();
     return lease;
   }
@@ -148,7 +139,10 @@ export class StampedeLock {
    */
   async waitForRelease(key: string, deadline: number): Promise<boolean> {
     this.waited++;
-    const lockKey = this.lockKey(key);
+    return this.#waitOn(this.lockKey(key), deadline);
+  }
+
+  async #waitOn(lockKey: string, deadline: number): Promise<boolean> {
     const tracker = this.#o.tracker;
     let delay = 20;
     while (Date.now() < deadline) {
@@ -169,6 +163,60 @@ export class StampedeLock {
       }
     }
     return false;
+  }
+
+  /**
+   * Runs `fn` holding an exclusive lock named `purpose` on `key` across every instance (the lock
+   * key is in the value key's slot, under the tracked lock prefix, so a release wakes the next
+   * waiter). Waits up to `maxWaitMs`, then throws. The lease is renewed while `fn` runs.
+   */
+  async withExclusive<R>(purpose: string, key: string, fn: () => Promise<R>): Promise<R> {
+    const lockKey = `${this.#o.namespacePrefix}lock:{${slotTag(keySlot(this.#o.dataPrefix + key))}}:${purpose}:${key}`;
+    const deadline = Date.now() + this.#o.maxWaitMs;
+    for (;;) {
+      const token = randomBytes(16).toString('base64url');
+      const ok = await withDeadline(
+        this.#o.backend.eval(`return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])`, [lockKey], [token, String(this.#o.leaseMs)]),
+        this.#o.commandTimeoutMs,
+        'lock',
+      );
+      if (ok !== null && ok !== undefined) {
+        const lease: LockLease = { key, lockKey, token, renewTimer: setInterval(() => this.#renew(lease), Math.max(10, Math.floor(this.#o.leaseMs / 3))) };
+        lease.renewTimer.unref();
+        try {
+          return await fn();
+        } finally {
+          await this.release(lease);
+        }
+      }
+      if (!(await this.#waitOn(lockKey, deadline))) throw new TierUnavailableError('l2', `timed out waiting for the ${purpose} lock on ${key}`, { key });
+    }
+  }
+
+  /**
+   * Takes a marker named `purpose` on `key` for `pxMs` if no instance holds it, without waiting;
+   * it is not released (it expires). For "once per period across instances" work: refresh-ahead.
+   */
+  async tryOnce(purpose: string, key: string, pxMs: number): Promise<boolean> {
+    const lockKey = `${this.#o.namespacePrefix}lock:{${slotTag(keySlot(this.#o.dataPrefix + key))}}:${purpose}:${key}`;
+    const ok = await withDeadline(
+      this.#o.backend.eval(`return redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])`, [lockKey], [String(Math.max(1, Math.ceil(pxMs)))]),
+      this.#o.commandTimeoutMs,
+      'lock',
+    );
+    return ok !== null && ok !== undefined;
+  }
+
+  #renew(lease: LockLease): void {
+    this.#o.backend.eval(RENEW, [lease.lockKey], [lease.token, String(this.#o.leaseMs)]).then(
+      (ok) => {
+        if (ok !== 1) {
+          this.lostLeases++;
+          clearInterval(lease.renewTimer);
+        }
+      },
+      () => undefined,
+    );
   }
 
   get maxWaitMs(): number {

@@ -17,6 +17,10 @@ import { WIRE_VERSION } from '../codec/envelope_header.js';
 import { globMatcher } from '../util/glob.js';
 import { SystemClock, type Clock } from './clock.js';
 import { TierStack, type Loader, type LoadOptions } from './tier_stack.js';
+import type { DataLoader } from '../patterns/cache_pattern.js';
+import { InvalidationManager } from '../patterns/invalidation_manager.js';
+import { PatternManager, type PatternManagerOptions } from '../patterns/pattern_manager.js';
+import { CacheWarmer } from '../patterns/cache_warmer.js';
 
 export interface GetOptions<T> {
   /** Returned instead of `undefined` on a miss. */
@@ -26,6 +30,10 @@ export interface GetOptions<T> {
 export interface SetOptions {
   /** Time to live in seconds (fractions allowed). @default config.defaultTtl */
   ttl?: number;
+  /** Tags for `invalidateTags` (set, getOrSet). */
+  tags?: string[];
+  /** Keys this value is derived from: deleting or invalidating any of them removes this key too (transitively). */
+  dependsOn?: string[];
 }
 
 export interface GetOrSetOptions extends SetOptions {
@@ -102,13 +110,23 @@ export class IntegratedCacheManager {
   #watchdog: CoherenceWatchdog | null = null;
   #lock: StampedeLock | null = null;
   #l2Breaker: CircuitBreaker | null = null;
+  #invalidation: InvalidationManager | null = null;
+  #patterns: PatternManager | null = null;
+  #warmer: CacheWarmer | null = null;
   /** One breaker per loader (by identity); weak, so per-call closures cost nothing once gone. */
   readonly #loaderBreakers = new WeakMap<object, CircuitBreaker>();
   /** The named loader breakers, for stats (a WeakMap cannot be listed). */
   readonly #loaderBreakerList: WeakRef<CircuitBreaker>[] = [];
   readonly #defaultTtlMs: number;
 
-  constructor(options: IntegratedCacheOptions = {}) {
+  readonly #patternOptions: PatternManagerOptions;
+
+  /**
+   * @param patternOptions the pattern manager's defaults (read/write pattern, TTLs, adaptive TTL,
+   *   write-behind settings); see PatternManagerOptions.
+   */
+  constructor(options: IntegratedCacheOptions = {}, patternOptions: PatternManagerOptions = {}) {
+    this.#patternOptions = patternOptions;
     this.config = resolveConfig(options);
     const c = this.config;
     this.logger = (c.logger ?? pino({ name: 'tiercache', level: c.logLevel }, pino.destination(2))).child({ component: 'tiercache' });
@@ -202,6 +220,28 @@ export class IntegratedCacheManager {
         await this.#watchdog.start();
       }
     }
+    const stack = this.#stack;
+    this.#invalidation = new InvalidationManager({
+      namespacePrefix: `${c.namespace}:`,
+      backend: l2?.backend ?? null,
+      commandTimeoutMs: c.l2CommandTimeoutMs,
+      deleteKeys: (keys) => stack.deleteKeys(keys),
+    });
+    this.#patterns = new PatternManager(
+      {
+        cache: this,
+        invalidation: this.#invalidation,
+        lock: this.#lock,
+        backend: l2?.backend ?? null,
+        codec: this.#codec,
+        namespace: c.namespace,
+        commandTimeoutMs: c.l2CommandTimeoutMs,
+        logger: this.logger,
+        readEntry: (key) => stack.readEntry(key),
+      },
+      this.#patternOptions,
+    );
+    this.#warmer = new CacheWarmer(this);
     this.#l1 = l1;
     this.#state = 'ready';
     this.#stats.start(() => this.#totalOps());
@@ -276,10 +316,42 @@ export class IntegratedCacheManager {
     try {
       const stack = this.#ready();
       this.#keys.validate(key);
-      return stack.write(key, value, this.#ttlMs(options?.ttl)) as Promise<void>;
+      const written = stack.write(key, value, this.#ttlMs(options?.ttl)) as Promise<void>;
+      if (options === undefined || (options.tags === undefined && options.dependsOn === undefined)) return written;
+      return written.then(() => this.#recordRelations(key, options));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  async #recordRelations(key: string, options: SetOptions): Promise<void> {
+    const tags = options.tags ?? [];
+    const deps = options.dependsOn ?? [];
+    for (const t of tags) if (typeof t !== 'string' || t.length === 0) throw new InvalidArgumentError('tags must be non-empty strings', { key });
+    for (const d of deps) this.#keys.validate(d);
+    await (this.#invalidation as InvalidationManager).record(key, tags, deps, this.#ttlMs(options.ttl));
+  }
+
+  /**
+   * Removes every key carrying any of `tags` (and what depends on them) from every tier and, through
+   * coherence, from every instance's L1. Resolves to how many keys were removed.
+   */
+  async invalidateTags(tags: string[]): Promise<number> {
+    this.#ready();
+    if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
+    return (this.#invalidation as InvalidationManager).invalidateTags(tags);
+  }
+
+  /** The cache patterns (read-through, write-through, write-behind, refresh-ahead, cache-aside). */
+  get patternManager(): PatternManager {
+    this.#ready();
+    return this.#patterns as PatternManager;
+  }
+
+  /** Pre-loads keys (see CacheWarmer). */
+  get warmer(): CacheWarmer {
+    this.#ready();
+    return this.#warmer as CacheWarmer;
   }
 
   /** Removes `key` from every tier. Resolves to whether it existed in any. */
@@ -288,6 +360,8 @@ export class IntegratedCacheManager {
     this.#keys.validate(key);
     const start = performance.now();
     const existed = await stack.delete(key);
+    // What depends on this key goes with it (dependency invalidation; one SMEMBERS when none).
+    await (this.#invalidation as InvalidationManager).cascade([key]);
     this.#stats.record('delete', performance.now() - start);
     return existed;
   }
@@ -334,7 +408,7 @@ export class IntegratedCacheManager {
    * failure reaches every waiter as a `LoaderError` (its `cause` is what the loader threw) and
    * nothing is cached. A loader result of `undefined` is returned but not cached.
    */
-  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+  getOrSet<T>(key: string, loader: Loader<T> | DataLoader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
     const l1 = this.#l1;
     if (l1 !== null) {
       const v = l1.get(key);
@@ -343,13 +417,18 @@ export class IntegratedCacheManager {
     return this.#getOrSetSlow(key, loader, options);
   }
 
-  async #getOrSetSlow<T>(key: string, loader: Loader<T>, options: GetOrSetOptions | undefined): Promise<T | undefined> {
+  async #getOrSetSlow<T>(key: string, loader: Loader<T> | DataLoader<T>, options: GetOrSetOptions | undefined): Promise<T | undefined> {
     const stack = this.#ready();
     this.#keys.validate(key);
-    if (typeof loader !== 'function') throw new InvalidArgumentError('loader must be a function', { key });
+    let fn: Loader<T>;
+    if (typeof loader === 'function') fn = loader;
+    else if (typeof loader === 'object' && loader !== null && typeof loader.load === 'function') fn = (k) => loader.load(k);
+    else throw new InvalidArgumentError('loader must be a function or a DataLoader', { key });
     const start = performance.now();
     try {
-      return await stack.getOrLoad(key, loader, this.loadOptions(options, loader));
+      const value = await stack.getOrLoad(key, fn, this.loadOptions(options, loader));
+      if (value !== undefined && (options?.tags !== undefined || options?.dependsOn !== undefined)) await this.#recordRelations(key, options);
+      return value;
     } finally {
       this.#stats.record('getOrSet', performance.now() - start);
     }
@@ -467,6 +546,8 @@ export class IntegratedCacheManager {
   /** Stops timers and closes the Redis connection tiercache opened (a client you passed stays open). */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
+    // Write-behind queues drain first, while Redis is still open.
+    if (this.#state === 'ready') await this.#patterns?.close().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'write-behind drain failed'));
     this.#state = 'closed';
     this.#l1 = null;
     this.#stats.stop();

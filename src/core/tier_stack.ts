@@ -56,9 +56,11 @@ export interface LoadOptions {
 }
 
 /** A value read for a load: fresh, or stale (inside its grace period). */
-interface Candidate {
+export interface Candidate {
   value: unknown;
   fresh: boolean;
+  /** End of its fresh life (ms since epoch; 0 = none); unknown (-1) for values already in L1 without it. */
+  freshUntil: number;
 }
 
 /**
@@ -295,9 +297,17 @@ export class TierStack implements InvalidationSink {
     return this.#loadAndWrite(key, loader, o, stale, null);
   }
 
+  /** The entry for `key` with its fresh-until time: L1, else L2 (fills L1). Stale values are not returned. */
+  async readEntry(key: string): Promise<Candidate | undefined> {
+    const s = this.l1?.peekStale(key);
+    if (s !== undefined && (s.staleAt === 0 || s.staleAt > this.#clock.now())) return { value: s.value, fresh: true, freshUntil: s.staleAt };
+    const c = await this.#readCandidate(key);
+    return c?.fresh ? c : undefined;
+  }
+
   #staleInL1(key: string): Candidate | undefined {
     const s = this.l1?.peekStale(key);
-    return s === undefined ? undefined : { value: s.value, fresh: false };
+    return s === undefined ? undefined : { value: s.value, fresh: false, freshUntil: s.staleAt };
   }
 
   /** An L2 read that also reports a value inside its grace period (not put in L1: it is stale). */
@@ -321,14 +331,14 @@ export class TierStack implements InvalidationSink {
             this.#stats.record('get', ms);
             this.#stats.l2Misses++;
             this.#stats.misses++;
-            return { value: decoded.value, fresh: false } satisfies Candidate;
+            return { value: decoded.value, fresh: false, freshUntil: decoded.expiresAt } satisfies Candidate;
           }
         } catch {
           // fall through: the plain handler counts and logs corrupt bytes
         }
       }
       const v = this.#reads.onValue(bytes, key, ctx, ms);
-      return v === undefined ? undefined : ({ value: v, fresh: true } satisfies Candidate);
+      return v === undefined ? undefined : ({ value: v, fresh: true, freshUntil: bytes === null ? 0 : this.#codec.peekExpiry(bytes) } satisfies Candidate);
     },
     onError: (err, key, ctx, ms) => this.#reads.onError(err, key, ctx, ms),
   };
@@ -489,6 +499,29 @@ export class TierStack implements InvalidationSink {
       }
       return this.#loadAndWrite(key, loader, o, stale, lease);
     }
+  }
+
+  /** Deletes keys from L1 and L2 (L2 slot-grouped); resolves to how many existed in either. For cascades. */
+  async deleteKeys(keys: string[]): Promise<number> {
+    let n = 0;
+    for (const k of keys) {
+      if (this.l1?.delete(k)) n++;
+    }
+    if (this.l2 === null) return n;
+    try {
+      const inL2 = await this.l2.delete(keys);
+      n = Math.max(n, inL2);
+    } catch (err) {
+      this.#stats.l2Errors++;
+      throw new TierUnavailableError('l2', `Redis delete failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      for (const k of keys) {
+        this.#markTouched(k);
+        this.l1?.delete(k);
+      }
+    }
+    this.#stats.deletes += keys.length;
+    return n;
   }
 
   async delete(key: string): Promise<boolean> {

@@ -151,6 +151,10 @@ export class ClusterBackend implements RedisBackend {
     return { migrating: nodes.includes('['), layout };
   }
 
+  send(firstKey: string, args: readonly (string | Buffer)[], binary = false): Promise<unknown> {
+    return this.cluster.sendCommand(firstKey, false, [...args], binary ? BINARY : undefined).catch(this.#onCommandError);
+  }
+
   eval(script: string, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
     return this.#send(keys[0], ['EVAL', script, String(keys.length), ...keys, ...args], false);
   }

@@ -35,6 +35,11 @@ export interface RedisBackend {
    * see every key that existed for the whole scan, also while slots migrate between masters.
    */
   scan(match: string, onKeys: (keys: string[]) => Promise<void>, timeoutMs: number): Promise<void>;
+  /**
+   * Any command, routed by `firstKey` (its slot, in a cluster), to the master. For the queues,
+   * tags and sessions other modules keep in Redis. `binary`: bulk strings as Buffers.
+   */
+  send(firstKey: string, args: readonly (string | Buffer)[], binary?: boolean): Promise<unknown>;
   /** EVAL `script` with `keys` (which must share one hash slot) and `args`. */
   eval(script: string, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown>;
   /** One PING to every master over the connections that carry commands; resolves to the slowest round trip in ms. */

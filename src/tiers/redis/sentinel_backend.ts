@@ -52,6 +52,10 @@ export class SentinelBackend implements RedisBackend {
     return m === undefined ? null : `${m.host}:${m.port}`;
   }
 
+  send(_firstKey: string, args: readonly (string | Buffer)[], binary = false): Promise<unknown> {
+    return this.sentinel.sendCommand(false, [...args], binary ? BINARY : undefined);
+  }
+
   eval(script: string, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
     return this.sentinel.sendCommand(false, ['EVAL', script, String(keys.length), ...keys, ...args], BINARY);
   }

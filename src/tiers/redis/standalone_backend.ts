@@ -34,6 +34,10 @@ export class StandaloneBackend implements RedisBackend {
     await scanNode(this.client, match, onKeys, timeoutMs);
   }
 
+  send(_firstKey: string, args: readonly (string | Buffer)[], binary = false): Promise<unknown> {
+    return this.client.sendCommand([...args], binary ? BINARY : undefined);
+  }
+
   eval(script: string, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
     return this.client.sendCommand(['EVAL', script, String(keys.length), ...keys, ...args], BINARY);
   }

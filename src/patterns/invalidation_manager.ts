@@ -1,0 +1,148 @@
+import type { RedisBackend } from '../tiers/redis/redis_backend.js';
+import { withDeadline } from '../tiers/redis/deadline.js';
+import { globMatcher } from '../util/glob.js';
+
+/** Handler of an application event (`emit`), e.g. "user:42 changed". */
+export type InvalidationEventHandler = (event: string, payload?: unknown) => void | Promise<void>;
+
+export interface InvalidationManagerOptions {
+  /** `${namespace}:` */
+  namespacePrefix: string;
+  backend: RedisBackend | null;
+  commandTimeoutMs: number;
+  /** Deletes keys (un-prefixed) from every tier; resolves to how many existed. */
+  deleteKeys: (keys: string[]) => Promise<number>;
+}
+
+// SADD, then make the set live at least as long as its newest member (never shorten it).
+// KEYS[1] = the set; ARGV[1] = member, ARGV[2] = member TTL in ms.
+const ADD_MEMBER = `
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+local cur = redis.call('PTTL', KEYS[1])
+if cur == -1 or cur < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`;
+
+/** Most keys one cascade may remove (a guard against a runaway dependency graph). */
+const MAX_CASCADE = 100_000;
+
+/**
+ * Invalidation beyond TTL and patterns:
+ *
+ * - **tags**: `set(k, v, { tags })` adds k to a set per tag; `invalidateTags` removes every member.
+ * - **dependencies**: `set(k, v, { dependsOn: ['B'] })` records k as a dependent of B; removing B
+ *   (delete, a tag, another cascade) removes k, transitively, cycles included.
+ * - **events**: `addEventHandler('user:*', fn)`; `emit('user:42', payload)` runs every handler
+ *   whose glob matches (the seed's event-driven invalidation).
+ *
+ * With Redis, tag and dependency sets live there (`<ns>:tag:<tag>`, `<ns>:dep:<key>`), so every
+ * instance sees the same graph, and the removals reach other instances' L1 through coherence.
+ * Each set is one key (one slot); its members may live anywhere, and are deleted slot-grouped.
+ * Without Redis the same sets live in memory.
+ */
+export class InvalidationManager {
+  readonly #o: InvalidationManagerOptions;
+  readonly #local = new Map<string, Set<string>>();
+  readonly #handlers: { pattern: string; test: (k: string) => boolean; fn: InvalidationEventHandler }[] = [];
+  /** Keys removed by cascades and tags so far. */
+  cascaded = 0;
+
+  constructor(options: InvalidationManagerOptions) {
+    this.#o = options;
+  }
+
+  #tagKey(tag: string): string {
+    return `${this.#o.namespacePrefix}tag:${tag}`;
+  }
+
+  #depKey(key: string): string {
+    return `${this.#o.namespacePrefix}dep:${key}`;
+  }
+
+  /** Records `key`'s tags and what it depends on, for `ttlMs` (sets live as long as their newest member). */
+  async record(key: string, tags: readonly string[], dependsOn: readonly string[], ttlMs: number): Promise<void> {
+    const sets = [...tags.map((t) => this.#tagKey(t)), ...dependsOn.map((d) => this.#depKey(d))];
+    const backend = this.#o.backend;
+    if (backend === null) {
+      for (const s of sets) {
+        let m = this.#local.get(s);
+        if (m === undefined) this.#local.set(s, (m = new Set()));
+        m.add(key);
+      }
+      return;
+    }
+    await Promise.all(sets.map((s) => withDeadline(backend.eval(ADD_MEMBER, [s], [key, String(Math.ceil(ttlMs))]), this.#o.commandTimeoutMs, 'tag')));
+  }
+
+  async #members(set: string): Promise<string[]> {
+    const backend = this.#o.backend;
+    if (backend === null) return [...(this.#local.get(set) ?? [])];
+    const r = await withDeadline(backend.send(set, ['SMEMBERS', set]), this.#o.commandTimeoutMs, 'tag');
+    return Array.isArray(r) ? r.map(String) : r instanceof Set ? [...r].map(String) : [];
+  }
+
+  async #drop(sets: string[]): Promise<void> {
+    const backend = this.#o.backend;
+    if (backend === null) {
+      for (const s of sets) this.#local.delete(s);
+      return;
+    }
+    await Promise.all(sets.map((s) => withDeadline(backend.send(s, ['UNLINK', s]), this.#o.commandTimeoutMs, 'tag')));
+  }
+
+  /** Removes every key carrying any of `tags`, and their dependents; resolves to how many keys were removed. */
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    const sets = tags.map((t) => this.#tagKey(t));
+    const members = new Set<string>();
+    for (const s of sets) for (const m of await this.#members(s)) members.add(m);
+    const removed = members.size > 0 ? await this.#o.deleteKeys([...members]) : 0;
+    await this.#drop(sets);
+    this.cascaded += removed;
+    return removed + (await this.cascade([...members]));
+  }
+
+  /**
+   * Removes everything that depends on `roots` (they themselves are already gone), breadth-first,
+   * each key once. Resolves to how many dependents were removed.
+   */
+  async cascade(roots: readonly string[]): Promise<number> {
+    const seen = new Set<string>(roots);
+    let frontier = [...roots];
+    let removed = 0;
+    while (frontier.length > 0 && seen.size < MAX_CASCADE) {
+      const next: string[] = [];
+      const depSets = frontier.map((k) => this.#depKey(k));
+      const lists = await Promise.all(depSets.map((s) => this.#members(s)));
+      for (const list of lists) {
+        for (const k of list) {
+          if (!seen.has(k)) {
+            seen.add(k);
+            next.push(k);
+          }
+        }
+      }
+      if (next.length > 0) removed += await this.#o.deleteKeys(next);
+      await this.#drop(depSets.filter((_, i) => lists[i].length > 0));
+      frontier = next;
+    }
+    this.cascaded += removed;
+    return removed;
+  }
+
+  /** Runs `handler` for every emitted event matching the Redis glob `pattern`. Returns the unsubscribe function. */
+  addEventHandler(pattern: string, handler: InvalidationEventHandler): () => void {
+    const entry = { pattern, test: globMatcher(pattern), fn: handler };
+    this.#handlers.push(entry);
+    return () => {
+      const i = this.#handlers.indexOf(entry);
+      if (i >= 0) this.#handlers.splice(i, 1);
+    };
+  }
+
+  /** Emits an application event; resolves once every matching handler finished, to how many ran. */
+  async emit(event: string, payload?: unknown): Promise<number> {
+    const matching = this.#handlers.filter((h) => h.test(event));
+    await Promise.all(matching.map((h) => h.fn(event, payload)));
+    return matching.length;
+  }
+}
