@@ -631,6 +631,6 @@ function guardOf(breaker: CircuitBreaker | null): LoadOptions['guard'] {
 }
 
 /** Creates a cache from options (validated; an invalid option throws `InvalidOptionsError` naming it). */
-export function createIntegratedCache(options: IntegratedCacheOptions = {}): IntegratedCacheManager {
-  return new IntegratedCacheManager(options);
+export function createIntegratedCache(options: IntegratedCacheOptions = {}, patternOptions: PatternManagerOptions = {}): IntegratedCacheManager {
+  return new IntegratedCacheManager(options, patternOptions);
 }
