@@ -22,6 +22,15 @@ describe('examples/ run as written', () => {
     }
   }
 
+  it('the pattern examples show what their pattern promises (PostgreSQL as L3)', () => {
+    const run = (file: string) =>
+      spawnSync(process.execPath, ['--conditions=tiercache-source', '--import', 'tsx', `examples/${file}`], { env: { ...process.env, CACHE_REDIS_URL: redis.url }, encoding: 'utf8', timeout: 60_000 }).stdout;
+    expect(run('pattern_read_through.ts')).toContain('loaded 20 users with 1 query');
+    expect(run('pattern_write_through.ts')).toMatch(/refused by the database: duplicate key[\s\S]*cache still has: john@example.com/);
+    expect(run('pattern_write_behind.ts')).toContain('database: User 5 v10');
+    expect(run('pattern_refresh_ahead.ts')).toContain('misses while reading for 4 TTL periods: 0');
+  });
+
   it('basic_usage prints the user and the hit rate', () => {
     const r = spawnSync(process.execPath, ['--conditions=tiercache-source', '--import', 'tsx', 'examples/basic_usage.ts'], { env: { ...process.env, CACHE_REDIS_URL: redis.url }, encoding: 'utf8' });
     expect(r.stdout).toContain('User: {"name":"John","email":"john@example.com"}');
