@@ -25,3 +25,4 @@ export { InvalidationManager, type InvalidationEventHandler } from './patterns/i
 export { CacheWarmer, type WarmOptions, type WarmProgress } from './patterns/cache_warmer.js';
 export { AdaptiveTtl, type AdaptiveTtlOptions } from './patterns/adaptive_ttl.js';
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './resilience/circuit_breaker.js';
+export { ConsistencyLevel, ConsistencySession } from './core/consistency.js';

@@ -37,6 +37,9 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_ENABLE_DISTRIBUTED_LOCK: { option: 'enableDistributedLock', kind: 'bool' },
   CACHE_LOCK_LEASE_MS: { option: 'lockLeaseMs', kind: 'int' },
   CACHE_LOCK_WAIT_MS: { option: 'lockWaitMs', kind: 'int' },
+  CACHE_CONSISTENCY_LEVEL: { option: 'consistencyLevel', kind: ['strong', 'eventual', 'weak', 'session'] },
+  CACHE_DEFAULT_READ_PATTERN: { option: 'defaultReadPattern', kind: ['cache_aside', 'read_through', 'refresh_ahead'] },
+  CACHE_DEFAULT_WRITE_PATTERN: { option: 'defaultWritePattern', kind: ['cache_aside', 'write_through', 'write_behind'] },
   CACHE_LOG_LEVEL: { option: 'logLevel', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   // Seed variables whose mechanisms are not in this release: read so that `true` is refused
   // loudly by the config (a deployment asking for encryption must not silently run without it).

@@ -109,6 +109,21 @@ export const integratedCacheConfigSchema = z
           .strict(),
       ])
       .default({ failureRatio: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 1000 }),
+    /**
+     * Default consistency of reads and writes (core/consistency.ts, docs/consistency.md): STRONG
+     * reads never use L1; WEAK turns cross-instance invalidation off. @default 'eventual'
+     */
+    consistencyLevel: z.enum(['strong', 'eventual', 'weak', 'session']).default('eventual'),
+    /** The pattern manager's read pattern when a call and its key prefix name none. @default 'read_through' */
+    defaultReadPattern: z.enum(['cache_aside', 'read_through', 'refresh_ahead']).optional(),
+    /** The pattern manager's write pattern when a call and its key prefix name none. @default 'write_through' */
+    defaultWritePattern: z.enum(['cache_aside', 'write_through', 'write_behind']).optional(),
+    /**
+     * SESSION reads: an instance answers from L1 only if its coherence was confirmed this long
+     * after the session last observed the key (allowance for clock differences between
+     * instances). @default 50
+     */
+    sessionClockSkewMs: z.number().int().min(0).default(50),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     /** Your pino logger (its level wins over `logLevel`). */
@@ -153,9 +168,6 @@ const NOT_YET_AVAILABLE: Record<string, string> = {
   enableSecurity: 'security (RBAC, sessions, audit) is not in this release yet',
   enableEncryption: 'encryption at rest is not in this release yet',
   enableAccessControl: 'access control is not in this release yet',
-  defaultReadPattern: 'configurable cache patterns are not in this release yet',
-  defaultWritePattern: 'configurable cache patterns are not in this release yet',
-  consistencyLevel: 'consistency levels other than the default are not in this release yet',
   enableMemoryMonitoring: 'memory-pressure monitoring is not in this release yet',
 };
 

@@ -17,6 +17,7 @@ import { WIRE_VERSION } from '../codec/envelope_header.js';
 import { globMatcher } from '../util/glob.js';
 import { SystemClock, type Clock } from './clock.js';
 import { TierStack, type Loader, type LoadOptions } from './tier_stack.js';
+import { ConsistencyLevel, ConsistencySession } from './consistency.js';
 import type { DataLoader } from '../patterns/cache_pattern.js';
 import { InvalidationManager } from '../patterns/invalidation_manager.js';
 import { PatternManager, type PatternManagerOptions } from '../patterns/pattern_manager.js';
@@ -25,6 +26,10 @@ import { CacheWarmer } from '../patterns/cache_warmer.js';
 export interface GetOptions<T> {
   /** Returned instead of `undefined` on a miss. */
   default?: T;
+  /** This read's consistency (default: `config.consistencyLevel`). */
+  consistency?: ConsistencyLevel;
+  /** Required with SESSION: the session this read belongs to (it records what it saw). */
+  session?: ConsistencySession;
 }
 
 export interface SetOptions {
@@ -34,6 +39,9 @@ export interface SetOptions {
   tags?: string[];
   /** Keys this value is derived from: deleting or invalidating any of them removes this key too (transitively). */
   dependsOn?: string[];
+  /** STRONG: an L2 failure rejects (never kept in L1 only). SESSION: recorded in `session`. */
+  consistency?: ConsistencyLevel;
+  session?: ConsistencySession;
 }
 
 export interface GetOrSetOptions extends SetOptions {
@@ -118,6 +126,8 @@ export class IntegratedCacheManager {
   /** The named loader breakers, for stats (a WeakMap cannot be listed). */
   readonly #loaderBreakerList: WeakRef<CircuitBreaker>[] = [];
   readonly #defaultTtlMs: number;
+  /** Cache-level STRONG: reads never use L1, writes never degrade to L1 only. */
+  readonly #strong: boolean;
 
   readonly #patternOptions: PatternManagerOptions;
 
@@ -139,6 +149,11 @@ export class IntegratedCacheManager {
       maxValueBytes: c.maxValueBytes,
     });
     this.#defaultTtlMs = c.defaultTtl * 1000;
+    this.#strong = c.consistencyLevel === ConsistencyLevel.STRONG;
+    if (this.#strong && c.redisUrl === undefined && c.redisClient === undefined && c.redisClusterNodes === undefined && c.sentinels === undefined) {
+      // One process, one copy: L1 alone is linearizable, nothing to bypass.
+      this.#strong = false;
+    }
   }
 
   /** Whether an L2 (Redis) is configured. */
@@ -177,7 +192,7 @@ export class IntegratedCacheManager {
     const prefix = `${c.namespace}:v${WIRE_VERSION}:`;
     if (endpoint !== null) {
       const tracker =
-        c.enableCoherence && l1 !== null
+        c.enableCoherence && c.consistencyLevel !== ConsistencyLevel.WEAK && l1 !== null
           ? new TrackingInvalidator(`${c.namespace}:`, prefix, {
               // The stack exists before any connection is made, so these never see null in practice.
               invalidate: (key) => this.#stack?.invalidate(key),
@@ -239,7 +254,11 @@ export class IntegratedCacheManager {
         logger: this.logger,
         readEntry: (key) => stack.readEntry(key),
       },
-      this.#patternOptions,
+      {
+        readPattern: c.defaultReadPattern,
+        writePattern: c.defaultWritePattern,
+        ...this.#patternOptions,
+      },
     );
     this.#warmer = new CacheWarmer(this);
     this.#l1 = l1;
@@ -270,7 +289,7 @@ export class IntegratedCacheManager {
    */
   get<T = unknown>(key: string, options?: GetOptions<T>): Promise<T | undefined> {
     const l1 = this.#l1;
-    if (l1 !== null) {
+    if (l1 !== null && !this.#strong && options?.consistency === undefined) {
       const v = l1.get(key);
       if (v !== undefined) return Promise.resolve(v as T);
     }
@@ -282,7 +301,8 @@ export class IntegratedCacheManager {
     try {
       const stack = this.#ready();
       this.#keys.validate(key);
-      read = stack.readL2(key);
+      const level = options?.consistency ?? (this.#strong ? ConsistencyLevel.STRONG : undefined);
+      read = level === undefined ? stack.readL2(key) : this.#readAt(stack, key, level, options?.session);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -290,6 +310,37 @@ export class IntegratedCacheManager {
     if (options === undefined || options.default === undefined) return read as Promise<T | undefined>;
     const fallback = options.default;
     return read.then((v) => (v === undefined ? fallback : (v as T)));
+  }
+
+  /** A read at an explicit consistency level (the fast path handles EVENTUAL without one). */
+  #readAt(stack: TierStack, key: string, level: ConsistencyLevel, session: ConsistencySession | undefined): Promise<unknown> {
+    const l1 = stack.l1;
+    switch (level) {
+      case ConsistencyLevel.STRONG:
+        return stack.readStrong(key);
+      case ConsistencyLevel.WEAK: {
+        const v = l1?.peekUngated(key);
+        return v !== undefined ? Promise.resolve(v) : stack.readL2(key);
+      }
+      case ConsistencyLevel.SESSION: {
+        if (!(session instanceof ConsistencySession)) throw new InvalidArgumentError('SESSION consistency needs options.session (a ConsistencySession)', { key });
+        const seen = session.lastSeen(key);
+        // L1 may answer only if this instance's coherence was confirmed after the session last
+        // saw the key: then every write the session could have seen has been applied here.
+        const confirmed = this.#watchdog?.confirmedAt ?? (this.hasL2 ? 0 : Infinity);
+        const l1Ok = seen === undefined || confirmed - this.config.sessionClockSkewMs > seen;
+        const v = l1Ok ? l1?.get(key) : undefined;
+        const read = v !== undefined ? Promise.resolve(v) : stack.readL2(key);
+        return read.then((value) => {
+          if (value !== undefined) session.observe(key);
+          return value;
+        });
+      }
+      default: {
+        const v = l1?.get(key);
+        return v !== undefined ? Promise.resolve(v) : stack.readL2(key);
+      }
+    }
   }
 
   /**
@@ -316,8 +367,15 @@ export class IntegratedCacheManager {
     try {
       const stack = this.#ready();
       this.#keys.validate(key);
-      const written = stack.write(key, value, this.#ttlMs(options?.ttl)) as Promise<void>;
-      if (options === undefined || (options.tags === undefined && options.dependsOn === undefined)) return written;
+      if (options === undefined) return stack.write(key, value, this.#defaultTtlMs) as Promise<void>;
+      const strict = options.consistency === ConsistencyLevel.STRONG || (this.#strong && options.consistency === undefined);
+      let written = stack.write(key, value, this.#ttlMs(options.ttl), 0, strict) as Promise<void>;
+      if (options.consistency === ConsistencyLevel.SESSION) {
+        const session = options.session;
+        if (!(session instanceof ConsistencySession)) throw new InvalidArgumentError('SESSION consistency needs options.session (a ConsistencySession)', { key });
+        written = written.then(() => session.observe(key));
+      }
+      if (options.tags === undefined && options.dependsOn === undefined) return written;
       return written.then(() => this.#recordRelations(key, options));
     } catch (err) {
       return Promise.reject(err);
@@ -410,7 +468,7 @@ export class IntegratedCacheManager {
    */
   getOrSet<T>(key: string, loader: Loader<T> | DataLoader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
     const l1 = this.#l1;
-    if (l1 !== null) {
+    if (l1 !== null && !this.#strong) {
       const v = l1.get(key);
       if (v !== undefined) return Promise.resolve(v as T);
     }
@@ -608,6 +666,7 @@ export class IntegratedCacheManager {
       softTimeoutMs: ms('softTimeoutMs', options?.softTimeoutMs, c.loaderSoftTimeoutMs),
       hardTimeoutMs: ms('hardTimeoutMs', options?.hardTimeoutMs, c.loaderHardTimeoutMs),
       guard: guardOf(loader === undefined ? null : this.loaderBreaker(loader)),
+      strong: this.#strong,
     };
   }
 

@@ -40,6 +40,8 @@ interface PendingWrite {
   staleAt: number;
   weight: number;
   envelope: Buffer | string | null;
+  /** An L2 failure must reach the caller even under suppressL2Errors (STRONG writes). */
+  strict: boolean;
 }
 
 /** How a read-through call loads; every duration in ms. */
@@ -53,6 +55,8 @@ export interface LoadOptions {
   hardTimeoutMs: number;
   /** Wraps each loader call (a circuit breaker); identity when absent. */
   guard?: <R>(call: () => Promise<R>) => Promise<R>;
+  /** STRONG: do not answer from L1; read the Redis master, load on its miss. */
+  strong?: boolean;
 }
 
 /** A value read for a load: fresh, or stale (inside its grace period). */
@@ -216,9 +220,30 @@ export class TierStack implements InvalidationSink {
    * acknowledged. With `graceMs`, the entry is fresh for `ttlMs` and kept `graceMs` longer for
    * fail-safe reads (the envelope carries the fresh time; Redis's PX covers the grace).
    */
-  write(key: string, value: unknown, ttlMs: number, graceMs = 0): Promise<unknown> {
-    return this.#enqueue(key, this.#prepare(key, value, ttlMs, graceMs), ttlMs + graceMs);
+  write(key: string, value: unknown, ttlMs: number, graceMs = 0, strict = false): Promise<unknown> {
+    const w = this.#prepare(key, value, ttlMs, graceMs);
+    w.strict = strict;
+    return this.#enqueue(key, w, ttlMs + graceMs);
   }
+
+  /**
+   * STRONG read: the Redis master's value (L1 is not consulted; an L2 hit still fills it). An L2
+   * failure rejects with TierUnavailableError. Without L2, L1 is the only copy and is the answer.
+   */
+  readStrong(key: string): Promise<unknown> {
+    const l2 = this.l2;
+    if (l2 === null) return Promise.resolve(this.l1?.peek(key));
+    this.#readsInFlight++;
+    return l2.read(key, this.#strongReads, this.#seq);
+  }
+
+  readonly #strongReads: ReadHandler = {
+    onValue: (bytes, key, ctx, ms) => this.#reads.onValue(bytes, key, ctx, ms),
+    onError: (err, key, ctx, ms) => {
+      this.#reads.onError(err, key, ctx, ms);
+      throw new TierUnavailableError('l2', `Redis read failed (strong consistency): ${(err as Error).message}`, { key, cause: err });
+    },
+  };
 
   /** All entries are encoded before any is written: one bad value rejects the call and writes nothing. */
   writeMany(keys: readonly string[], values: readonly unknown[], ttlsMs: readonly number[]): Promise<unknown[]> {
@@ -231,9 +256,9 @@ export class TierStack implements InvalidationSink {
     const expiresAt = freshUntil + graceMs;
     const staleAt = graceMs > 0 ? freshUntil : 0;
     const l2 = this.l2;
-    if (l2 === null) return { value, expiresAt, staleAt, weight: this.#codec.serializedSize(value, key), envelope: null };
+    if (l2 === null) return { value, expiresAt, staleAt, weight: this.#codec.serializedSize(value, key), envelope: null, strict: false };
     const envelope = this.#codec.encode(value, freshUntil, key, l2.prefix + key);
-    return { value, expiresAt, staleAt, weight: envelope.length, envelope };
+    return { value, expiresAt, staleAt, weight: envelope.length, envelope, strict: false };
   }
 
   #enqueue(key: string, w: PendingWrite, pxMs: number): Promise<unknown> {
@@ -254,7 +279,7 @@ export class TierStack implements InvalidationSink {
       this.#stats.record('set', ms);
       if (err instanceof CircuitOpenError) this.#stats.l2Skipped++;
       else this.#stats.l2Errors++;
-      if (!this.#suppressL2Errors || this.l1 === null) {
+      if (!this.#suppressL2Errors || this.l1 === null || (ctx as PendingWrite).strict) {
         // The old L1 value may now disagree with whatever L2 holds: drop it rather than guess.
         this.#markTouched(key);
         this.l1?.delete(key);
@@ -285,9 +310,9 @@ export class TierStack implements InvalidationSink {
 
   async #load<T>(key: string, loader: Loader<T>, o: LoadOptions): Promise<T | undefined> {
     // Another flight may have filled L1 between the caller's miss and this flight starting.
-    const inL1 = this.l1?.peek(key);
+    const inL1 = o.strong ? undefined : this.l1?.peek(key);
     if (inL1 !== undefined) return inL1 as T;
-    let stale = this.#staleInL1(key);
+    let stale = o.strong ? undefined : this.#staleInL1(key);
     const fromL2 = await this.#readCandidate(key);
     if (fromL2 !== undefined) {
       if (fromL2.fresh) return fromL2.value as T;

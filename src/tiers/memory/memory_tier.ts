@@ -163,6 +163,16 @@ export class MemoryTier<V = unknown> {
     return staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= now ? undefined : this.#values[slot];
   }
 
+  /** Like `peek`, ignoring the coherence gate (WEAK reads: the entry's own TTL is the only bound). */
+  peekUngated(key: string): V | undefined {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    const now = this.#clock.coarseNow();
+    if (this.#isExpired(slot, now)) return undefined;
+    const staleAt = this.#staleAt;
+    return staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= now ? undefined : this.#values[slot];
+  }
+
   /**
    * A live entry even when stale (past its fresh time, inside its grace period), with the time it
    * became or becomes stale. For fail-safe reads; does not touch the policy or the counters.
