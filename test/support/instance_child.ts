@@ -3,7 +3,7 @@
  * see what separate app instances see (separate L1s, separate connections, separate event loops).
  */
 import { createClient, createCluster } from 'redis';
-import { createIntegratedCache } from '../../src/index.js';
+import { ConsistencySession, createIntegratedCache } from '../../src/index.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const nodes = options.redisClusterNodes as string[] | undefined;
@@ -51,6 +51,38 @@ async function handle(m: Msg): Promise<unknown> {
         ),
       );
       return results.filter((r) => JSON.stringify(r) === JSON.stringify(value)).length;
+    }
+    case 'history': {
+      // n operations on one key, one at a time, reads and writes mixed at random, each timed.
+      const [key, n, level, tag] = a as [string, number, string, string];
+      const ops: { process: string; kind: 'read' | 'write'; value: unknown; invoke: number; response: number }[] = [];
+      const now = () => performance.timeOrigin + performance.now();
+      for (let i = 0; i < n; i++) {
+        const write = Math.random() < 0.4;
+        const invoke = now();
+        if (write) {
+          const value = `${tag}-${i}`;
+          await cache.set(key, value, { consistency: level as 'strong' });
+          ops.push({ process: tag, kind: 'write', value, invoke, response: now() });
+        } else {
+          const value = await cache.get(key, { consistency: level as 'strong' });
+          ops.push({ process: tag, kind: 'read', value, invoke, response: now() });
+        }
+        if (Math.random() < 0.3) await new Promise((r) => setTimeout(r, 1));
+      }
+      return ops;
+    }
+    case 'sessionGet': {
+      const [key, token, level] = a as [string, string, string | undefined];
+      const session = ConsistencySession.fromToken(token);
+      const value = await cache.get(key, level ? { consistency: level as 'session', session } : undefined);
+      return { value, token: session.token };
+    }
+    case 'sessionSet': {
+      const [key, value, token] = a as [string, unknown, string];
+      const session = ConsistencySession.fromToken(token);
+      await cache.set(key, value, { consistency: 'session', session });
+      return session.token;
     }
     case 'close':
       await cache.close();
