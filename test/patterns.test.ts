@@ -306,3 +306,25 @@ describe('adaptive TTL and warming', () => {
     expect(await cache.get('user:24')).toEqual({ i: 24 });
   });
 });
+
+describe('invalidatePattern cascades dependencies', () => {
+  for (const mode of ['with Redis', 'L1 only'] as const) {
+    it(`${mode}: invalidating user:* also removes what depends on user keys`, async () => {
+      const cache =
+        mode === 'with Redis'
+          ? await makeCache()
+          : await (async () => {
+              const c = createIntegratedCache({ logLevel: 'silent' });
+              await c.initialize();
+              open.push(c);
+              return c;
+            })();
+      await cache.set('user:1', 1);
+      await cache.set('report:1', 'r', { dependsOn: ['user:1'] });
+      await cache.set('report:2', 'r2', { dependsOn: ['order:1'] });
+      await cache.invalidatePattern('user:*');
+      expect(await cache.get('report:1')).toBeUndefined();
+      expect(await cache.get('report:2')).toBe('r2');
+    });
+  }
+});

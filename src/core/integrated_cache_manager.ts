@@ -499,7 +499,8 @@ export class IntegratedCacheManager {
   async invalidatePattern(pattern: string): Promise<number> {
     const stack = this.#ready();
     this.#keys.validatePattern(pattern);
-    return stack.deleteMatching(pattern, globMatcher(pattern));
+    const invalidation = this.#invalidation as InvalidationManager;
+    return stack.deleteMatching(pattern, globMatcher(pattern), (keys) => invalidation.cascadeFromRoots(keys).then(() => undefined));
   }
 
   /** Removes every key of this cache's namespace from L1 and L2. */

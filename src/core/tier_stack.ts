@@ -572,12 +572,16 @@ export class TierStack implements InvalidationSink {
    * Removes every key matching `pattern` from L1 and L2. An L2 failure is thrown, never
    * suppressed: a caller invalidating must know when stale values may remain.
    */
-  async deleteMatching(pattern: string, test: (key: string) => boolean): Promise<number> {
+  async deleteMatching(pattern: string, test: (key: string) => boolean, onDeleted?: (keys: string[]) => Promise<void>): Promise<number> {
     this.#bulkSeq = ++this.#seq;
-    const fromL1 = this.l1?.deleteWhere(test) ?? 0;
-    if (this.l2 === null) return fromL1;
+    const l1Keys: string[] = [];
+    const fromL1 = this.l1?.deleteWhere(onDeleted === undefined ? test : (k) => test(k) && l1Keys.push(k) > 0) ?? 0;
+    if (this.l2 === null) {
+      if (onDeleted !== undefined && l1Keys.length > 0) await onDeleted(l1Keys);
+      return fromL1;
+    }
     try {
-      return await this.l2.deleteMatching(pattern);
+      return await this.l2.deleteMatching(pattern, onDeleted);
     } catch (err) {
       this.#stats.l2Errors++;
       throw new TierUnavailableError('l2', `Redis invalidation failed: ${(err as Error).message}`, { cause: err });
@@ -586,6 +590,7 @@ export class TierStack implements InvalidationSink {
       this.l1?.deleteWhere(test);
     }
   }
+
 
   #markTouched(key: string): void {
     const seq = ++this.#seq;

@@ -59,6 +59,11 @@ export class InvalidationManager {
     return `${this.#o.namespacePrefix}dep:${key}`;
   }
 
+  /** The set of keys that have dependents: bulk invalidations ask it which removed keys need a cascade. */
+  get #rootsKey(): string {
+    return `${this.#o.namespacePrefix}dep-roots`;
+  }
+
   /** Records `key`'s tags and what it depends on, for `ttlMs` (sets live as long as their newest member). */
   async record(key: string, tags: readonly string[], dependsOn: readonly string[], ttlMs: number): Promise<void> {
     const sets = [...tags.map((t) => this.#tagKey(t)), ...dependsOn.map((d) => this.#depKey(d))];
@@ -71,7 +76,27 @@ export class InvalidationManager {
       }
       return;
     }
-    await Promise.all(sets.map((s) => withDeadline(backend.eval(ADD_MEMBER, [s], [key, String(Math.ceil(ttlMs))]), this.#o.commandTimeoutMs, 'tag')));
+    await Promise.all([
+      ...sets.map((s) => withDeadline(backend.eval(ADD_MEMBER, [s], [key, String(Math.ceil(ttlMs))]), this.#o.commandTimeoutMs, 'tag')),
+      ...(dependsOn.length > 0 ? [withDeadline(backend.send(this.#rootsKey, ['SADD', this.#rootsKey, ...dependsOn]), this.#o.commandTimeoutMs, 'tag')] : []),
+    ]);
+  }
+
+  /**
+   * After a bulk removal (invalidatePattern), cascades from the removed keys that have
+   * dependents: one SMISMEMBER per page of removed keys, then a cascade from those.
+   */
+  async cascadeFromRoots(keys: string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const backend = this.#o.backend;
+    let roots: string[];
+    if (backend === null) {
+      roots = keys.filter((k) => this.#local.has(this.#depKey(k)));
+    } else {
+      const flags = (await withDeadline(backend.send(this.#rootsKey, ['SMISMEMBER', this.#rootsKey, ...keys]), this.#o.commandTimeoutMs, 'tag')) as number[];
+      roots = keys.filter((_, i) => Number(flags[i]) === 1);
+    }
+    return roots.length === 0 ? 0 : this.cascade(roots);
   }
 
   async #members(set: string): Promise<string[]> {
@@ -122,7 +147,11 @@ export class InvalidationManager {
         }
       }
       if (next.length > 0) removed += await this.#o.deleteKeys(next);
-      await this.#drop(depSets.filter((_, i) => lists[i].length > 0));
+      const expanded = frontier.filter((_, i) => lists[i].length > 0);
+      await this.#drop(expanded.map((k) => this.#depKey(k)));
+      if (this.#o.backend !== null && expanded.length > 0) {
+        await withDeadline(this.#o.backend.send(this.#rootsKey, ['SREM', this.#rootsKey, ...expanded]), this.#o.commandTimeoutMs, 'tag');
+      }
       frontier = next;
     }
     this.cascaded += removed;

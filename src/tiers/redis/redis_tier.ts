@@ -78,11 +78,13 @@ export class RedisTier {
    * un-prefixed key), on every master. SCAN, not KEYS: never blocks Redis on a large keyspace.
    * Each SCAN page is deleted as it arrives (cluster: in slot-grouped UNLINKs).
    */
-  async deleteMatching(pattern: string): Promise<number> {
+  async deleteMatching(pattern: string, onPage?: (keys: string[]) => Promise<void>): Promise<number> {
     let deleted = 0;
     const match = escapeGlob(this.prefix) + pattern;
+    const cut = this.prefix.length;
     await this.backend.scan(match, async (keys) => {
       deleted += await withDeadline(this.backend.unlink(keys), this.#timeoutMs, 'delete');
+      if (onPage !== undefined) await onPage(keys.map((k) => k.slice(cut)));
     }, this.#timeoutMs);
     return deleted;
   }
