@@ -555,6 +555,7 @@ export class IntegratedCacheManager {
       },
       locks: { acquired: this.#lock?.acquired ?? 0, waited: this.#lock?.waited ?? 0, lostLeases: this.#lock?.lostLeases ?? 0 },
       breakers: this.#breakers().map((b) => b.snapshot()),
+      patterns: this.#patterns?.snapshot() ?? { refreshes: 0, refreshErrors: 0, writeThrough: 0, writeBehind: 0, batchLoads: 0, queues: {} },
     };
   }
 

@@ -22,6 +22,15 @@ export interface CacheStatsSnapshot {
   hitRate: number;
   l1: (MemoryTierStats & { hitRate: number; enabled: boolean }) | { enabled: false };
   l2: { enabled: boolean; hits: number; misses: number; errors: number; skipped: number; corrupt: number; roundTrips: { reads: number; writes: number } };
+  /** Pattern manager: refresh-ahead reloads, write-through/behind calls, and each write-behind queue. */
+  patterns: {
+    refreshes: number;
+    refreshErrors: number;
+    writeThrough: number;
+    writeBehind: number;
+    batchLoads: number;
+    queues: Record<string, { queued: number; flushedKeys: number; batches: number; coalesced: number; retries: number; deadLettered: number; leader: boolean }>;
+  };
   /** Circuit breakers: L2's, and one per loader. */
   breakers: { name: string; state: 'closed' | 'open' | 'half-open'; opens: number; rejected: number }[];
   loader: { calls: number; errors: number; failSafeHits: number; softTimeouts: number; hardTimeouts: number };

@@ -4,6 +4,7 @@ import type { StampedeLock } from '../coherence/stampede_lock.js';
 import type { GetOrSetOptions, IntegratedCacheManager } from '../core/integrated_cache_manager.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
+import type { CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive_ttl.js';
 import { batchToMap, CachePattern, toLoaderFn, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
 import type { InvalidationManager } from './invalidation_manager.js';
@@ -262,6 +263,13 @@ export class PatternManager {
     } finally {
       if (this.#localLocks.get(key) === tail) this.#localLocks.delete(key);
     }
+  }
+
+  /** Counters, with each write-behind queue's. */
+  snapshot(): CacheStatsSnapshot['patterns'] {
+    const queues: CacheStatsSnapshot['patterns']['queues'] = {};
+    for (const [name, q] of this.#queues) queues[name] = { ...q.stats };
+    return { ...this.stats, queues };
   }
 
   /** Drains every write-behind queue (bounded by `timeoutMs` each). */
