@@ -107,7 +107,7 @@ describe('EnvelopeCodec', () => {
     const b = bytes(e);
     expect([b[0], b[1], b[2], b[3]]).toEqual([MAGIC, WIRE_VERSION, 0, 0]);
     expect(b.subarray(4, 16).toString('latin1')).toBe((1_800_000_000_123).toString(16).padStart(12, '0'));
-    expect(c.decode(b, 'a')).toEqual({ value: { a: 'é' }, expiresAt: 1_800_000_000_123 });
+    expect(c.decode(b, 'a')).toEqual({ value: { a: 'é' }, expiresAt: 1_800_000_000_123, level: 0 });
     expect(c.peekExpiry(b)).toBe(1_800_000_000_123);
     // binary serializers keep the same header
     const m = bytes(codec('msgpack').encode([1, 2], 0, 'k', 'a'));

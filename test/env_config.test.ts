@@ -22,6 +22,8 @@ describe('configuration from CACHE_* environment variables', () => {
   it('every variable names a real option (SCREAMING_SNAKE of the option name)', () => {
     const schemaKeys = Object.keys(integratedCacheConfigSchema.shape);
     for (const [name, { option }] of Object.entries(ENV_VARIABLES)) {
+      // The keyring has two spellings (one key, or id:key pairs); both set encryptionKeys.
+      if (option === 'encryptionKeys') continue;
       expect(name).toBe(`CACHE_${option.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`);
       if (!['enableEncryption', 'enableSecurity', 'enableAccessControl', 'enableMemoryMonitoring'].includes(option)) {
         expect(schemaKeys).toContain(option);
@@ -51,8 +53,8 @@ describe('configuration from CACHE_* environment variables', () => {
     expect(() => resolveConfig(configFromEnv({ CACHE_L1_MAX_SIZE: '0' }))).toThrow(/l1MaxSize/);
   });
 
-  it('CACHE_ENABLE_ENCRYPTION=true is refused, not ignored (not in this release)', () => {
-    expect(() => resolveConfig(configFromEnv({ CACHE_ENABLE_ENCRYPTION: 'true' }))).toThrow(/enableEncryption/);
+  it('CACHE_ENABLE_ENCRYPTION=true without a key is refused, not run unencrypted', () => {
+    expect(() => resolveConfig(configFromEnv({ CACHE_ENABLE_ENCRYPTION: 'true' }))).toThrow(/encryptionKeys/);
   });
 
   it('setupProductionCache: environment, then code options; initialized and usable (L1 only here)', async () => {

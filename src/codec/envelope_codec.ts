@@ -27,6 +27,8 @@ export interface EnvelopeCodecOptions {
 export interface DecodedEnvelope {
   value: unknown;
   expiresAt: number;
+  /** The security level written with the value (header byte 3; 0 = PUBLIC). */
+  level: number;
 }
 
 /**
@@ -65,17 +67,18 @@ export class EnvelopeCodec {
 
   /**
    * value → envelope: serialize, compress (above the threshold, when it helps), encrypt, header.
-   * `aad` is the namespaced key (binds a ciphertext to its key). Typed errors, nothing half-built.
+   * `aad` is the namespaced key (binds a ciphertext to its key); `level` the value's security level
+   * (0-3, header byte 3). Typed errors, nothing half-built.
    * A text body that is neither compressed nor encrypted comes back as a string (ASCII header +
    * text, written by node-redis without an intermediate Buffer); anything else as a Buffer.
    */
-  encode(value: unknown, expiresAt: number, key: string, aad: string): Buffer | string {
+  encode(value: unknown, expiresAt: number, key: string, aad: string, level = 0): Buffer | string {
     const body = this.#body(value, key);
     let flags = this.#serializer.id;
     const isText = typeof body === 'string';
     // Cheap test first: a string's UTF-8 size is at least its length and at most 3 bytes a unit.
     const mayCompress = this.#compressAbove !== false && (isText ? body.length * 3 : body.length) > this.#compressAbove;
-    if (isText && !mayCompress && this.#cipher === undefined) return headerText(flags, expiresAt) + body;
+    if (isText && !mayCompress && this.#cipher === undefined) return headerText(flags, expiresAt, level) + body;
     const size = isText ? Buffer.byteLength(body) : body.length;
     if (size > this.#maxValueBytes) throw new ValueTooLargeError(key, size, this.#maxValueBytes);
     let payload: Buffer | string = body;
@@ -87,12 +90,13 @@ export class EnvelopeCodec {
       }
     }
     if (this.#cipher !== undefined) {
-      payload = this.#cipher.seal(typeof payload === 'string' ? Buffer.from(payload) : payload, aad);
       flags |= FLAG_ENCRYPTED;
+      // The header is authenticated with the key: no header byte can change undetected.
+      payload = this.#cipher.seal(typeof payload === 'string' ? Buffer.from(payload) : payload, headerText(flags, expiresAt, level) + '\0' + aad);
     }
-    if (typeof payload === 'string') return headerText(flags, expiresAt) + payload;
+    if (typeof payload === 'string') return headerText(flags, expiresAt, level) + payload;
     const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-    out.write(headerText(flags, expiresAt), 0, 'latin1');
+    out.write(headerText(flags, expiresAt, level), 0, 'latin1');
     payload.copy(out, HEADER_BYTES);
     return out;
   }
@@ -119,7 +123,11 @@ export class EnvelopeCodec {
     if (bytes.length < HEADER_BYTES || bytes[0] !== MAGIC) throw new CorruptValueError('Not a tiercache value (bad magic)');
     if (bytes[1] !== WIRE_VERSION) throw new CorruptValueError(`Unsupported wire version ${bytes[1]}`);
     const flags = bytes[2];
-    if ((flags & ~KNOWN_FLAGS) !== 0 || bytes[3] !== 0) throw new CorruptValueError('Unknown header flags');
+    const level = bytes[3];
+    if ((flags & ~KNOWN_FLAGS) !== 0 || level > 3) throw new CorruptValueError('Unknown header flags');
+    // With a key configured, only authenticated values are accepted: a plaintext envelope in an
+    // encrypted namespace is either tampering (the flag flipped) or an injected value.
+    if (this.#cipher !== undefined && (flags & FLAG_ENCRYPTED) === 0) throw new CorruptValueError('Unencrypted value in an encrypted cache');
     const serializer = this.#byId[flags & FLAG_SERIALIZER_MASK];
     if (serializer === undefined) throw new CorruptValueError('Unknown serializer id');
     const expiresAt = readExpiry(bytes);
@@ -129,14 +137,14 @@ export class EnvelopeCodec {
     try {
       if ((flags & FLAG_ENCRYPTED) !== 0) {
         if (this.#cipher === undefined) throw new CorruptValueError('Value is encrypted but no key is configured');
-        payload = this.#cipher.open(payload.subarray(offset), aad);
+        payload = this.#cipher.open(payload.subarray(offset), bytes.toString('latin1', 0, HEADER_BYTES) + '\0' + aad);
         offset = 0;
       }
       if ((flags & FLAG_COMPRESSED) !== 0) {
         payload = inflateRawSync(payload.subarray(offset), { maxOutputLength: this.#maxValueBytes });
         offset = 0;
       }
-      return { value: serializer.deserialize(payload, offset), expiresAt };
+      return { value: serializer.deserialize(payload, offset), expiresAt, level };
     } catch (err) {
       if (err instanceof CorruptValueError) throw err;
       throw new CorruptValueError(`Value body does not decode: ${(err as Error).message}`, { cause: err });
@@ -147,9 +155,9 @@ export class EnvelopeCodec {
 const ZEROS = '0'.repeat(EXPIRY_DIGITS);
 
 /** The 16 header bytes as a string (every char < 0x80, so one byte each in UTF-8 and latin1). */
-function headerText(flags: number, expiresAt: number): string {
+function headerText(flags: number, expiresAt: number, level = 0): string {
   const exp = Math.min(Math.max(0, Math.ceil(expiresAt)), MAX_EXPIRY).toString(16);
-  return String.fromCharCode(MAGIC, WIRE_VERSION, flags, 0) + ZEROS.slice(exp.length) + exp;
+  return String.fromCharCode(MAGIC, WIRE_VERSION, flags, level) + ZEROS.slice(exp.length) + exp;
 }
 
 /** The expiry digits, or -1 when any is not a lowercase hex digit. */

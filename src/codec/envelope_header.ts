@@ -7,7 +7,7 @@
  *   offset 0  u8   MAGIC (0x1C): a value tiercache wrote (garbage rarely starts with it)
  *   offset 1  u8   WIRE_VERSION: bumped on any incompatible layout change
  *   offset 2  u8   flags: bits 0-1 serializer id, bit 2 deflate-raw compressed, bit 3 encrypted
- *   offset 3  u8   reserved, 0
+ *   offset 3  u8   security level of the value: 0 PUBLIC, 1 INTERNAL, 2 CONFIDENTIAL, 3 RESTRICTED
  *   offset 4  12 × ASCII lowercase hex digits: logical expiry, ms since epoch; all zeros = none
  *   offset 16 …    body: the serialized value, then compressed, then encrypted (each if flagged)
  *

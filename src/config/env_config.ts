@@ -1,7 +1,7 @@
 import { InvalidOptionsError } from '../errors.js';
 import type { IntegratedCacheOptions } from './integrated_cache_config.js';
 
-type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | readonly string[];
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'keyring' | readonly string[];
 
 /**
  * Every `CACHE_*` variable tiercache reads, and the option it sets. The name is the option's in
@@ -42,8 +42,12 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_DEFAULT_WRITE_PATTERN: { option: 'defaultWritePattern', kind: ['cache_aside', 'write_through', 'write_behind'] },
   CACHE_LOG_LEVEL: { option: 'logLevel', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   // Seed variables whose mechanisms are not in this release: read so that `true` is refused
-  // loudly by the config (a deployment asking for encryption must not silently run without it).
+  // loudly by the config (a deployment asking for them must not silently run without them).
   CACHE_ENABLE_ENCRYPTION: { option: 'enableEncryption', kind: 'bool' },
+  // Secrets: parse errors name the variable, never echo the value.
+  CACHE_ENCRYPTION_KEY: { option: 'encryptionKeys', kind: 'keyring' },
+  CACHE_ENCRYPTION_KEYRING: { option: 'encryptionKeys', kind: 'keyring' },
+  CACHE_ENCRYPTION_KEY_ID: { option: 'encryptionKeyId', kind: 'int' },
   CACHE_ENABLE_SECURITY: { option: 'enableSecurity', kind: 'bool' },
   CACHE_ENABLE_ACCESS_CONTROL: { option: 'enableAccessControl', kind: 'bool' },
   CACHE_ENABLE_MEMORY_MONITORING: { option: 'enableMemoryMonitoring', kind: 'bool' },
@@ -69,6 +73,19 @@ function parse(name: string, raw: string, kind: Kind): unknown {
       return /^-?\d+$/.test(v) ? Number(v) : bad('an integer');
     case 'number':
       return v !== '' && Number.isFinite(Number(v)) ? Number(v) : bad('a number');
+    case 'keyring': {
+      // "KEY" (id 1) or "id:KEY,id:KEY" — the key text is never put in a message.
+      const secret = (): never => {
+        throw new InvalidOptionsError(name, 'is not accepted; expected a base64 / 64-hex-digit key, or id:key pairs separated by commas (ids 1-255)');
+      };
+      const parts = v.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+      if (parts.length === 0) return secret();
+      if (parts.length === 1 && !/^\d{1,3}:/.test(parts[0])) return [{ id: 1, key: parts[0] }];
+      return parts.map((p) => {
+        const m = /^(\d{1,3}):(.+)$/.exec(p);
+        return m ? { id: Number(m[1]), key: m[2] } : secret();
+      });
+    }
     case 'list': {
       const items = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       return items.length > 0 ? items : bad('a comma-separated list, e.g. host1:6379,host2:6379');

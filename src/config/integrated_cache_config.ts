@@ -124,6 +124,19 @@ export const integratedCacheConfigSchema = z
      * instances). @default 50
      */
     sessionClockSkewMs: z.number().int().min(0).default(50),
+    /**
+     * Encrypt every L2 value with AES-256-GCM (security/aes_gcm_cipher.ts); values that fail
+     * authentication are misses and security events. Keys: `encryptionKeys`, else the
+     * CACHE_ENCRYPTION_KEY / CACHE_ENCRYPTION_KEYRING environment variables. @default false
+     */
+    enableEncryption: z.boolean().default(false),
+    /** The keyring: `{ id: 1-255, key: 32 bytes as Buffer, base64 or 64 hex digits }`. New values use `encryptionKeyId`. */
+    encryptionKeys: z
+      .array(z.object({ id: z.number().int().min(1).max(255), key: z.union([z.string(), z.custom<Buffer>((v) => Buffer.isBuffer(v), 'must be a Buffer or a string')]) }).strict())
+      .min(1)
+      .optional(),
+    /** The key id new values are encrypted with. @default the highest id in the keyring */
+    encryptionKeyId: z.number().int().min(1).max(255).optional(),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     /** Your pino logger (its level wins over `logLevel`). */
@@ -148,8 +161,6 @@ export interface NotYetAvailableOptions {
   /** Not in this release: only `false` is accepted. */
   enableSecurity?: false;
   /** Not in this release: only `false` is accepted. */
-  enableEncryption?: false;
-  /** Not in this release: only `false` is accepted. */
   enableAccessControl?: false;
   /** Not in this release: only `false` is accepted. */
   enableMemoryMonitoring?: false;
@@ -166,7 +177,6 @@ export type IntegratedCacheConfig = z.output<typeof integratedCacheConfigSchema>
  */
 const NOT_YET_AVAILABLE: Record<string, string> = {
   enableSecurity: 'security (RBAC, sessions, audit) is not in this release yet',
-  enableEncryption: 'encryption at rest is not in this release yet',
   enableAccessControl: 'access control is not in this release yet',
   enableMemoryMonitoring: 'memory-pressure monitoring is not in this release yet',
 };
@@ -192,6 +202,10 @@ export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedC
   const endpoints = (['redisUrl', 'redisClient', 'redisClusterNodes', 'sentinels'] as const).filter((k) => d[k] !== undefined);
   if (endpoints.length > 1) {
     throw new InvalidOptionsError(endpoints[1], `cannot be combined with ${endpoints[0]}: give one way to reach Redis`);
+  }
+  if (d.enableEncryption && d.encryptionKeys === undefined && !process.env.CACHE_ENCRYPTION_KEY && !process.env.CACHE_ENCRYPTION_KEYRING) {
+    // Asking for encryption without a key must not start an unencrypted cache.
+    throw new InvalidOptionsError('encryptionKeys', 'required when enableEncryption is true (or set CACHE_ENCRYPTION_KEY / CACHE_ENCRYPTION_KEYRING)');
   }
   if (d.sentinels !== undefined && d.sentinelMasterName === undefined) {
     throw new InvalidOptionsError('sentinelMasterName', 'is required with sentinels');

@@ -1,7 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
-import { CacheStateError, InvalidArgumentError } from '../errors.js';
+import { CacheStateError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { AesGcmCipher } from '../security/aes_gcm_cipher.js';
+import { configFromEnv } from '../config/env_config.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { POLICIES } from '../policy/policies.js';
@@ -126,6 +129,9 @@ export class IntegratedCacheManager {
   /** The named loader breakers, for stats (a WeakMap cannot be listed). */
   readonly #loaderBreakerList: WeakRef<CircuitBreaker>[] = [];
   readonly #defaultTtlMs: number;
+  readonly #cipher: AesGcmCipher | null;
+  /** 'security' events: `{ type, key, reason }` (a rejected value, a denied access). */
+  readonly events = new EventEmitter();
   /** Cache-level STRONG: reads never use L1, writes never degrade to L1 only. */
   readonly #strong: boolean;
 
@@ -143,10 +149,18 @@ export class IntegratedCacheManager {
     this.#clock = c.clock ?? new SystemClock();
     this.#keys = new KeyValidator(c.maxKeyLength);
     this.#stats = new CacheStats(c.enableMonitoring);
+    let cipher: AesGcmCipher | undefined;
+    if (c.enableEncryption) {
+      const keys = c.encryptionKeys ?? configFromEnv(process.env).encryptionKeys;
+      if (keys === undefined) throw new InvalidOptionsError('encryptionKeys', 'required when enableEncryption is true (or set CACHE_ENCRYPTION_KEY)');
+      cipher = new AesGcmCipher(keys, c.encryptionKeyId ?? configFromEnv(process.env).encryptionKeyId);
+    }
+    this.#cipher = cipher ?? null;
     this.#codec = new EnvelopeCodec({
       serializer: c.serializer,
       compressAbove: c.enableCompression ? c.compressionThreshold : false,
       maxValueBytes: c.maxValueBytes,
+      cipher,
     });
     this.#defaultTtlMs = c.defaultTtl * 1000;
     this.#strong = c.consistencyLevel === ConsistencyLevel.STRONG;
@@ -226,6 +240,11 @@ export class IntegratedCacheManager {
       suppressL2Errors: c.suppressL2Errors,
       lock: this.#lock,
       failedWriteL1TtlMs: this.#tracker !== null ? c.coherenceStalenessMs : 0,
+      encrypted: this.#cipher !== null,
+      onSecurityEvent: (e) => {
+        this.logger.warn({ event: e.type, key: e.key, reason: e.reason }, 'security event');
+        this.events.emit('security', e);
+      },
     });
     if (l2 !== null) {
       const needsConnect = this.#ownedBackend !== null || !(c.redisClient as { isOpen?: boolean }).isOpen;
@@ -555,6 +574,7 @@ export class IntegratedCacheManager {
       },
       locks: { acquired: this.#lock?.acquired ?? 0, waited: this.#lock?.waited ?? 0, lostLeases: this.#lock?.lostLeases ?? 0 },
       breakers: this.#breakers().map((b) => b.snapshot()),
+      security: { encryption: this.#cipher !== null, currentKeyId: this.#cipher?.currentKeyId ?? null, events: s.securityEvents },
       patterns: this.#patterns?.snapshot() ?? { refreshes: 0, refreshErrors: 0, writeThrough: 0, writeBehind: 0, batchLoads: 0, queues: {} },
     };
   }

@@ -23,6 +23,9 @@ export interface TierStackOptions {
   suppressL2Errors: boolean;
   /** Cross-process stampede lock for getOrLoad; null: in-process single flight only. */
   lock?: StampedeLock | null;
+  /** True when values are encrypted: an unreadable value is then a security event. */
+  encrypted?: boolean;
+  onSecurityEvent?: (event: { type: string; key: string; reason: string }) => void;
   /**
    * When > 0, a value whose L2 write failed (kept in L1 under suppressL2Errors) lives in L1 at
    * most this long: no other instance can see it or invalidate it, so with coherence on it may
@@ -100,6 +103,8 @@ export class TierStack implements InvalidationSink {
   readonly #flights = new SingleFlight<unknown>();
   readonly #lock: StampedeLock | null;
   readonly #failedWriteL1TtlMs: number;
+  readonly #encrypted: boolean;
+  readonly #onSecurityEvent: ((event: { type: string; key: string; reason: string }) => void) | undefined;
   /** Invalidations from other instances applied to L1, and full L1 drops (coherence). */
   remoteInvalidations = 0;
   remoteFlushes = 0;
@@ -124,6 +129,8 @@ export class TierStack implements InvalidationSink {
     this.#suppressL2Errors = options.suppressL2Errors;
     this.#lock = options.lock ?? null;
     this.#failedWriteL1TtlMs = options.failedWriteL1TtlMs ?? 0;
+    this.#encrypted = options.encrypted ?? false;
+    this.#onSecurityEvent = options.onSecurityEvent;
   }
 
   /** Another instance (or any Redis client) changed `key`: drop it from L1, and from any read in flight. */
@@ -601,6 +608,12 @@ export class TierStack implements InvalidationSink {
     this.#stats.l2Corrupt++;
     this.#stats.misses++;
     const reason = err instanceof CorruptValueError ? err.message : String(err);
+    if (this.#encrypted) {
+      // In an encrypted cache every unreadable value is a possible attack (tampering, a value
+      // moved between keys, an injected plaintext): a security event, not just a counter.
+      this.#stats.securityEvents++;
+      this.#onSecurityEvent?.({ type: 'value_rejected', key, reason });
+    }
     if (!this.#corruptLogged) {
       this.#corruptLogged = true;
       this.#logger.warn({ key, reason }, 'corrupt value in L2 served as a miss (further ones are counted in stats.l2.corrupt)');

@@ -31,6 +31,8 @@ export interface CacheStatsSnapshot {
     batchLoads: number;
     queues: Record<string, { queued: number; flushedKeys: number; batches: number; coalesced: number; retries: number; deadLettered: number; leader: boolean }>;
   };
+  /** Encryption state and security events (rejected values, denied access). */
+  security: { encryption: boolean; currentKeyId: number | null; events: number };
   /** Circuit breakers: L2's, and one per loader. */
   breakers: { name: string; state: 'closed' | 'open' | 'half-open'; opens: number; rejected: number }[];
   loader: { calls: number; errors: number; failSafeHits: number; softTimeouts: number; hardTimeouts: number };
@@ -76,6 +78,8 @@ export class CacheStats {
   /** L2 calls an open breaker answered without calling Redis. */
   l2Skipped = 0;
   l2Corrupt = 0;
+  /** Values rejected in an encrypted cache (failed authentication, plaintext where ciphertext belongs). */
+  securityEvents = 0;
   misses = 0;
   loaderCalls = 0;
   loaderErrors = 0;
