@@ -256,3 +256,13 @@ describe('stampede lock details', () => {
     if (got === 'set-by-a') expect(loads).toBe(0);
   });
 });
+
+describe('stampede lock regressions', () => {
+  it('a loader result that cannot be encoded releases the lock (found by the fuzz test: the next getOrSet waited 15 s)', async () => {
+    const cache = await makeCache();
+    await expect(cache.getOrSet('k', () => (() => 1) as unknown)).rejects.toMatchObject({ code: 'E_SERIALIZATION' });
+    const t0 = Date.now();
+    expect(await cache.getOrSet('k', () => 'ok')).toBe('ok');
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+});

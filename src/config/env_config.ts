@@ -27,6 +27,7 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_COMPRESSION_THRESHOLD: { option: 'compressionThreshold', kind: 'int' },
   CACHE_MAX_VALUE_BYTES: { option: 'maxValueBytes', kind: 'int' },
   CACHE_MAX_KEY_LENGTH: { option: 'maxKeyLength', kind: 'int' },
+  CACHE_ALLOWED_KEY_PATTERN: { option: 'allowedKeyPattern', kind: 'string' },
   CACHE_ENABLE_MONITORING: { option: 'enableMonitoring', kind: 'bool' },
   CACHE_SUPPRESS_L2_ERRORS: { option: 'suppressL2Errors', kind: 'bool' },
   CACHE_L2_COMMAND_TIMEOUT_MS: { option: 'l2CommandTimeoutMs', kind: 'int' },

@@ -59,6 +59,21 @@ export const integratedCacheConfigSchema = z
     maxValueBytes: z.number().int().min(1).max(512 * 1024 * 1024).default(8 * 1024 * 1024),
     /** Longest key accepted, in UTF-16 code units. @default 1024 */
     maxKeyLength: z.number().int().min(1).max(65_536).default(1024),
+    /**
+     * A regular expression every key must match in full (anchor it), e.g. `^[A-Za-z0-9:_.{}-]+$`.
+     * Control characters, NUL, new lines and lone surrogates are refused whatever it says.
+     */
+    allowedKeyPattern: z
+      .string()
+      .refine((s) => {
+        try {
+          new RegExp(s, 'u');
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be a valid regular expression')
+      .optional(),
     /** Record per-operation latency histograms. @default true */
     enableMonitoring: z.boolean().default(true),
     /** With L1 on, an L2 failure on a write is logged and counted instead of thrown. @default true */

@@ -147,7 +147,7 @@ export class IntegratedCacheManager {
     const c = this.config;
     this.logger = (c.logger ?? pino({ name: 'tiercache', level: c.logLevel }, pino.destination(2))).child({ component: 'tiercache' });
     this.#clock = c.clock ?? new SystemClock();
-    this.#keys = new KeyValidator(c.maxKeyLength);
+    this.#keys = new KeyValidator(c.maxKeyLength, c.allowedKeyPattern === undefined ? null : new RegExp(c.allowedKeyPattern, 'u'));
     this.#stats = new CacheStats(c.enableMonitoring);
     let cipher: AesGcmCipher | undefined;
     if (c.enableEncryption) {

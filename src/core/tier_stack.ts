@@ -473,7 +473,14 @@ export class TierStack implements InvalidationSink {
 
   /** Writes a locked load's value through the lock's fenced script, then fills L1 if it was ours to write. */
   async #writeLocked(key: string, value: unknown, o: LoadOptions, lease: LockLease, lock: StampedeLock): Promise<void> {
-    const w = this.#prepare(key, value, o.ttlMs, o.graceMs);
+    let w: PendingWrite;
+    try {
+      w = this.#prepare(key, value, o.ttlMs, o.graceMs);
+    } catch (err) {
+      // A value that cannot be encoded (a function, too large): let the next caller try.
+      await lock.release(lease);
+      throw err;
+    }
     if (w.envelope === null) return;
     const start = performance.now();
     let outcome: number;

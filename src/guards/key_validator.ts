@@ -3,6 +3,8 @@ import { InvalidArgumentError, InvalidKeyError } from '../errors.js';
 // C0 controls, DEL, and C1 controls: they break logs and line-based tools, and NUL ends C strings.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]/;
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * The first guard on the request path. Keys reach Redis, logs and (later) audit records, so they
@@ -11,9 +13,12 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f]/;
  */
 export class KeyValidator {
   readonly #maxLength: number;
+  readonly #allowed: RegExp | null;
 
-  constructor(maxLength: number) {
+  /** `allowed`: a pattern every key must match in full (e.g. `^[A-Za-z0-9:_.-]+$`); null for any. */
+  constructor(maxLength: number, allowed: RegExp | null = null) {
     this.#maxLength = maxLength;
+    this.#allowed = allowed;
   }
 
   validate(key: unknown): asserts key is string {
@@ -23,6 +28,10 @@ export class KeyValidator {
       throw new InvalidKeyError(`Key is ${key.length} characters, above maxKeyLength=${this.#maxLength}`);
     }
     if (FORBIDDEN.test(key)) throw new InvalidKeyError('Key contains a control character', { key: JSON.stringify(key) });
+    // A lone surrogate becomes U+FFFD on the way to Redis, so two different keys would share one
+    // Redis key (one could read or overwrite the other's value): refused.
+    if (LONE_SURROGATE.test(key)) throw new InvalidKeyError('Key is not well-formed Unicode (lone surrogate)');
+    if (this.#allowed !== null && !this.#allowed.test(key)) throw new InvalidKeyError(`Key has characters outside ${this.#allowed.source}`, { key: JSON.stringify(key) });
   }
 
   /** A Redis glob for `invalidatePattern`: same character rules as keys. */
@@ -30,5 +39,6 @@ export class KeyValidator {
     if (typeof pattern !== 'string' || pattern.length === 0) throw new InvalidArgumentError('Pattern must be a non-empty string');
     if (pattern.length > this.#maxLength) throw new InvalidArgumentError(`Pattern is longer than maxKeyLength=${this.#maxLength}`);
     if (FORBIDDEN.test(pattern)) throw new InvalidArgumentError('Pattern contains a control character');
+    if (LONE_SURROGATE.test(pattern)) throw new InvalidArgumentError('Pattern is not well-formed Unicode (lone surrogate)');
   }
 }
