@@ -75,6 +75,21 @@ export class CircuitOpenError extends CacheError {
   static override readonly code = 'E_CIRCUIT_OPEN';
 }
 
+/** A rate limit was exceeded; `retryAfterMs` says when a token will be available. */
+export class RateLimitError extends CacheError {
+  static override readonly code = 'E_RATE_LIMITED';
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options?: { key?: string }) {
+    super(message, options);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The session may not do this: wrong permission, key outside its patterns, level too high, expired or unknown session. */
+export class AccessDeniedError extends CacheError {
+  static override readonly code = 'E_ACCESS_DENIED';
+}
+
 /** A tier (Redis) could not be reached and the call required it. */
 export class TierUnavailableError extends CacheError {
   static override readonly code = 'E_TIER_UNAVAILABLE';
@@ -102,6 +117,8 @@ export const errors = {
   LoaderError,
   LoaderTimeoutError,
   CircuitOpenError,
+  RateLimitError,
+  AccessDeniedError,
   TierUnavailableError,
   CacheStateError,
 } as const;

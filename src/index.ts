@@ -26,3 +26,10 @@ export { CacheWarmer, type WarmOptions, type WarmProgress } from './patterns/cac
 export { AdaptiveTtl, type AdaptiveTtlOptions } from './patterns/adaptive_ttl.js';
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './resilience/circuit_breaker.js';
 export { ConsistencyLevel, ConsistencySession } from './core/consistency.js';
+export { Permission, SecurityLevel, ADMIN_ROLE, type Role } from './security/role.js';
+export { SecurityManager, type SecurityContext, type AccessRequest } from './security/security_manager.js';
+export { AccessPolicy } from './security/access_policy.js';
+export { AuditLog, verifyAuditFile, type AuditRecord, type VerifyResult } from './security/audit_log.js';
+export { RateLimiter, type RateLimitSpec } from './security/rate_limiter.js';
+export { AesGcmCipher, type EncryptionKey } from './security/aes_gcm_cipher.js';
+export type { GuardOptions } from './security/secure_operations.js';

@@ -30,7 +30,7 @@ describe('IntegratedCacheConfig', () => {
     [{ compressionThreshold: -5 }, 'compressionThreshold'],
     [{ l1MaxSixe: 10 }, 'l1MaxSixe'],
     [{ enableEncryption: true }, 'encryptionKeys'],
-    [{ enableSecurity: true }, 'enableSecurity'],
+    [{ enableMemoryMonitoring: true }, 'enableMemoryMonitoring'],
     [{ redisClusterNodes: ['no-port'] }, 'redisClusterNodes.0'],
     [{ redisClusterNodes: [] }, 'redisClusterNodes'],
     [{ redisUrl: 'redis://a', redisClusterNodes: ['a:1'] }, 'redisClusterNodes'],

@@ -42,11 +42,18 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
   /** Times all of L1 was dropped. */
   fullFlushes = 0;
 
-  constructor(namespacePrefix: string, dataPrefix: string, sink: InvalidationSink) {
+  readonly #extra: { prefix: string; onKey: (key: string) => void; onFlush: () => void }[];
+
+  /**
+   * `extra`: more tracked prefixes with their handlers (sessions), each told of its keys'
+   * changes and of every full flush.
+   */
+  constructor(namespacePrefix: string, dataPrefix: string, sink: InvalidationSink, extra: { prefix: string; onKey: (key: string) => void; onFlush: () => void }[] = []) {
     super();
     this.#dataPrefix = dataPrefix;
     this.#lockPrefix = `${namespacePrefix}lock:`;
-    this.#prefixes = [dataPrefix, this.#lockPrefix];
+    this.#extra = extra;
+    this.#prefixes = [dataPrefix, this.#lockPrefix, ...extra.map((e) => e.prefix)];
     this.#sink = sink;
   }
 
@@ -78,6 +85,8 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
       this.#sink.invalidate(k.slice(this.#dataPrefix.length));
     } else if (k.startsWith(this.#lockPrefix)) {
       this.#wakeLockWaiters(k);
+    } else {
+      for (const e of this.#extra) if (k.startsWith(e.prefix)) e.onKey(k);
     }
   }
 
@@ -131,6 +140,7 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
   #flush(reason: string): void {
     this.fullFlushes++;
     this.#sink.invalidateAll(reason);
+    for (const e of this.#extra) e.onFlush();
     // Lock waiters may have missed their release: let them look again.
     const all = [...this.#lockWaiters.values()];
     this.#lockWaiters.clear();

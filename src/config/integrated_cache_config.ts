@@ -152,6 +152,22 @@ export const integratedCacheConfigSchema = z
       .optional(),
     /** The key id new values are encrypted with. @default the highest id in the keyring */
     encryptionKeyId: z.number().int().min(1).max(255).optional(),
+    /**
+     * Access control (security/): every operation needs `sessionId` from `createSession`, is
+     * checked against the session's role (permissions, key patterns, level, rate limit) and
+     * audited. @default false
+     */
+    enableSecurity: z.boolean().default(false),
+    /** The seed's name for the same switch: either turns access control on. @default false */
+    enableAccessControl: z.boolean().default(false),
+    /** Audit trail file (JSON lines, hash-chained); without it records go to the cache's logger. */
+    auditLogPath: z.string().min(1).optional(),
+    /** Makes the audit chain an HMAC chain (editing needs the key to go unnoticed). */
+    auditHmacKey: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** A token bucket shared by every instance of the namespace, for all operations. */
+    globalRateLimit: z.object({ opsPerSecond: z.number().positive(), burst: z.number().int().min(1) }).strict().optional(),
+    /** Names this instance in audit records. @default `${hostname}:${pid}` */
+    instanceId: z.string().min(1).max(128).optional(),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     /** Your pino logger (its level wins over `logLevel`). */
@@ -174,10 +190,6 @@ export const integratedCacheConfigSchema = z
  */
 export interface NotYetAvailableOptions {
   /** Not in this release: only `false` is accepted. */
-  enableSecurity?: false;
-  /** Not in this release: only `false` is accepted. */
-  enableAccessControl?: false;
-  /** Not in this release: only `false` is accepted. */
   enableMemoryMonitoring?: false;
 }
 
@@ -191,8 +203,6 @@ export type IntegratedCacheConfig = z.output<typeof integratedCacheConfigSchema>
  * and doing nothing would be a lie, so each is refused with this message.
  */
 const NOT_YET_AVAILABLE: Record<string, string> = {
-  enableSecurity: 'security (RBAC, sessions, audit) is not in this release yet',
-  enableAccessControl: 'access control is not in this release yet',
   enableMemoryMonitoring: 'memory-pressure monitoring is not in this release yet',
 };
 

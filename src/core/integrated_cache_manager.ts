@@ -16,6 +16,13 @@ import { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';
 import { StampedeLock } from '../coherence/stampede_lock.js';
 import { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
 import { CircuitBreaker } from '../resilience/circuit_breaker.js';
+import { hostname } from 'node:os';
+import { AuditLog } from '../security/audit_log.js';
+import { RateLimiter } from '../security/rate_limiter.js';
+import type { SecurityLevel } from '../security/role.js';
+import { SecureOperations, type GuardOptions } from '../security/secure_operations.js';
+import { SecurityManager } from '../security/security_manager.js';
+import { SessionStore } from '../security/session_store.js';
 import { WIRE_VERSION } from '../codec/envelope_header.js';
 import { globMatcher } from '../util/glob.js';
 import { SystemClock, type Clock } from './clock.js';
@@ -26,7 +33,7 @@ import { InvalidationManager } from '../patterns/invalidation_manager.js';
 import { PatternManager, type PatternManagerOptions } from '../patterns/pattern_manager.js';
 import { CacheWarmer } from '../patterns/cache_warmer.js';
 
-export interface GetOptions<T> {
+export interface GetOptions<T> extends GuardOptions {
   /** Returned instead of `undefined` on a miss. */
   default?: T;
   /** This read's consistency (default: `config.consistencyLevel`). */
@@ -35,9 +42,11 @@ export interface GetOptions<T> {
   session?: ConsistencySession;
 }
 
-export interface SetOptions {
+export interface SetOptions extends GuardOptions {
   /** Time to live in seconds (fractions allowed). @default config.defaultTtl */
   ttl?: number;
+  /** With security on: the value's level (default: the writer role's; never above it). */
+  securityLevel?: SecurityLevel;
   /** Tags for `invalidateTags` (set, getOrSet). */
   tags?: string[];
   /** Keys this value is derived from: deleting or invalidating any of them removes this key too (transitively). */
@@ -121,6 +130,10 @@ export class IntegratedCacheManager {
   #watchdog: CoherenceWatchdog | null = null;
   #lock: StampedeLock | null = null;
   #l2Breaker: CircuitBreaker | null = null;
+  /** The guards (security, global rate limit); null when neither is on: the plain fast paths. */
+  #guard: SecureOperations | null = null;
+  #security: SecurityManager | null = null;
+  #sessions: SessionStore | null = null;
   #invalidation: InvalidationManager | null = null;
   #patterns: PatternManager | null = null;
   #warmer: CacheWarmer | null = null;
@@ -205,14 +218,20 @@ export class IntegratedCacheManager {
     const endpoint = this.#endpoint();
     const prefix = `${c.namespace}:v${WIRE_VERSION}:`;
     if (endpoint !== null) {
-      const tracker =
-        c.enableCoherence && c.consistencyLevel !== ConsistencyLevel.WEAK && l1 !== null
-          ? new TrackingInvalidator(`${c.namespace}:`, prefix, {
+      const coherent = c.enableCoherence && c.consistencyLevel !== ConsistencyLevel.WEAK && l1 !== null;
+      const sessionPrefix = `${c.namespace}:session:`;
+      const tracker = coherent
+        ? new TrackingInvalidator(
+            `${c.namespace}:`,
+            prefix,
+            {
               // The stack exists before any connection is made, so these never see null in practice.
               invalidate: (key) => this.#stack?.invalidate(key),
               invalidateAll: (reason) => this.#stack?.invalidateAll(reason),
-            })
-          : null;
+            },
+            [{ prefix: sessionPrefix, onKey: (k) => this.#sessions?.onInvalidated(k), onFlush: () => this.#sessions?.forgetAll() }],
+          )
+        : null;
       this.#tracker = tracker;
       const { backend, owned } = openBackend({ endpoint, connectTimeoutMs: c.connectTimeoutMs, logger: this.logger, tracker });
       if (owned) this.#ownedBackend = backend;
@@ -255,6 +274,7 @@ export class IntegratedCacheManager {
       }
     }
     const stack = this.#stack;
+    this.#sessions = new SessionStore(l2?.backend ?? null, `${c.namespace}:`, c.l2CommandTimeoutMs, this.#tracker !== null);
     this.#invalidation = new InvalidationManager({
       namespacePrefix: `${c.namespace}:`,
       backend: l2?.backend ?? null,
@@ -280,6 +300,40 @@ export class IntegratedCacheManager {
       },
     );
     this.#warmer = new CacheWarmer(this);
+    const secured = c.enableSecurity || c.enableAccessControl;
+    if (secured || c.globalRateLimit !== undefined) {
+      const backend = l2?.backend ?? null;
+      const limiter = new RateLimiter(backend, `${c.namespace}:`, c.l2CommandTimeoutMs);
+      if (secured) {
+        const audit = new AuditLog({
+          path: c.auditLogPath,
+          logger: c.auditLogPath === undefined ? this.logger.child({ component: 'audit' }) : undefined,
+          hmacKey: c.auditHmacKey === undefined ? null : Buffer.from(c.auditHmacKey),
+          instance: c.instanceId ?? `${hostname()}:${process.pid}`,
+        });
+        this.#security = new SecurityManager({ sessions: this.#sessions as SessionStore, audit, limiter });
+        this.#security.on('security', (e) => this.events.emit('security', e));
+      }
+      this.#guard = new SecureOperations({
+        security: this.#security,
+        limiter,
+        global: c.globalRateLimit === undefined ? null : { ratePerSecond: c.globalRateLimit.opsPerSecond, burst: c.globalRateLimit.burst },
+        invalidation: this.#invalidation,
+        raw: {
+          get: (k, o) => this.#getRaw(k, o),
+          set: (k, v, o) => this.#setRaw(k, v, o),
+          delete: (k) => this.#deleteRaw(k),
+          has: (k) => this.#hasRaw(k),
+          getMany: (ks) => this.#getManyRaw(ks),
+          setMany: (es) => this.#setManyRaw(es),
+          getOrSet: (k, l, o) => this.#getOrSetRaw(k, l, o),
+          invalidatePattern: (p) => this.#invalidatePatternRaw(p),
+          invalidateTags: (t) => this.#invalidateTagsRaw(t),
+          clear: () => this.#clearRaw(),
+          scanKeys: (p) => this.#scanKeys(p),
+        },
+      });
+    }
     this.#l1 = l1;
     this.#state = 'ready';
     this.#stats.start(() => this.#totalOps());
@@ -307,6 +361,11 @@ export class IntegratedCacheManager {
    * A Redis failure is a miss here, never an error.
    */
   get<T = unknown>(key: string, options?: GetOptions<T>): Promise<T | undefined> {
+    if (this.#guard !== null) return this.#guard.get(key, options as GetOptions<unknown>) as Promise<T | undefined>;
+    return this.#getRaw(key, options);
+  }
+
+  #getRaw<T = unknown>(key: string, options?: GetOptions<T>): Promise<T | undefined> {
     const l1 = this.#l1;
     if (l1 !== null && !this.#strong && options?.consistency === undefined) {
       const v = l1.get(key);
@@ -367,6 +426,7 @@ export class IntegratedCacheManager {
    * nothing about L2; use `get` to look further.
    */
   getSync<T = unknown>(key: string): T | undefined {
+    if (this.#security !== null) throw new CacheStateError('getSync has no session to check: with security on, use get(key, { sessionId })');
     const l1 = this.#l1;
     if (l1 === null) {
       this.#ready();
@@ -383,6 +443,11 @@ export class IntegratedCacheManager {
    * writes of this tick).
    */
   set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    if (this.#guard !== null) return this.#guard.set(key, value, options);
+    return this.#setRaw(key, value, options);
+  }
+
+  #setRaw(key: string, value: unknown, options?: SetOptions): Promise<void> {
     try {
       const stack = this.#ready();
       this.#keys.validate(key);
@@ -413,10 +478,41 @@ export class IntegratedCacheManager {
    * Removes every key carrying any of `tags` (and what depends on them) from every tier and, through
    * coherence, from every instance's L1. Resolves to how many keys were removed.
    */
-  async invalidateTags(tags: string[]): Promise<number> {
+  invalidateTags(tags: string[], options?: GuardOptions): Promise<number> {
+    if (this.#guard !== null) return this.#guard.invalidateTags(tags, options);
+    return this.#invalidateTagsRaw(tags);
+  }
+
+  async #invalidateTagsRaw(tags: string[]): Promise<number> {
     this.#ready();
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
     return (this.#invalidation as InvalidationManager).invalidateTags(tags);
+  }
+
+  /** Roles, sessions and the audit trail (with `enableSecurity`). */
+  get securityManager(): SecurityManager {
+    this.#ready();
+    if (this.#security === null) throw new CacheStateError('security is off: create the cache with enableSecurity: true');
+    return this.#security;
+  }
+
+  /** A session for `userId` with role `roleName` (see SecurityManager.createSession); `ttl` in seconds. */
+  createSession(userId: string, roleName: string, options?: { ttl?: number }): Promise<string> {
+    return this.securityManager.createSession(userId, roleName, options);
+  }
+
+  /** Keys of the namespace matching `pattern`, without deleting them. */
+  async #scanKeys(pattern: string): Promise<string[]> {
+    const stack = this.#ready();
+    this.#keys.validatePattern(pattern);
+    const out: string[] = [];
+    if (stack.l2 === null) {
+      const test = globMatcher(pattern);
+      for (const k of stack.l1?.keys() ?? []) if (test(k)) out.push(k);
+      return out;
+    }
+    await stack.l2.scanMatching(pattern, async (keys) => void out.push(...keys));
+    return out;
   }
 
   /** The cache patterns (read-through, write-through, write-behind, refresh-ahead, cache-aside). */
@@ -432,7 +528,12 @@ export class IntegratedCacheManager {
   }
 
   /** Removes `key` from every tier. Resolves to whether it existed in any. */
-  async delete(key: string): Promise<boolean> {
+  delete(key: string, options?: GuardOptions): Promise<boolean> {
+    if (this.#guard !== null) return this.#guard.delete(key, options);
+    return this.#deleteRaw(key);
+  }
+
+  async #deleteRaw(key: string): Promise<boolean> {
     const stack = this.#ready();
     this.#keys.validate(key);
     const start = performance.now();
@@ -444,14 +545,24 @@ export class IntegratedCacheManager {
   }
 
   /** Whether a live value exists for `key` in L1 or L2 (does not count as a read). */
-  async has(key: string): Promise<boolean> {
+  has(key: string, options?: GuardOptions): Promise<boolean> {
+    if (this.#guard !== null) return this.#guard.has(key, options);
+    return this.#hasRaw(key);
+  }
+
+  async #hasRaw(key: string): Promise<boolean> {
     const stack = this.#ready();
     this.#keys.validate(key);
     return stack.has(key);
   }
 
   /** Values for `keys`, in order; L2 lookups of the L1 misses go out as one batched round trip. */
-  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+  getMany<T = unknown>(keys: readonly string[], options?: GuardOptions): Promise<(T | undefined)[]> {
+    if (this.#guard !== null) return this.#guard.getMany(keys, options) as Promise<(T | undefined)[]>;
+    return this.#getManyRaw(keys);
+  }
+
+  async #getManyRaw<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
     const stack = this.#ready();
     for (const k of keys) this.#keys.validate(k);
     const out = new Array<T | undefined>(keys.length);
@@ -466,7 +577,12 @@ export class IntegratedCacheManager {
   }
 
   /** Stores several entries; their L2 writes go out batched. All are validated before any is written. */
-  async setMany(entries: readonly SetManyEntry[]): Promise<void> {
+  setMany(entries: readonly SetManyEntry[], options?: GuardOptions): Promise<void> {
+    if (this.#guard !== null) return this.#guard.setMany(entries, options);
+    return this.#setManyRaw(entries);
+  }
+
+  async #setManyRaw(entries: readonly SetManyEntry[]): Promise<void> {
     const stack = this.#ready();
     const ttls = entries.map((e) => {
       this.#keys.validate(e.key);
@@ -486,6 +602,11 @@ export class IntegratedCacheManager {
    * nothing is cached. A loader result of `undefined` is returned but not cached.
    */
   getOrSet<T>(key: string, loader: Loader<T> | DataLoader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+    if (this.#guard !== null) return this.#guard.getOrSet(key, loader as Loader<unknown>, options) as Promise<T | undefined>;
+    return this.#getOrSetRaw(key, loader, options);
+  }
+
+  #getOrSetRaw<T>(key: string, loader: Loader<T> | DataLoader<T>, options?: GetOrSetOptions): Promise<T | undefined> {
     const l1 = this.#l1;
     if (l1 !== null && !this.#strong) {
       const v = l1.get(key);
@@ -515,7 +636,12 @@ export class IntegratedCacheManager {
    * Removes every key matching the Redis glob `pattern` (`*`, `?`, `[…]`, `\` escapes) from L1
    * and L2. Resolves to the number of L2 keys removed (L1 keys in L1-only mode).
    */
-  async invalidatePattern(pattern: string): Promise<number> {
+  invalidatePattern(pattern: string, options?: GuardOptions): Promise<number> {
+    if (this.#guard !== null) return this.#guard.invalidatePattern(pattern, options);
+    return this.#invalidatePatternRaw(pattern);
+  }
+
+  async #invalidatePatternRaw(pattern: string): Promise<number> {
     const stack = this.#ready();
     this.#keys.validatePattern(pattern);
     const invalidation = this.#invalidation as InvalidationManager;
@@ -523,7 +649,12 @@ export class IntegratedCacheManager {
   }
 
   /** Removes every key of this cache's namespace from L1 and L2. */
-  async clear(): Promise<void> {
+  clear(options?: GuardOptions): Promise<void> {
+    if (this.#guard !== null) return this.#guard.clear(options);
+    return this.#clearRaw();
+  }
+
+  async #clearRaw(): Promise<void> {
     const stack = this.#ready();
     await stack.deleteMatching('*', () => true);
   }

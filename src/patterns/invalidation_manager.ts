@@ -158,6 +158,38 @@ export class InvalidationManager {
     return removed;
   }
 
+  /**
+   * Every key a cascade from `roots` would remove (roots excluded), without removing anything:
+   * what access control checks before a delete, a tag or a pattern invalidation may proceed.
+   */
+  async collectCascade(roots: readonly string[]): Promise<string[]> {
+    const seen = new Set<string>(roots);
+    const out: string[] = [];
+    let frontier = [...roots];
+    while (frontier.length > 0 && seen.size < MAX_CASCADE) {
+      const lists = await Promise.all(frontier.map((k) => this.#members(this.#depKey(k))));
+      const next: string[] = [];
+      for (const list of lists) {
+        for (const k of list) {
+          if (!seen.has(k)) {
+            seen.add(k);
+            next.push(k);
+            out.push(k);
+          }
+        }
+      }
+      frontier = next;
+    }
+    return out;
+  }
+
+  /** Members of the given tags (what `invalidateTags` would remove before cascading). */
+  async tagMembers(tags: readonly string[]): Promise<string[]> {
+    const members = new Set<string>();
+    for (const t of tags) for (const m of await this.#members(this.#tagKey(t))) members.add(m);
+    return [...members];
+  }
+
   /** Runs `handler` for every emitted event matching the Redis glob `pattern`. Returns the unsubscribe function. */
   addEventHandler(pattern: string, handler: InvalidationEventHandler): () => void {
     const entry = { pattern, test: globMatcher(pattern), fn: handler };

@@ -89,6 +89,12 @@ export class RedisTier {
     return deleted;
   }
 
+  /** Un-prefixed keys matching `pattern`, page by page, without deleting (access-control dry runs). */
+  async scanMatching(pattern: string, onPage: (keys: string[]) => Promise<void>): Promise<void> {
+    const cut = this.prefix.length;
+    await this.backend.scan(escapeGlob(this.prefix) + pattern, (keys) => onPage(keys.map((k) => k.slice(cut))), this.#timeoutMs);
+  }
+
   /** Topology facts for the health check. */
   describe(): Promise<Record<string, unknown>> {
     return withDeadline(this.backend.describe(), this.#timeoutMs, 'describe');

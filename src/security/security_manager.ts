@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { AccessDeniedError, InvalidArgumentError, RateLimitError } from '../errors.js';
+import { AccessPolicy } from './access_policy.js';
+import type { AuditLog } from './audit_log.js';
+import type { RateLimiter, RateLimitSpec } from './rate_limiter.js';
+import { ADMIN_ROLE, hasPermission, Permission, SecurityLevel, type Role } from './role.js';
+import { SessionStore, type SessionRecord } from './session_store.js';
+
+/** Who is calling, once authorized. */
+export interface SecurityContext {
+  sessionId: string;
+  session: SessionRecord;
+  role: Role;
+  policy: AccessPolicy;
+}
+
+/** What an operation needs: permissions, and the keys (or the bulk pattern) it touches. */
+export interface AccessRequest {
+  op: string;
+  sessionId: unknown;
+  permissions: Permission[];
+  keys?: readonly string[];
+  pattern?: string;
+}
+
+const LEVELS = new Set<number>(Object.values(SecurityLevel));
+const PERMISSIONS = new Set<string>(Object.values(Permission));
+
+/**
+ * Access control for a cache with `enableSecurity`: roles, sessions (in Redis, honoured by every
+ * instance), per-user and global rate limits, and the audit trail. Every operation is
+ * authorized before it touches a tier: a valid session, the permission, every key inside the
+ * role's patterns (bulk invalidations: provably inside, access_policy.ts), the user's token
+ * bucket. Denials are audited and raised as `AccessDeniedError` (and a 'security' event);
+ * rate-limit refusals as `RateLimitError`.
+ */
+export class SecurityManager extends EventEmitter {
+  readonly #roles = new Map<string, { role: Role; policy: AccessPolicy }>();
+  readonly sessions: SessionStore;
+  readonly #audit: AuditLog | null;
+  readonly #limiter: RateLimiter;
+  /** Denials so far. */
+  denied = 0;
+
+  constructor(options: { sessions: SessionStore; audit: AuditLog | null; limiter: RateLimiter }) {
+    super();
+    this.sessions = options.sessions;
+    this.#audit = options.audit;
+    this.#limiter = options.limiter;
+    this.addCustomRole(ADMIN_ROLE);
+  }
+
+  /** Adds (or replaces) a role. Validated: a malformed role is an error, not a silently wider one. */
+  addCustomRole(role: Role): void {
+    if (typeof role !== 'object' || role === null || typeof role.name !== 'string' || !/^[\w.-]{1,64}$/.test(role.name)) {
+      throw new InvalidArgumentError('role.name must be 1-64 characters of letters, digits, _ . -');
+    }
+    if (!Array.isArray(role.permissions) || role.permissions.some((p) => !PERMISSIONS.has(p))) throw new InvalidArgumentError(`role ${role.name}: unknown permission`);
+    if (!Array.isArray(role.keyPatterns) || role.keyPatterns.length === 0 || role.keyPatterns.some((p) => typeof p !== 'string' || p.length === 0)) {
+      throw new InvalidArgumentError(`role ${role.name}: keyPatterns must be non-empty strings`);
+    }
+    if (!LEVELS.has(role.securityLevel)) throw new InvalidArgumentError(`role ${role.name}: unknown securityLevel`);
+    if (role.rateLimit !== undefined && !(Number.isFinite(role.rateLimit) && role.rateLimit > 0)) throw new InvalidArgumentError(`role ${role.name}: rateLimit must be a positive number of operations per minute`);
+    const frozen = Object.freeze({ ...role, permissions: [...role.permissions], keyPatterns: [...role.keyPatterns] });
+    this.#roles.set(role.name, { role: frozen, policy: new AccessPolicy(frozen.keyPatterns) });
+  }
+
+  /** Removes a role: its sessions stop working at once. */
+  removeRole(name: string): boolean {
+    return this.#roles.delete(name);
+  }
+
+  getRole(name: string): Role | undefined {
+    return this.#roles.get(name)?.role;
+  }
+
+  /** A new session for `userId` with `roleName`; its id is an unguessable 256-bit bearer token. */
+  async createSession(userId: string, roleName: string, options: { ttl?: number } = {}): Promise<string> {
+    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) throw new InvalidArgumentError('userId must be a non-empty string');
+    if (!this.#roles.has(roleName)) throw new InvalidArgumentError(`no role named ${String(roleName)}`);
+    const ttl = options.ttl ?? 3600;
+    if (!(Number.isFinite(ttl) && ttl > 0)) throw new InvalidArgumentError('session ttl must be a positive number of seconds');
+    const id = await this.sessions.create(userId, roleName, ttl * 1000);
+    this.#audit?.record({ user: userId, session: SessionStore.digest(id), op: 'createSession', key: null, keyHashed: false, outcome: 'ok', latencyMs: 0 });
+    return id;
+  }
+
+  async revokeSession(sessionId: string): Promise<boolean> {
+    const existed = await this.sessions.revoke(sessionId);
+    this.#audit?.record({ user: null, session: SessionStore.digest(String(sessionId)), op: 'revokeSession', key: null, keyHashed: false, outcome: 'ok', latencyMs: 0 });
+    return existed;
+  }
+
+  /** Authorizes a request or throws (AccessDeniedError / RateLimitError), auditing the refusal. */
+  async authorize(req: AccessRequest): Promise<SecurityContext> {
+    const started = performance.now();
+    const session = await this.sessions.get(req.sessionId);
+    const sid = typeof req.sessionId === 'string' ? req.sessionId : '';
+    const deny = (reason: string, user: string | null, level: number): never => {
+      this.denied++;
+      this.audit(req.op, user, sid, req.keys?.[0] ?? req.pattern ?? null, level, 'denied', reason, performance.now() - started);
+      this.emit('security', { type: 'access_denied', op: req.op, user, reason });
+      throw new AccessDeniedError(`Access denied: ${reason}`);
+    };
+    if (session === null) return deny('no valid session (missing, unknown, expired or revoked)', null, SecurityLevel.RESTRICTED);
+    const entry = this.#roles.get(session.role);
+    if (entry === undefined) return deny(`the session's role ${session.role} no longer exists`, session.userId, SecurityLevel.RESTRICTED);
+    const { role, policy } = entry;
+    for (const p of req.permissions) if (!hasPermission(role, p)) deny(`role ${role.name} lacks ${p}`, session.userId, role.securityLevel);
+    for (const k of req.keys ?? []) if (!policy.allowsKey(k)) deny(`key outside role ${role.name}'s patterns`, session.userId, role.securityLevel);
+    if (req.pattern !== undefined && !policy.allowsPattern(req.pattern)) deny(`pattern not provably inside role ${role.name}'s patterns`, session.userId, role.securityLevel);
+    if (role.rateLimit !== undefined) {
+      const spec: RateLimitSpec = { ratePerSecond: role.rateLimit / 60, burst: Math.max(1, Math.ceil(role.rateLimit / 6)) };
+      try {
+        await this.#limiter.take(`user:${session.userId}`, spec);
+      } catch (err) {
+        if (err instanceof RateLimitError) this.audit(req.op, session.userId, sid, req.keys?.[0] ?? null, role.securityLevel, 'rate_limited', err.message, performance.now() - started);
+        throw err;
+      }
+    }
+    return { sessionId: sid, session, role, policy };
+  }
+
+  /** Denies inside an authorized call (a value above the role's level, a dependency outside its patterns). */
+  denyInside(ctx: SecurityContext, op: string, key: string, level: number, reason: string): never {
+    this.denied++;
+    this.audit(op, ctx.session.userId, ctx.sessionId, key, level, 'denied', reason, 0);
+    this.emit('security', { type: 'access_denied', op, user: ctx.session.userId, reason });
+    throw new AccessDeniedError(`Access denied: ${reason}`);
+  }
+
+  /** One audit record. The key is hashed when the data is CONFIDENTIAL or above. */
+  audit(op: string, user: string | null, sessionId: string, key: string | null, level: number, outcome: 'ok' | 'denied' | 'error' | 'rate_limited', reason: string | null, latencyMs: number): void {
+    if (this.#audit === null) return;
+    const hashed = key !== null && level >= SecurityLevel.CONFIDENTIAL;
+    this.#audit.record({
+      user,
+      session: sessionId === '' ? null : SessionStore.digest(sessionId),
+      op,
+      key: key === null ? null : hashed ? createHash('sha256').update(key).digest('hex') : key,
+      keyHashed: hashed,
+      outcome,
+      reason,
+      latencyMs,
+    });
+  }
+}
