@@ -5,6 +5,7 @@ import { DEFAULT_POLICY, POLICIES } from '../policy/policies.js';
 import { replay } from '../sim/replay.js';
 import { readTrace } from '../sim/trace.js';
 import { runDemo } from './demo.js';
+import { verifyAuditFile } from '../security/audit_log.js';
 
 const HELP = `tiercache — multi-level cache for Node.js
 
@@ -19,6 +20,9 @@ Commands:
               its hit ratio.
                 tiercache replay TRACE --size N [--size M …] [--policy NAME]
                 policies: adaptive-tinylfu (default), lru
+  audit       Check an audit trail written with auditLogPath.
+                tiercache audit verify FILE [--key KEY]   (KEY: auditHmacKey; or CACHE_AUDIT_HMAC_KEY)
+              Exit 0 when every record verifies; 1 with the first edited, inserted or deleted one.
 
 Options:
   -h, --help  Show this help (also: tiercache <command> --help)
@@ -75,6 +79,27 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${trace.name}: ${trace.ids.length} requests, ${trace.keys.length} distinct keys, policy ${policyName}\n`);
     for (const size of sizes) process.stdout.write(`size ${String(size).padStart(8)}  hit ratio ${replay(trace, size, policy).toFixed(2)}%\n`);
     return 0;
+  }
+  if (command === 'audit') {
+    const { values, positionals } = parseArgs({ args: rest, options: { key: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    if (values.help || positionals[0] !== 'verify') {
+      process.stdout.write(HELP);
+      return values.help ? 0 : 2;
+    }
+    const file = positionals[1];
+    if (file === undefined || !existsSync(file)) {
+      process.stderr.write(`audit verify: file ${file === undefined ? 'missing' : `"${file}" not found`}\n`);
+      return 2;
+    }
+    const key = values.key ?? process.env.CACHE_AUDIT_HMAC_KEY;
+    const r = verifyAuditFile(file, key === undefined ? null : Buffer.from(key));
+    if (r.ok) {
+      process.stdout.write(`${file}: ${r.records} records, chain intact\n`);
+      return 0;
+    }
+    const bad = r.firstBad as NonNullable<typeof r.firstBad>;
+    process.stdout.write(`${file}: first bad record at line ${bad.line}${bad.seq === null ? '' : ` (seq ${bad.seq})`}: ${bad.problem}; ${r.records} records before it verify\n`);
+    return 1;
   }
   process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
   return 2;

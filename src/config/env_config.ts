@@ -50,6 +50,9 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_ENCRYPTION_KEYRING: { option: 'encryptionKeys', kind: 'keyring' },
   CACHE_ENCRYPTION_KEY_ID: { option: 'encryptionKeyId', kind: 'int' },
   CACHE_ENABLE_SECURITY: { option: 'enableSecurity', kind: 'bool' },
+  CACHE_AUDIT_LOG_PATH: { option: 'auditLogPath', kind: 'string' },
+  CACHE_AUDIT_HMAC_KEY: { option: 'auditHmacKey', kind: 'string' },
+  CACHE_INSTANCE_ID: { option: 'instanceId', kind: 'string' },
   CACHE_ENABLE_ACCESS_CONTROL: { option: 'enableAccessControl', kind: 'bool' },
   CACHE_ENABLE_MEMORY_MONITORING: { option: 'enableMemoryMonitoring', kind: 'bool' },
 };

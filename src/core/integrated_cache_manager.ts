@@ -45,7 +45,7 @@ export interface GetOptions<T> extends GuardOptions {
 export interface SetOptions extends GuardOptions {
   /** Time to live in seconds (fractions allowed). @default config.defaultTtl */
   ttl?: number;
-  /** With security on: the value's level (default: the writer role's; never above it). */
+  /** With security on: the value's level (default INTERNAL, or the writer's level if lower; never above the writer's). */
   securityLevel?: SecurityLevel;
   /** Tags for `invalidateTags` (set, getOrSet). */
   tags?: string[];

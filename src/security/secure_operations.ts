@@ -84,7 +84,8 @@ export class SecureOperations {
 
   #label(ctx: SecurityContext | null, op: string, key: string, value: unknown, level: number | undefined): unknown {
     if (ctx === null) return value;
-    const l = level ?? ctx.role.securityLevel;
+    // Default: INTERNAL, or the writer's own level when lower. Sensitive data says so explicitly.
+    const l = level ?? Math.min(SecurityLevel.INTERNAL, ctx.role.securityLevel);
     if (!Object.values(SecurityLevel).includes(l as SecurityLevel)) throw new InvalidArgumentError('securityLevel must be a SecurityLevel', { key });
     if (l > ctx.role.securityLevel) (this.#security as SecurityManager).denyInside(ctx, op, key, l, `cannot write a value above role ${ctx.role.name}'s level`);
     return { $tcl: l, $tcv: value } satisfies Labeled;
@@ -96,10 +97,15 @@ export class SecureOperations {
     return v.$tcv;
   }
 
-  /** Refuses when anything in `keys` is outside the caller's patterns. */
-  #checkAll(ctx: SecurityContext | null, op: string, keys: string[], why: string): void {
+  /**
+   * Refuses when a key in `keys` is outside the caller's patterns and still exists (a dependency
+   * or tag set may name keys deleted since; removing nothing is no escape).
+   */
+  async #checkAll(ctx: SecurityContext | null, op: string, keys: string[], why: string): Promise<void> {
     if (ctx === null) return;
-    for (const k of keys) if (!ctx.policy.allowsKey(k)) (this.#security as SecurityManager).denyInside(ctx, op, k, ctx.role.securityLevel, why);
+    for (const k of keys) {
+      if (!ctx.policy.allowsKey(k) && (await this.#raw.has(k))) (this.#security as SecurityManager).denyInside(ctx, op, k, ctx.role.securityLevel, why);
+    }
   }
 
   get(key: string, options?: GetOptions<unknown> & GuardOptions): Promise<unknown> {
@@ -142,7 +148,7 @@ export class SecureOperations {
 
   delete(key: string, options?: GuardOptions): Promise<boolean> {
     return this.#run('delete', options?.sessionId, [Permission.DELETE], [key], undefined, async (ctx) => {
-      if (ctx !== null) this.#checkAll(ctx, 'delete', await this.#invalidation.collectCascade([key]), 'a dependent key is outside the role’s patterns');
+      if (ctx !== null) await this.#checkAll(ctx, 'delete', await this.#invalidation.collectCascade([key]), 'a dependent key is outside the role’s patterns');
       return this.#raw.delete(key);
     });
   }
@@ -151,8 +157,8 @@ export class SecureOperations {
     return this.#run('invalidateTags', options?.sessionId, [Permission.DELETE], undefined, undefined, async (ctx) => {
       if (ctx !== null && Array.isArray(tags)) {
         const members = await this.#invalidation.tagMembers(tags);
-        this.#checkAll(ctx, 'invalidateTags', members, 'a tagged key is outside the role’s patterns');
-        this.#checkAll(ctx, 'invalidateTags', await this.#invalidation.collectCascade(members), 'a dependent key is outside the role’s patterns');
+        await this.#checkAll(ctx, 'invalidateTags', members, 'a tagged key is outside the role’s patterns');
+        await this.#checkAll(ctx, 'invalidateTags', await this.#invalidation.collectCascade(members), 'a dependent key is outside the role’s patterns');
       }
       return this.#raw.invalidateTags(tags);
     });
@@ -163,7 +169,7 @@ export class SecureOperations {
       if (ctx !== null) {
         // The pattern is provably inside (authorize); what its keys' dependents reach may not be.
         const matched = await this.#raw.scanKeys(pattern);
-        this.#checkAll(ctx, 'invalidatePattern', await this.#invalidation.collectCascade(matched), 'a dependent key is outside the role’s patterns');
+        await this.#checkAll(ctx, 'invalidatePattern', await this.#invalidation.collectCascade(matched), 'a dependent key is outside the role’s patterns');
       }
       return this.#raw.invalidatePattern(pattern);
     });
