@@ -84,6 +84,24 @@ async function handle(m: Msg): Promise<unknown> {
       await cache.set(key, value, { consistency: 'session', session });
       return session.token;
     }
+    case 'hammer': {
+      // Calls get() as fast as the rate limit allows from `startAt` for `durationMs`.
+      const [key, startAt, durationMs] = a as [string, number, number];
+      while (Date.now() < startAt) await new Promise((r) => setTimeout(r, 1));
+      let ok = 0;
+      let limited = 0;
+      while (Date.now() < startAt + durationMs) {
+        try {
+          await cache.get(key);
+          ok++;
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'E_RATE_LIMITED') throw err;
+          limited++;
+          await new Promise((r) => setTimeout(r, Math.max(1, Math.min(20, (err as { retryAfterMs: number }).retryAfterMs))));
+        }
+      }
+      return { ok, limited };
+    }
     case 'close':
       await cache.close();
       await counter?.close();
