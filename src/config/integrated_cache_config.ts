@@ -24,6 +24,15 @@ export const integratedCacheConfigSchema = z
      * cluster is discovered. Exclusive with `redisUrl`, `redisClient` and `sentinels`.
      */
     redisClusterNodes: z.array(z.string().regex(/^(rediss?:\/\/)?[^\s/]+:\d+\/?$/, 'each node must be host:port or a redis:// URL')).min(1).optional(),
+    /** Redis ACL user (or put it in the URL). */
+    redisUsername: z.string().min(1).optional(),
+    /** Redis password (or put it in the URL). Never logged. */
+    redisPassword: z.string().min(1).optional(),
+    /** TLS to Redis: CA, client certificate and key (PEM text or file paths), server name. Implies TLS. */
+    redisTls: z
+      .object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), servername: z.string().optional(), rejectUnauthorized: z.boolean().optional() })
+      .strict()
+      .optional(),
     /** Sentinel addresses (`host:port`); requires `sentinelMasterName`. */
     sentinels: z.array(z.string().regex(/^[^\s/:]+:\d+$/, 'each sentinel must be host:port')).min(1).optional(),
     /** The master name the sentinels monitor. */

@@ -2,14 +2,14 @@ import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
-import { CacheStateError, InvalidArgumentError, InvalidOptionsError } from '../errors.js';
+import { CacheStateError, InvalidArgumentError, InvalidOptionsError, TierUnavailableError } from '../errors.js';
 import { AesGcmCipher } from '../security/aes_gcm_cipher.js';
 import { configFromEnv } from '../config/env_config.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { POLICIES } from '../policy/policies.js';
 import { MemoryTier } from '../tiers/memory/memory_tier.js';
-import { openBackend, type RedisEndpoint } from '../tiers/redis/redis_connection.js';
+import { isConfigurationError, openBackend, type RedisEndpoint } from '../tiers/redis/redis_connection.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import { RedisTier } from '../tiers/redis/redis_tier.js';
 import { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';
@@ -130,6 +130,8 @@ export class IntegratedCacheManager {
   #watchdog: CoherenceWatchdog | null = null;
   #lock: StampedeLock | null = null;
   #l2Breaker: CircuitBreaker | null = null;
+  /** A connection error retrying cannot fix, seen while initializing. */
+  #configError: unknown = undefined;
   /** The guards (security, global rate limit); null when neither is on: the plain fast paths. */
   #guard: SecureOperations | null = null;
   #security: SecurityManager | null = null;
@@ -233,7 +235,18 @@ export class IntegratedCacheManager {
           )
         : null;
       this.#tracker = tracker;
-      const { backend, owned } = openBackend({ endpoint, connectTimeoutMs: c.connectTimeoutMs, logger: this.logger, tracker });
+      const { backend, owned } = openBackend({
+        endpoint,
+        connectTimeoutMs: c.connectTimeoutMs,
+        logger: this.logger,
+        tracker,
+        username: c.redisUsername,
+        password: c.redisPassword,
+        tls: c.redisTls,
+        onConnectionError: (err) => {
+          if (this.#state === 'initializing' && isConfigurationError(err)) this.#configError ??= err;
+        },
+      });
       if (owned) this.#ownedBackend = backend;
       this.#l2Breaker = c.circuitBreaker === false ? null : new CircuitBreaker({ name: 'redis', ...c.circuitBreaker });
       l2 = new RedisTier({ backend, prefix, commandTimeoutMs: c.l2CommandTimeoutMs, maxBatch: c.l2MaxBatch, breaker: this.#l2Breaker });
@@ -341,18 +354,31 @@ export class IntegratedCacheManager {
 
   async #connect(backend: RedisBackend): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
     const connecting = backend.connect().then(
       () => true,
       (err: unknown) => {
+        if (isConfigurationError(err)) this.#configError ??= err;
         this.logger.warn({ err: (err as Error).message }, 'redis connect failed');
         return false;
       },
     );
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), this.config.connectTimeoutMs);
+      // A wrong password or certificate will not fix itself: stop waiting as soon as one shows.
+      poll = setInterval(() => this.#configError !== undefined && resolve(false), 10);
     });
     const ok = await Promise.race([connecting, timedOut]);
     clearTimeout(timer);
+    clearInterval(poll);
+    const configError = this.#configError;
+    if (!ok && configError !== undefined) {
+      this.#state = 'closed';
+      this.#watchdog?.stop();
+      if (this.#ownedBackend !== null) await this.#ownedBackend.close().catch(() => undefined);
+      this.#ownedBackend = null;
+      throw new TierUnavailableError('l2', `Redis refused the connection (check credentials / TLS settings): ${(configError as Error).message ?? String(configError)}`, { cause: configError });
+    }
     if (!ok) this.logger.warn('redis not reachable at start; running degraded (L1 and misses) until it answers');
   }
 

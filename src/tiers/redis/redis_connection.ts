@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createClient, createCluster, createSentinel } from 'redis';
 import type { Logger } from 'pino';
 import type { TrackingInvalidator } from '../../coherence/tracking_invalidator.js';
@@ -16,10 +17,29 @@ export type RedisEndpoint =
   | { kind: 'sentinel'; sentinels: string[]; masterName: string }
   | { kind: 'client'; client: RedisClient };
 
+/** TLS settings for `rediss://` (PEM text or file paths). */
+export interface RedisTlsOptions {
+  /** CA certificate(s) that signed the server's certificate. */
+  ca?: string;
+  /** Client certificate and key, when the server requires them (tls-auth-clients). */
+  cert?: string;
+  key?: string;
+  /** The name the server certificate must carry, when it differs from the host. */
+  servername?: string;
+  /** Verify the server's certificate. Turning this off defeats TLS. @default true */
+  rejectUnauthorized?: boolean;
+}
+
 export interface RedisConnectionOptions {
   endpoint: RedisEndpoint;
   connectTimeoutMs: number;
   logger: Logger;
+  /** Redis ACL user and password (also accepted in the URL). */
+  username?: string;
+  password?: string;
+  tls?: RedisTlsOptions;
+  /** Every connection error, unthrottled (initialize() watches for configuration errors). */
+  onConnectionError?: (err: unknown) => void;
   /** Coherence provider; when set, connections speak RESP3 and enable tracking in their handshake. */
   tracker: TrackingInvalidator | null;
 }
@@ -56,10 +76,20 @@ export function openBackend(options: RedisConnectionOptions): OpenedBackend {
     reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
   };
   const coherence = tracker === null ? {} : ({ RESP: 3, clientSideCache: tracker } as const);
-  const onError = throttledErrorLogger(options.logger);
+  const log = throttledErrorLogger(options.logger);
+  const onError = (err: unknown): void => {
+    options.onConnectionError?.(err);
+    log(err);
+  };
+  const auth = {
+    ...(options.username !== undefined ? { username: options.username } : {}),
+    ...(options.password !== undefined ? { password: options.password } : {}),
+  };
+  const tls = options.tls === undefined ? null : tlsSocketOptions(options.tls);
   switch (endpoint.kind) {
     case 'url': {
-      const client = createClient({ url: endpoint.url, disableOfflineQueue: true, socket, ...coherence });
+      const useTls = tls !== null || endpoint.url.startsWith('rediss://');
+      const client = createClient({ url: endpoint.url, disableOfflineQueue: true, socket: useTls ? { ...socket, tls: true as const, ...(tls ?? {}) } : socket, ...auth, ...coherence });
       client.on('error', onError);
       return { backend: new StandaloneBackend(client as RedisClient), owned: true };
     }
@@ -73,10 +103,10 @@ export function openBackend(options: RedisConnectionOptions): OpenedBackend {
     }
     case 'cluster': {
       // Nodes found by discovery inherit `defaults`, so TLS must be stated there too.
-      const tls = endpoint.nodes.some((n) => n.startsWith('rediss://'));
+      const useTls = tls !== null || endpoint.nodes.some((n) => n.startsWith('rediss://'));
       const cluster = createCluster({
         rootNodes: endpoint.nodes.map((n) => ({ url: nodeUrl(n) })),
-        defaults: { disableOfflineQueue: true, socket: tls ? { ...socket, tls: true as const } : socket },
+        defaults: { disableOfflineQueue: true, ...auth, socket: useTls ? { ...socket, tls: true as const, ...(tls ?? {}) } : socket },
         ...coherence,
       });
       cluster.on('error', onError);
@@ -86,13 +116,43 @@ export function openBackend(options: RedisConnectionOptions): OpenedBackend {
       const sentinel = createSentinel({
         name: endpoint.masterName,
         sentinelRootNodes: endpoint.sentinels.map(hostPort),
-        nodeClientOptions: { disableOfflineQueue: true, socket },
+        nodeClientOptions: { disableOfflineQueue: true, ...auth, socket: tls !== null ? { ...socket, tls: true as const, ...tls } : socket },
         ...coherence,
       });
       sentinel.on('error', onError);
       return { backend: new SentinelBackend(sentinel as never), owned: true };
     }
   }
+}
+
+/** PEM text, or the contents of the file it names. */
+function pem(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8');
+}
+
+function tlsSocketOptions(t: RedisTlsOptions): { ca?: string; cert?: string; key?: string; servername?: string; rejectUnauthorized?: boolean } {
+  return {
+    ...(t.ca !== undefined ? { ca: pem(t.ca) } : {}),
+    ...(t.cert !== undefined ? { cert: pem(t.cert) } : {}),
+    ...(t.key !== undefined ? { key: pem(t.key) } : {}),
+    ...(t.servername !== undefined ? { servername: t.servername } : {}),
+    ...(t.rejectUnauthorized !== undefined ? { rejectUnauthorized: t.rejectUnauthorized } : {}),
+  };
+}
+
+/**
+ * Errors retrying cannot fix: wrong credentials, a certificate that does not verify, a user
+ * without permission to connect. initialize() fails on them instead of starting degraded.
+ */
+export function isConfigurationError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  const msg = String(e?.message ?? '');
+  return (
+    /WRONGPASS|NOAUTH|NOPERM|invalid password|AUTH failed/i.test(msg) ||
+    /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(String(e?.code ?? '')) ||
+    /certificate|self[- ]signed|wrong version number|alert/i.test(msg)
+  );
 }
 
 /** Without an 'error' listener node-redis errors crash the process; log at most once a second. */
