@@ -33,3 +33,6 @@ export { AuditLog, verifyAuditFile, type AuditRecord, type VerifyResult } from '
 export { RateLimiter, type RateLimitSpec } from './security/rate_limiter.js';
 export { AesGcmCipher, type EncryptionKey } from './security/aes_gcm_cipher.js';
 export type { GuardOptions } from './security/secure_operations.js';
+export { quickTune, type TuneReport, type Recommendation, type QuickTuneOptions } from './tuning/quick_tune.js';
+export { autoOptimize, PerformanceGoal, measureL1HitRatio, type OptimizeResult } from './tuning/auto_optimize.js';
+export { missRatioCurve, type CurvePoint } from './tuning/miss_ratio_curve.js';

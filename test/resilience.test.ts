@@ -170,20 +170,24 @@ describe('circuit breakers', () => {
       if (!healthy) throw new Error('db down');
       return `value of ${key}`;
     }
-    expect(await cache.getOrSet('a', userLoader, { ttl: 0.05, grace: 60 })).toBe('value of a');
+    const k = { breakerKey: 'users' };
+    expect(await cache.getOrSet('a', userLoader, { ...k, ttl: 0.05, grace: 60 })).toBe('value of a');
     healthy = false;
     await sleep(60);
     // 1 success + 2 failures = 2/3 over the minimum of 3 calls: open.
-    for (let i = 0; i < 2; i++) await expect(cache.getOrSet(`x${i}`, userLoader)).rejects.toBeInstanceOf(LoaderError);
+    for (let i = 0; i < 2; i++) await expect(cache.getOrSet(`x${i}`, (key) => userLoader(key), k)).rejects.toBeInstanceOf(LoaderError);
     const before = calls;
     // Open now: no call reaches the loader; the stale value answers, an uncached key gets a typed error.
-    expect(await cache.getOrSet('a', userLoader, { ttl: 0.05, grace: 60 })).toBe('value of a');
-    await expect(cache.getOrSet('y', userLoader)).rejects.toMatchObject({ code: 'E_CIRCUIT_OPEN' });
+    expect(await cache.getOrSet('a', userLoader, { ...k, ttl: 0.05, grace: 60 })).toBe('value of a');
+    await expect(cache.getOrSet('y', userLoader, k)).rejects.toMatchObject({ code: 'E_CIRCUIT_OPEN' });
     expect(calls).toBe(before);
-    expect((await cache.getStats()).breakers.find((b) => b.name === 'loader:userLoader')?.state).toBe('open');
+    expect((await cache.getStats()).breakers.find((b) => b.name === 'loader:users')?.state).toBe('open');
     healthy = true;
     await sleep(250);
-    expect(await cache.getOrSet('a', userLoader, { ttl: 10 })).toBe('value of a'); // probe goes through, refreshes
-    expect((await cache.getStats()).breakers.find((b) => b.name === 'loader:userLoader')?.state).toBe('closed');
+    expect(await cache.getOrSet('a', userLoader, { ...k, ttl: 10 })).toBe('value of a'); // probe goes through, refreshes
+    expect((await cache.getStats()).breakers.find((b) => b.name === 'loader:users')?.state).toBe('closed');
+    // A DataLoader object gets its own breaker without a key.
+    await cache.getOrSet('d', { load: async () => 'dl' });
+    expect((await cache.getStats()).breakers.some((b) => b.name === 'loader:Object')).toBe(true);
   });
 });

@@ -66,6 +66,8 @@ export interface GetOrSetOptions extends SetOptions {
   softTimeoutMs?: number;
   /** Fail with `LoaderTimeoutError` after this many ms of loading (the load goes on and fills the cache). */
   hardTimeoutMs?: number;
+  /** Names the circuit breaker this loader shares with every call using the same key (DataLoaders get one each without it). */
+  breakerKey?: string;
 }
 
 export interface SetManyEntry<T = unknown> {
@@ -143,6 +145,7 @@ export class IntegratedCacheManager {
   readonly #loaderBreakers = new WeakMap<object, CircuitBreaker>();
   /** The named loader breakers, for stats (a WeakMap cannot be listed). */
   readonly #loaderBreakerList: WeakRef<CircuitBreaker>[] = [];
+  readonly #keyedBreakers = new Map<string, CircuitBreaker>();
   readonly #defaultTtlMs: number;
   readonly #cipher: AesGcmCipher | null;
   /** 'security' events: `{ type, key, reason }` (a rejected value, a denied access). */
@@ -282,7 +285,12 @@ export class IntegratedCacheManager {
       const needsConnect = this.#ownedBackend !== null || !(c.redisClient as { isOpen?: boolean }).isOpen;
       if (needsConnect) await this.#connect(l2.backend);
       if (this.#tracker !== null && l1 !== null) {
-        this.#watchdog = new CoherenceWatchdog(l2.backend, l1, (reason) => this.#stack?.invalidateAll(reason), c.coherenceStalenessMs, this.logger);
+        // The gate follows whichever L1 is current (tuning may resize it).
+        const gate = {
+          setServableUntil: (t: number) => this.#stack?.l1?.setServableUntil(t),
+          setFillTtlCap: (ms: number) => this.#stack?.l1?.setFillTtlCap(ms),
+        };
+        this.#watchdog = new CoherenceWatchdog(l2.backend, gate, (reason) => this.#stack?.invalidateAll(reason), c.coherenceStalenessMs, this.logger);
         await this.#watchdog.start();
       }
     }
@@ -513,6 +521,30 @@ export class IntegratedCacheManager {
     this.#ready();
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
     return (this.#invalidation as InvalidationManager).invalidateTags(tags);
+  }
+
+  /** The L1 tier, or null (L1 off, or before initialize). For tuning and memory management. */
+  get l1Tier(): MemoryTier | null {
+    return this.#l1;
+  }
+
+  /**
+   * Resizes L1 to `maxEntries`: within the allocated capacity by moving the entry bound, beyond
+   * it by building a larger tier and moving the live entries over. Returns the new bound.
+   */
+  resizeL1(maxEntries: number): number {
+    const stack = this.#ready();
+    const l1 = stack.l1;
+    if (l1 === null) throw new CacheStateError('L1 is off');
+    if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > 50_000_000) throw new InvalidArgumentError('maxEntries must be an integer in 1..50,000,000');
+    if (maxEntries <= l1.maxEntries) {
+      l1.setEntryLimit(maxEntries);
+      return maxEntries;
+    }
+    const next = l1.resized(maxEntries);
+    stack.replaceL1(next);
+    this.#l1 = next;
+    return maxEntries;
   }
 
   /** Roles, sessions and the audit trail (with `enableSecurity`). */
@@ -774,7 +806,7 @@ export class IntegratedCacheManager {
       l1Enabled: l1 !== null,
       l1Size: l1?.size ?? 0,
       l1Bytes: l1?.bytes ?? 0,
-      l1MaxSize: l1?.maxEntries ?? 0,
+      l1MaxSize: l1?.entryLimit ?? 0,
       issues,
       checkedAt: new Date(),
     };
@@ -804,6 +836,7 @@ export class IntegratedCacheManager {
   #breakers(): CircuitBreaker[] {
     const out: CircuitBreaker[] = [];
     if (this.#l2Breaker !== null) out.push(this.#l2Breaker);
+    out.push(...this.#keyedBreakers.values());
     for (const ref of this.#loaderBreakerList) {
       const b = ref.deref();
       if (b !== undefined) out.push(b);
@@ -812,20 +845,28 @@ export class IntegratedCacheManager {
   }
 
   /** The breaker guarding `loader` (created on first use), or null with breakers off. */
-  loaderBreaker(loader: object): CircuitBreaker | null {
+  /**
+   * The breaker guarding a loader: one per `breakerKey` (a string you choose, e.g. 'users-db'),
+   * else one per DataLoader object. Plain functions get none: a loader is usually a closure made
+   * per call, and a breaker per closure would never see a second call (and cost an allocation
+   * on every miss, measured).
+   */
+  loaderBreaker(loader: object, breakerKey?: string): CircuitBreaker | null {
     const c = this.config.circuitBreaker;
     if (c === false) return null;
+    if (breakerKey !== undefined) {
+      let b = this.#keyedBreakers.get(breakerKey);
+      if (b === undefined) {
+        b = new CircuitBreaker({ name: `loader:${breakerKey}`, ...c });
+        this.#keyedBreakers.set(breakerKey, b);
+      }
+      return b;
+    }
+    if (typeof loader === 'function') return null;
     let b = this.#loaderBreakers.get(loader);
     if (b === undefined) {
-      const fnName = typeof loader === 'function' ? loader.name : loader.constructor.name;
-      b = new CircuitBreaker({ name: `loader:${fnName || 'anonymous'}`, ...c });
+      b = new CircuitBreaker({ name: `loader:${loader.constructor.name || 'DataLoader'}`, ...c });
       this.#loaderBreakers.set(loader, b);
-      // Drop collected refs now and then so the list does not grow with per-call closures.
-      if (this.#loaderBreakerList.length > 256) {
-        const live = this.#loaderBreakerList.filter((r) => r.deref() !== undefined);
-        this.#loaderBreakerList.length = 0;
-        this.#loaderBreakerList.push(...live);
-      }
       this.#loaderBreakerList.push(new WeakRef(b));
     }
     return b;
@@ -844,7 +885,7 @@ export class IntegratedCacheManager {
       graceMs: ms('grace', options?.grace, c.defaultGrace) * 1000,
       softTimeoutMs: ms('softTimeoutMs', options?.softTimeoutMs, c.loaderSoftTimeoutMs),
       hardTimeoutMs: ms('hardTimeoutMs', options?.hardTimeoutMs, c.loaderHardTimeoutMs),
-      guard: guardOf(loader === undefined ? null : this.loaderBreaker(loader)),
+      guard: guardOf(loader === undefined ? null : this.loaderBreaker(loader, options?.breakerKey)),
       strong: this.#strong,
     };
   }

@@ -93,7 +93,8 @@ export interface Candidate {
  * counted and L1 still serves the value.
  */
 export class TierStack implements InvalidationSink {
-  readonly l1: MemoryTier | null;
+  /** Replaced (never nulled) when L1 is resized beyond its capacity (`replaceL1`). */
+  l1: MemoryTier | null;
   readonly l2: RedisTier | null;
   readonly #codec: EnvelopeCodec;
   readonly #clock: Clock;
@@ -131,6 +132,12 @@ export class TierStack implements InvalidationSink {
     this.#failedWriteL1TtlMs = options.failedWriteL1TtlMs ?? 0;
     this.#encrypted = options.encrypted ?? false;
     this.#onSecurityEvent = options.onSecurityEvent;
+  }
+
+  /** Swaps in a resized L1 (tuning). Reads in flight see one or the other; both are coherent. */
+  replaceL1(next: MemoryTier): void {
+    this.#bulkSeq = ++this.#seq;
+    this.l1 = next;
   }
 
   /** Another instance (or any Redis client) changed `key`: drop it from L1, and from any read in flight. */

@@ -79,6 +79,11 @@ export class MemoryTier<V = unknown> {
   // Coherence gate (coherence_watchdog.ts): past this instant L1 cannot vouch for its entries, so
   // `get`/`peek` miss without removing anything; Infinity when no one bounds staleness.
   #servableUntil = Infinity;
+  /** The entry bound in force: `maxEntries`, or less while memory pressure shrinks the tier. */
+  #limit: number;
+  /** Called with every key looked up by `get` while tuning samples traffic; null otherwise. */
+  #sampler: ((key: string) => void) | null = null;
+  readonly #options: MemoryTierOptions;
   /** When > 0, no entry is stored for longer than this many ms (coherence outage mode). */
   #fillTtlCapMs = 0;
 
@@ -86,6 +91,8 @@ export class MemoryTier<V = unknown> {
     const { maxEntries } = options;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
     this.maxEntries = maxEntries;
+    this.#limit = maxEntries;
+    this.#options = options;
     this.maxBytes = options.maxBytes ?? 0;
     // One spare slot: a candidate is inserted before the policy picks a victim (admission).
     const capacity = maxEntries + 1;
@@ -132,6 +139,7 @@ export class MemoryTier<V = unknown> {
 
   /** The live value, or `undefined`. Counts a hit or a miss and tells the policy. */
   get(key: string): V | undefined {
+    if (this.#sampler !== null) this.#sampler(key);
     const slot = this.#map.get(key);
     if (slot === undefined || (this.#servableUntil !== Infinity && this.#clock.coarseNow() >= this.#servableUntil)) {
       this.#misses++;
@@ -250,7 +258,7 @@ export class MemoryTier<V = unknown> {
         if (heap.size > 2 * this.#map.size + 64) heap.compact(this.#map.size, this.#isCurrent);
       }
     }
-    if (this.#map.size > this.maxEntries || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
+    if (this.#map.size > this.#limit || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
       this.#enforceBounds();
       return this.#map.get(key) === slot;
     }
@@ -301,6 +309,41 @@ export class MemoryTier<V = unknown> {
     }
   }
 
+  /** The entry bound in force (at most `maxEntries`). */
+  get entryLimit(): number {
+    return this.#limit;
+  }
+
+  /**
+   * Lowers (or restores, up to `maxEntries`) the entry bound, evicting by policy at once when
+   * lowered. Memory pressure shrinks L1 this way and gives the room back when it passes.
+   */
+  setEntryLimit(n: number): void {
+    this.#limit = Math.max(1, Math.min(this.maxEntries, Math.floor(n)));
+    if (this.#map.size > this.#limit) this.#enforceBounds();
+  }
+
+  /** Sees every key `get` looks up (tuning samples traffic with it); null stops it. */
+  setAccessSampler(sampler: ((key: string) => void) | null): void {
+    this.#sampler = sampler;
+  }
+
+  /**
+   * A new tier of `maxEntries` holding this tier's live entries (as many as fit; the policy of the
+   * new tier starts fresh). For resizing beyond the allocated capacity.
+   */
+  resized(maxEntries: number): MemoryTier<V> {
+    const next = new MemoryTier<V>({ ...this.#options, maxEntries });
+    const now = this.#clock.now();
+    for (const [key, slot] of this.#map) {
+      if (this.#isExpired(slot, now)) continue;
+      next.set(key, this.#values[slot] as V, this.#expires?.[slot] ?? 0, this.#weights?.[slot] ?? 0, this.#staleAt?.[slot] ?? 0);
+    }
+    next.setServableUntil(this.#servableUntil);
+    next.setFillTtlCap(this.#fillTtlCapMs);
+    return next;
+  }
+
   stats(): MemoryTierStats {
     return {
       hits: this.#hits,
@@ -314,7 +357,7 @@ export class MemoryTier<V = unknown> {
 
   #enforceBounds(): void {
     const heap = this.#expiryHeap;
-    while (this.#map.size > this.maxEntries || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
+    while (this.#map.size > this.#limit || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
       // Expired entries go first: they are worth nothing, whatever the policy thinks of them.
       if (heap !== null && heap.peekExpiry() <= this.#clock.now()) {
         const expired = heap.peek(this.#isCurrent);

@@ -1,0 +1,68 @@
+import type { IntegratedCacheManager } from '../core/integrated_cache_manager.js';
+import { CacheStateError } from '../errors.js';
+import { quickTune, type QuickTuneOptions, type Recommendation, type TuneReport } from './quick_tune.js';
+
+export const PerformanceGoal = {
+  MAXIMIZE_HIT_RATE: 'maximize_hit_rate',
+  /** L1 hits are the fast path: latency follows the L1 hit ratio, so this sizes L1 for it too. */
+  MINIMIZE_LATENCY: 'minimize_latency',
+  MINIMIZE_MEMORY: 'minimize_memory',
+} as const;
+export type PerformanceGoal = (typeof PerformanceGoal)[keyof typeof PerformanceGoal];
+
+export interface OptimizeResult {
+  goal: PerformanceGoal;
+  applied: Recommendation[];
+  /** L1 hit ratio (0..1) measured over a window before and after applying. */
+  before: number;
+  after: number;
+  /** after − before, in points; and what the tuning predicted. */
+  measuredGain: number;
+  predictedGain: number;
+  report: TuneReport;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** L1 hit ratio over the next `accesses` lookups (or `timeoutMs`). */
+export async function measureL1HitRatio(cache: IntegratedCacheManager, accesses: number, timeoutMs = 30_000): Promise<number> {
+  const l1 = cache.l1Tier;
+  if (l1 === null) throw new CacheStateError('needs L1');
+  const s0 = l1.stats();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tier = cache.l1Tier ?? l1;
+    const s = tier.stats();
+    const n = s.hits + s.misses - (tier === l1 ? s0.hits + s0.misses : 0);
+    if (n >= accesses || Date.now() > deadline) {
+      const h = s.hits - (tier === l1 ? s0.hits : 0);
+      return n === 0 ? 0 : h / n;
+    }
+    await sleep(10);
+  }
+}
+
+/**
+ * Tunes the live cache for `goal`: quickTune, apply the best matching L1 recommendation (resizing
+ * L1 in place), let the L1 refill for `warmupAccesses`, then measure over `accesses` lookups.
+ * Reports what it applied, the measured before/after and the prediction. Traffic must be flowing.
+ */
+export async function autoOptimize(
+  cache: IntegratedCacheManager,
+  goal: PerformanceGoal = PerformanceGoal.MAXIMIZE_HIT_RATE,
+  options: QuickTuneOptions & { warmupAccesses?: number } = {},
+): Promise<OptimizeResult> {
+  const accesses = options.accesses ?? 100_000;
+  const report = await quickTune(cache, options);
+  const before = report.measuredHitRatio;
+  const resizes = report.recommendations.filter((r) => r.kind === 'resize-l1');
+  const pick = goal === PerformanceGoal.MINIMIZE_MEMORY ? resizes.find((r) => (r.change.to as number) < report.currentL1Size) : resizes.find((r) => r.predictedGain > 0);
+  const applied: Recommendation[] = [];
+  if (pick !== undefined) {
+    cache.resizeL1(pick.change.to as number);
+    applied.push(pick);
+    await measureL1HitRatio(cache, options.warmupAccesses ?? accesses, options.timeoutMs);
+  }
+  const after = pick === undefined ? before : await measureL1HitRatio(cache, accesses, options.timeoutMs);
+  return { goal, applied, before, after, measuredGain: (after - before) * 100, predictedGain: pick?.predictedGain ?? 0, report };
+}

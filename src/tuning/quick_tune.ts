@@ -1,0 +1,172 @@
+import { deflateRawSync } from 'node:zlib';
+import type { IntegratedCacheManager } from '../core/integrated_cache_manager.js';
+import { CacheStateError } from '../errors.js';
+import { POLICIES } from '../policy/policies.js';
+import { AccessSampler } from './access_sampler.js';
+import { missRatioCurve, type CurvePoint } from './miss_ratio_curve.js';
+
+export interface Recommendation {
+  kind: 'resize-l1' | 'extend-ttl' | 'enable-compression';
+  /** What to change, in words, with the figures behind it. */
+  description: string;
+  /** The setting and values, for autoOptimize. */
+  change: { setting: string; from: unknown; to: unknown };
+  /** Predicted effect: hit-ratio points for L1 resizing; bytes per value for compression. */
+  predictedGain: number;
+  /** Ranking key (higher first). */
+  score: number;
+}
+
+export interface TuneReport {
+  /** Accesses observed, and the sampled ones behind the curve. */
+  accessesSeen: number;
+  samples: number;
+  samplingRate: number;
+  currentL1Size: number;
+  /** L1 hit ratio measured over the window (0..1), and the curve's prediction at the current size (calibration). */
+  measuredHitRatio: number;
+  predictedAtCurrent: number;
+  curve: CurvePoint[];
+  /** Keys read at least 4 times in the window that missed L1 after having been in it. */
+  hotKeysRemissed: string[];
+  expirationsInWindow: number;
+  recommendations: Recommendation[];
+}
+
+export interface QuickTuneOptions {
+  /** Accesses to observe before answering. @default 100000 */
+  accesses?: number;
+  /** Give up waiting for accesses after this long. @default 30000 */
+  timeoutMs?: number;
+  /** L1 sizes to predict, as multiples of the current size. @default [0.25, 0.5, 1, 2, 4, 8, 16] */
+  factors?: number[];
+  /** Cap on recommended L1 memory (estimated from the current bytes per entry). @default 1024 */
+  memoryBudgetMb?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Tuning from live traffic. Samples the L1's lookups (SHARDS spatial sampling) for a window,
+ * replays the sample through miniature copies of the real L1 at other sizes to predict the hit
+ * ratio at each (a miss-ratio curve), watches hot keys that fall out of L1 and estimates what
+ * compression would save on sampled values, then ranks recommendations by predicted gain.
+ * The cache keeps serving throughout; sampling costs one hash per lookup for the window only.
+ */
+export async function quickTune(cache: IntegratedCacheManager, options: QuickTuneOptions = {}): Promise<TuneReport> {
+  const l1 = cache.l1Tier;
+  if (l1 === null) throw new CacheStateError('quickTune needs L1 (enableL1Cache)');
+  const current = l1.entryLimit;
+  const factors = options.factors ?? [0.25, 0.5, 1, 2, 4, 8, 16];
+  const smallest = Math.max(1, Math.floor(current * Math.min(...factors)));
+  // At least ~200 entries in the smallest mini-cache: below that the simulation is noisy.
+  const rate = Math.min(1, 200 / smallest);
+  const sampler = new AccessSampler(rate, 400_000);
+  const counts = new Map<string, { n: number; wasIn: boolean; remissed: boolean }>();
+  const tier = l1;
+  const record = (key: string): void => {
+    sampler.record(key);
+    if (counts.size < 50_000 || counts.has(key)) {
+      const present = tier.expiresAt(key) !== -1;
+      const c = counts.get(key) ?? { n: 0, wasIn: false, remissed: false };
+      c.n++;
+      if (!present && c.wasIn) c.remissed = true;
+      if (present) c.wasIn = true;
+      counts.set(key, c);
+    }
+  };
+  const before = tier.stats();
+  tier.setAccessSampler(record);
+  const want = options.accesses ?? 100_000;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  try {
+    while (sampler.seen < want && !sampler.full && Date.now() < deadline) await sleep(10);
+  } finally {
+    tier.setAccessSampler(null);
+  }
+  const after = tier.stats();
+  const lookups = after.hits + after.misses - before.hits - before.misses;
+  const measured = lookups === 0 ? 0 : (after.hits - before.hits) / lookups;
+  const policyName = cache.config.l1Policy;
+  const policy = typeof policyName === 'string' ? POLICIES[policyName] : policyName;
+  const bytesPerEntry = tier.size > 0 ? Math.max(64, tier.bytes / tier.size + 100) : 200;
+  const maxBySize = Math.floor(((options.memoryBudgetMb ?? 1024) * 1024 * 1024) / bytesPerEntry);
+  const sizes = [...new Set(factors.map((f) => Math.max(1, Math.min(maxBySize, Math.round(current * f)))))].sort((a, b) => a - b);
+  const curve = missRatioCurve(sampler.keys, rate, sizes, policy);
+  const at = (n: number) => curve.find((p) => p.size === n)?.hitRatio ?? 0;
+  const predictedAtCurrent = at(current);
+  const recommendations: Recommendation[] = [];
+
+  // L1 size: the smallest size within half a point of the best predicted hit ratio (the knee).
+  const best = Math.max(...curve.map((p) => p.hitRatio));
+  const knee = curve.find((p) => p.hitRatio >= best - 0.005) as CurvePoint;
+  const gain = (knee.hitRatio - predictedAtCurrent) * 100;
+  if (knee.size !== current && Math.abs(gain) >= 1) {
+    recommendations.push({
+      kind: 'resize-l1',
+      description: `L1 ${current} → ${knee.size} entries: predicted L1 hit ratio ${(predictedAtCurrent * 100).toFixed(1)}% → ${(knee.hitRatio * 100).toFixed(1)}% (measured now ${(measured * 100).toFixed(1)}%), about ${((knee.size * bytesPerEntry) / 1048576).toFixed(1)} MiB`,
+      change: { setting: 'l1MaxSize', from: current, to: knee.size },
+      predictedGain: gain,
+      score: gain,
+    });
+  }
+  // Memory: the smallest size that loses under one point against the current size.
+  const frugal = curve.find((p) => p.size < current && p.hitRatio >= predictedAtCurrent - 0.01);
+  if (frugal !== undefined) {
+    recommendations.push({
+      kind: 'resize-l1',
+      description: `L1 ${current} → ${frugal.size} entries saves ~${(((current - frugal.size) * bytesPerEntry) / 1048576).toFixed(1)} MiB for ${((predictedAtCurrent - frugal.hitRatio) * 100).toFixed(1)} points of hit ratio`,
+      change: { setting: 'l1MaxSize', from: current, to: frugal.size },
+      predictedGain: (frugal.hitRatio - predictedAtCurrent) * 100,
+      score: 0.1,
+    });
+  }
+  const hot = [...counts].filter(([, c]) => c.n >= 4 && c.remissed).sort((a, b) => b[1].n - a[1].n);
+  const expirations = after.expirations - before.expirations;
+  if (hot.length > 0 && expirations > 0.1 * (after.misses - before.misses)) {
+    const ttl = cache.config.defaultTtl;
+    recommendations.push({
+      kind: 'extend-ttl',
+      description: `${hot.length} hot keys fell out of L1 while still being read, and expirations were ${expirations} of ${after.misses - before.misses} misses: a longer TTL (e.g. ${ttl * 4} s) or refresh-ahead keeps them`,
+      change: { setting: 'defaultTtl', from: ttl, to: ttl * 4 },
+      predictedGain: (expirations / Math.max(1, lookups)) * 100,
+      score: (expirations / Math.max(1, lookups)) * 100,
+    });
+  }
+  // Compression: deflate a sample of L1 values, as the codec would.
+  if (!cache.config.enableCompression) {
+    let raw = 0;
+    let packed = 0;
+    let n = 0;
+    for (const key of tier.keys()) {
+      const v = tier.peek(key);
+      if (v === undefined) continue;
+      const text = Buffer.from(JSON.stringify(v) ?? '');
+      raw += text.length;
+      packed += Math.min(text.length, deflateRawSync(text).length);
+      if (++n >= 200) break;
+    }
+    if (n > 0 && packed < raw * 0.8) {
+      recommendations.push({
+        kind: 'enable-compression',
+        description: `deflate would shrink the sampled values ${(100 - (packed / raw) * 100).toFixed(0)}% (${(raw / n).toFixed(0)} → ${(packed / n).toFixed(0)} bytes each): less Redis memory and bandwidth`,
+        change: { setting: 'enableCompression', from: false, to: true },
+        predictedGain: (raw - packed) / n,
+        score: 1,
+      });
+    }
+  }
+  recommendations.sort((a, b) => b.score - a.score);
+  return {
+    accessesSeen: sampler.seen,
+    samples: sampler.keys.length,
+    samplingRate: rate,
+    currentL1Size: current,
+    measuredHitRatio: measured,
+    predictedAtCurrent,
+    curve,
+    hotKeysRemissed: hot.slice(0, 10).map(([k]) => k),
+    expirationsInWindow: expirations,
+    recommendations,
+  };
+}
