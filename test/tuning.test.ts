@@ -63,7 +63,7 @@ describe('tuning from live traffic', () => {
   }, 120_000);
 
   it('quickTune also ranks compression (from sampled values) and flags hot keys that expire while hot', async () => {
-    const cache = createIntegratedCache({ l1MaxSize: 5000, enableCompression: false, defaultTtl: 0.2, logLevel: 'silent' });
+    const cache = createIntegratedCache({ l1MaxSize: 5000, enableCompression: false, defaultTtl: 0.05, logLevel: 'silent' });
     await cache.initialize();
     const next = zipf(2000, 1.0, 7);
     let running = true;
@@ -76,7 +76,7 @@ describe('tuning from live traffic', () => {
       }
     })();
     try {
-      const report = await quickTune(cache, { accesses: 30_000 });
+      const report = await quickTune(cache, { accesses: 60_000 });
       const kinds = report.recommendations.map((r) => r.kind);
       expect(kinds).toContain('enable-compression');
       expect(kinds).toContain('extend-ttl');
