@@ -42,8 +42,6 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_DEFAULT_READ_PATTERN: { option: 'defaultReadPattern', kind: ['cache_aside', 'read_through', 'refresh_ahead'] },
   CACHE_DEFAULT_WRITE_PATTERN: { option: 'defaultWritePattern', kind: ['cache_aside', 'write_through', 'write_behind'] },
   CACHE_LOG_LEVEL: { option: 'logLevel', kind: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
-  // Seed variables whose mechanisms are not in this release: read so that `true` is refused
-  // loudly by the config (a deployment asking for them must not silently run without them).
   CACHE_ENABLE_ENCRYPTION: { option: 'enableEncryption', kind: 'bool' },
   // Secrets: parse errors name the variable, never echo the value.
   CACHE_ENCRYPTION_KEY: { option: 'encryptionKeys', kind: 'keyring' },
@@ -55,6 +53,9 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_INSTANCE_ID: { option: 'instanceId', kind: 'string' },
   CACHE_ENABLE_ACCESS_CONTROL: { option: 'enableAccessControl', kind: 'bool' },
   CACHE_ENABLE_MEMORY_MONITORING: { option: 'enableMemoryMonitoring', kind: 'bool' },
+  CACHE_MEMORY_THRESHOLD_MB: { option: 'memoryThresholdMb', kind: 'number' },
+  CACHE_MEMORY_CHECK_INTERVAL_MS: { option: 'memoryCheckIntervalMs', kind: 'int' },
+  CACHE_TEMPORARY_KEY_PATTERNS: { option: 'temporaryKeyPatterns', kind: 'list' },
 };
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);

@@ -177,6 +177,14 @@ export const integratedCacheConfigSchema = z
     globalRateLimit: z.object({ opsPerSecond: z.number().positive(), burst: z.number().int().min(1) }).strict().optional(),
     /** Names this instance in audit records. @default `${hostname}:${pid}` */
     instanceId: z.string().min(1).max(128).optional(),
+    /** Watch memory and shrink L1 under pressure (observability/memory_monitor.ts). @default false */
+    enableMemoryMonitoring: z.boolean().default(false),
+    /** RSS (MiB) that counts as full for the pressure level. @default 2048 */
+    memoryThresholdMb: z.number().positive().default(2048),
+    /** How often memory is checked, in ms. @default 1000 */
+    memoryCheckIntervalMs: z.number().int().min(10).default(1000),
+    /** L1 keys dropped first under pressure (Redis globs). @default ['temp:*'] */
+    temporaryKeyPatterns: z.array(z.string().min(1)).default(['temp:*']),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     /** Your pino logger (its level wins over `logLevel`). */
@@ -193,39 +201,15 @@ export const integratedCacheConfigSchema = z
   })
   .strict();
 
-/**
- * Seed options whose mechanisms are not in this release: typed as `false` so the product
- * description's examples compile, and refused at run time when set to anything else.
- */
-export interface NotYetAvailableOptions {
-  /** Not in this release: only `false` is accepted. */
-  enableMemoryMonitoring?: false;
-}
-
 /** Options accepted by `createIntegratedCache` (input shape: every field optional). */
-export type IntegratedCacheOptions = z.input<typeof integratedCacheConfigSchema> & NotYetAvailableOptions;
+export type IntegratedCacheOptions = z.input<typeof integratedCacheConfigSchema>;
 /** The resolved configuration (defaults applied). */
 export type IntegratedCacheConfig = z.output<typeof integratedCacheConfigSchema>;
-
-/**
- * Options the product description names whose mechanisms are not in this release. Accepting them
- * and doing nothing would be a lie, so each is refused with this message.
- */
-const NOT_YET_AVAILABLE: Record<string, string> = {
-  enableMemoryMonitoring: 'memory-pressure monitoring is not in this release yet',
-};
 
 /** Validates `options` and applies defaults. Throws `InvalidOptionsError` naming the first bad option. */
 export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedCacheConfig {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('(root)', 'options must be an object');
-  for (const [name, message] of Object.entries(NOT_YET_AVAILABLE)) {
-    const v = (options as Record<string, unknown>)[name];
-    // `false` / absent ask for nothing missing, so they are fine (the seed's basic example passes enableSecurity: false).
-    if (v !== undefined && v !== false) throw new InvalidOptionsError(name, message);
-  }
-  const cleaned = Object.fromEntries(Object.entries(options).filter(([k]) => !(k in NOT_YET_AVAILABLE)));
-  const parsed = integratedCacheConfigSchema.safeParse(cleaned);
-  // (the NotYetAvailableOptions were checked above and are not part of the resolved config)
+  const parsed = integratedCacheConfigSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const option =

@@ -16,6 +16,8 @@ import { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';
 import { StampedeLock } from '../coherence/stampede_lock.js';
 import { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
 import { CircuitBreaker } from '../resilience/circuit_breaker.js';
+import { MemoryMonitor, type MemoryMetrics } from '../observability/memory_monitor.js';
+import { evaluateRules } from '../observability/health_rules.js';
 import { hostname } from 'node:os';
 import { AuditLog } from '../security/audit_log.js';
 import { RateLimiter } from '../security/rate_limiter.js';
@@ -100,8 +102,12 @@ export interface HealthReport {
   lastDegradedWindowMs: number | null;
   /** Every circuit breaker and its state. */
   breakers: { name: string; state: 'closed' | 'open' | 'half-open'; opens: number; rejected: number }[];
+  /** Memory figures and pressure level. */
+  memory: MemoryMetrics;
   /** Each problem found, in words; empty when healthy. */
   issues: string[];
+  /** What to do about what was measured (observability/health_rules.ts; each names its rule). */
+  recommendations: string[];
   checkedAt: Date;
 }
 
@@ -132,6 +138,7 @@ export class IntegratedCacheManager {
   #watchdog: CoherenceWatchdog | null = null;
   #lock: StampedeLock | null = null;
   #l2Breaker: CircuitBreaker | null = null;
+  #memory: MemoryMonitor | null = null;
   /** A connection error retrying cannot fix, seen while initializing. */
   #configError: unknown = undefined;
   /** The guards (security, global rate limit); null when neither is on: the plain fast paths. */
@@ -355,6 +362,8 @@ export class IntegratedCacheManager {
         },
       });
     }
+    this.#memory = new MemoryMonitor({ l1: () => this.#l1, thresholdMb: c.memoryThresholdMb, temporaryPatterns: c.temporaryKeyPatterns, logger: this.logger });
+    if (c.enableMemoryMonitoring) this.#memory.start(c.memoryCheckIntervalMs);
     this.#l1 = l1;
     this.#state = 'ready';
     this.#stats.start(() => this.#totalOps());
@@ -521,6 +530,12 @@ export class IntegratedCacheManager {
     this.#ready();
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
     return (this.#invalidation as InvalidationManager).invalidateTags(tags);
+  }
+
+  /** Memory figures and pressure handling (active with `enableMemoryMonitoring`; figures always). */
+  getMemoryMonitor(): MemoryMonitor {
+    this.#ready();
+    return this.#memory as MemoryMonitor;
   }
 
   /** The L1 tier, or null (L1 off, or before initialize). For tuning and memory management. */
@@ -791,6 +806,9 @@ export class IntegratedCacheManager {
     for (const b of this.#breakers()) {
       if (b.state !== 'closed') issues.push(`circuit ${b.name} is ${b.state}: ${b.name === 'redis' ? 'L2 is skipped (L1 and loaders still serve)' : 'the loader is not called (stale values or errors)'}`);
     }
+    const memory = (this.#memory as MemoryMonitor).getCurrentMetrics();
+    if (memory.pressureLevel === 'high' || memory.pressureLevel === 'critical') issues.push(`memory pressure is ${memory.pressureLevel}`);
+    const recommendations = evaluateRules({ stats: this.getStatsSync(), memory, redisConnected, redisLatencyMs, l1MaxSize: stack.l1?.entryLimit ?? 0 }).map((r) => `[${r.id}] ${r.recommendation}`);
     const wd = this.#watchdog;
     if (wd?.outage) issues.push(`L1 coherence unconfirmed for ${wd.degradedForMs} ms; L1 entries live at most ${this.config.coherenceStalenessMs} ms`);
     const l1 = stack.l1;
@@ -803,6 +821,8 @@ export class IntegratedCacheManager {
       degradedForMs: wd ? wd.degradedForMs : null,
       lastDegradedWindowMs: wd ? wd.lastWindowMs : null,
       breakers: this.#breakers().map((b) => b.snapshot()),
+      memory,
+      recommendations,
       l1Enabled: l1 !== null,
       l1Size: l1?.size ?? 0,
       l1Bytes: l1?.bytes ?? 0,
@@ -821,6 +841,7 @@ export class IntegratedCacheManager {
     this.#l1 = null;
     this.#stats.stop();
     this.#watchdog?.stop();
+    this.#memory?.stop();
     const backend = this.#ownedBackend;
     this.#ownedBackend = null;
     if (backend !== null) await backend.close().catch(() => undefined);

@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
+import { HEALTH_RULES, evaluateRules, type HealthInputs } from '../src/observability/health_rules.js';
+import type { CacheStatsSnapshot } from '../src/observability/cache_stats.js';
+import type { MemoryMetrics } from '../src/observability/memory_monitor.js';
+
+const open: IntegratedCacheManager[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+describe('memory pressure', () => {
+  it('a forced pressure (low threshold) shrinks L1 and drops temporary keys; it recovers when pressure passes', async () => {
+    const cache = createIntegratedCache({ l1MaxSize: 1000, enableMemoryMonitoring: true, memoryThresholdMb: 100_000, memoryCheckIntervalMs: 20, temporaryKeyPatterns: ['temp:*'], logLevel: 'silent' });
+    await cache.initialize();
+    open.push(cache);
+    for (let i = 0; i < 900; i++) await cache.set(`k${i}`, i);
+    for (let i = 0; i < 50; i++) await cache.set(`temp:${i}`, i);
+    const monitor = cache.getMemoryMonitor();
+    expect(monitor.getCurrentMetrics().pressureLevel).toBe('low');
+    expect(cache.l1Tier?.size).toBe(950);
+    monitor.setThresholdMb(1); // any process is above 1 MiB RSS: critical
+    await sleep(150);
+    const m = monitor.getCurrentMetrics();
+    expect(m.pressureLevel).toBe('critical');
+    expect(m.l1EntryLimit).toBeLessThan(1000);
+    expect(cache.l1Tier?.size).toBeLessThanOrEqual(m.l1EntryLimit);
+    expect(m.temporaryDropped).toBe(50);
+    expect(m.shrinks).toBeGreaterThan(0);
+    const h = await cache.healthCheck();
+    expect(h.issues.join(' ')).toMatch(/memory pressure is critical/);
+    expect(h.recommendations.join(' ')).toMatch(/\[memory-pressure\]/);
+    monitor.setThresholdMb(100_000);
+    await sleep(300);
+    expect(monitor.getCurrentMetrics().l1EntryLimit).toBe(1000); // limit restored step by step
+    for (let i = 0; i < 1000; i++) await cache.set(`k${i}`, i);
+    expect(cache.l1Tier?.size).toBe(1000);
+    expect((await cache.healthCheck()).overallHealth).toBe('healthy');
+  });
+
+  it('reports process, heap, system and cgroup figures', async () => {
+    const cache = createIntegratedCache({ logLevel: 'silent' });
+    await cache.initialize();
+    open.push(cache);
+    const m = cache.getMemoryMonitor().getCurrentMetrics();
+    expect(m.processMemoryMb).toBeGreaterThan(10);
+    expect(m.heapLimitMb).toBeGreaterThan(m.heapUsedMb);
+    expect(m.systemMemoryPercent).toBeGreaterThan(0);
+    expect(m.systemMemoryPercent).toBeLessThan(100);
+    expect(m.cgroupLimitMb === null || m.cgroupLimitMb > 0).toBe(true);
+  });
+});
+
+describe('health recommendations: each rule fires on its figure and only then', () => {
+  const stats = (over: Partial<CacheStatsSnapshot> = {}): CacheStatsSnapshot =>
+    ({
+      hits: 0,
+      misses: 0,
+      hitRate: 0,
+      sets: 0,
+      deletes: 0,
+      l1: { enabled: true, hits: 0, misses: 0, evictions: 0, expirations: 0, size: 0, bytes: 0, hitRate: 0 },
+      l2: { enabled: true, hits: 0, misses: 0, errors: 0, skipped: 0, corrupt: 0, roundTrips: { reads: 0, writes: 0 } },
+      loader: { calls: 0, errors: 0, failSafeHits: 0, softTimeouts: 0, hardTimeouts: 0 },
+      latency: { get: { p50Ms: 0, p95Ms: 0, p99Ms: 0, count: 0, meanMs: 0 } },
+      breakers: [],
+      coherence: { enabled: true, invalidationsReceived: 0, fullFlushes: 0, outage: false, confirmedAgoMs: 1 },
+      security: { encryption: false, currentKeyId: null, events: 0 },
+      ...over,
+    }) as unknown as CacheStatsSnapshot;
+  const memory = (level: MemoryMetrics['pressureLevel'] = 'low') => ({ pressureLevel: level, processMemoryMb: 100, thresholdMb: 2048, heapPercent: 5, l1EntryLimit: 1000 }) as MemoryMetrics;
+  const base = (): HealthInputs => ({ stats: stats(), memory: memory(), redisConnected: true, redisLatencyMs: 0.2, l1MaxSize: 1000 });
+  const fired = (i: HealthInputs) => evaluateRules(i).map((r) => r.id);
+
+  it('a quiet, healthy cache gets no recommendation', () => {
+    expect(fired(base())).toEqual([]);
+  });
+
+  const cases: [string, (i: HealthInputs) => void][] = [
+    ['l1-too-small', (i) => void (i.stats.l1 = { ...(i.stats.l1 as object), enabled: true, hits: 300, misses: 900, evictions: 500, hitRate: 0.25 } as never)],
+    ['l2-errors', (i) => Object.assign(i.stats, { hits: 100, misses: 100, l2: { ...i.stats.l2, errors: 10 } })],
+    ['redis-slow', (i) => void (i.redisLatencyMs = 25)],
+    ['memory-pressure', (i) => void (i.memory = memory('high'))],
+    ['breaker-open', (i) => void (i.stats.breakers = [{ name: 'redis', state: 'open', opens: 1, rejected: 7 }])],
+    ['coherence-outage', (i) => void (i.stats.coherence = { ...i.stats.coherence, outage: true, confirmedAgoMs: 5000 })],
+    ['rejected-values', (i) => void (i.stats.security = { encryption: true, currentKeyId: 1, events: 3 })],
+    ['loader-errors', (i) => void (i.stats.loader = { ...i.stats.loader, calls: 100, errors: 10 })],
+  ];
+  it.each(cases)('%s', (id, mutate) => {
+    const i = base();
+    mutate(i);
+    const out = evaluateRules(i);
+    expect(out.map((r) => r.id)).toEqual([id]);
+    expect(out[0].recommendation).toMatch(/\d/); // it quotes the measured figure
+  });
+
+  it('every rule is documented and covered above', () => {
+    expect(HEALTH_RULES.map((r) => r.id).sort()).toEqual(cases.map((c) => c[0]).sort());
+    for (const r of HEALTH_RULES) expect(r.doc.length).toBeGreaterThan(20);
+  });
+
+  it('live: a too-small L1 under traffic gets the l1-too-small recommendation', async () => {
+    const cache = createIntegratedCache({ l1MaxSize: 50, logLevel: 'silent' });
+    await cache.initialize();
+    open.push(cache);
+    for (let i = 0; i < 3000; i++) await cache.getOrSet(`k${(i * 7919) % 500}`, () => i);
+    const h = await cache.healthCheck();
+    expect(h.recommendations.some((r) => r.startsWith('[l1-too-small]'))).toBe(true);
+  });
+});
