@@ -109,3 +109,50 @@ describe('health recommendations: each rule fires on its figure and only then', 
     expect(h.recommendations.some((r) => r.startsWith('[l1-too-small]'))).toBe(true);
   });
 });
+
+describe('metrics: Prometheus and OpenTelemetry', () => {
+  it('cache.metrics() exposes the live figures with Prometheus names; the HTTP handler serves them', async () => {
+    const { createServer } = await import('node:http');
+    const cache = createIntegratedCache({ logLevel: 'silent', namespace: 'promtest' });
+    await cache.initialize();
+    open.push(cache);
+    await cache.set('a', 1);
+    await cache.get('a');
+    await cache.get('missing');
+    await cache.getOrSet('loaded', () => 2);
+    const text = await cache.metrics();
+    expect(text).toMatch(/^tiercache_hits_total\{tier="l1",namespace="promtest"\} 1$/m);
+    expect(text).toMatch(/^tiercache_misses_total\{namespace="promtest"\} 2$/m);
+    expect(text).toMatch(/^tiercache_sets_total\{namespace="promtest"\} 2$/m);
+    expect(text).toMatch(/# TYPE tiercache_operation_duration_seconds gauge/);
+    expect(text).toMatch(/tiercache_operation_duration_seconds\{operation="getOrSet",quantile="0.99",namespace="promtest"\} [0-9.e-]+/);
+    const server = createServer(cache.metricsHandler);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(await res.text()).toContain('tiercache_l1_entries');
+    server.close();
+  });
+
+  it('an OpenTelemetry meter receives the same figures', async () => {
+    const callbacks: ((r: { observe: (inst: { name: string }, v: number, attrs?: Record<string, string>) => void }) => void)[] = [];
+    const instrument = (name: string) => ({ name });
+    const meter = {
+      createObservableCounter: instrument,
+      createObservableGauge: instrument,
+      createObservableUpDownCounter: instrument,
+      addBatchObservableCallback: (cb: (typeof callbacks)[number]) => void callbacks.push(cb),
+    };
+    const cache = createIntegratedCache({ logLevel: 'silent', meter: meter as never });
+    await cache.initialize();
+    open.push(cache);
+    await cache.set('a', 1);
+    await cache.get('a');
+    const seen: Record<string, number> = {};
+    for (const cb of callbacks) cb({ observe: (inst, v, attrs) => void (seen[`${inst.name}${attrs?.tier ? `:${attrs.tier}` : ''}`] = v) });
+    expect(seen['tiercache.hits:l1']).toBe(1);
+    expect(seen['tiercache.hit_ratio']).toBe(1);
+    expect(seen['tiercache.l1.entries']).toBe(1);
+  });
+});

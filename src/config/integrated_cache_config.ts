@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
+import type { Meter } from '@opentelemetry/api';
 import type { Clock } from '../core/clock.js';
 import { InvalidOptionsError } from '../errors.js';
 import type { PolicyFactory } from '../policy/eviction_policy.js';
@@ -185,6 +186,8 @@ export const integratedCacheConfigSchema = z
     memoryCheckIntervalMs: z.number().int().min(10).default(1000),
     /** L1 keys dropped first under pressure (Redis globs). @default ['temp:*'] */
     temporaryKeyPatterns: z.array(z.string().min(1)).default(['temp:*']),
+    /** An OpenTelemetry Meter (`@opentelemetry/api`) to publish the cache's figures on. */
+    meter: z.custom<Meter>((v) => typeof v === 'object' && v !== null && 'createObservableGauge' in v, 'must be an OpenTelemetry Meter').optional(),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     /** Your pino logger (its level wins over `logLevel`). */

@@ -18,6 +18,7 @@ import { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
 import { CircuitBreaker } from '../resilience/circuit_breaker.js';
 import { MemoryMonitor, type MemoryMetrics } from '../observability/memory_monitor.js';
 import { evaluateRules } from '../observability/health_rules.js';
+import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
 import { hostname } from 'node:os';
 import { AuditLog } from '../security/audit_log.js';
 import { RateLimiter } from '../security/rate_limiter.js';
@@ -139,6 +140,7 @@ export class IntegratedCacheManager {
   #lock: StampedeLock | null = null;
   #l2Breaker: CircuitBreaker | null = null;
   #memory: MemoryMonitor | null = null;
+  #prom: PrometheusMetrics | null = null;
   /** A connection error retrying cannot fix, seen while initializing. */
   #configError: unknown = undefined;
   /** The guards (security, global rate limit); null when neither is on: the plain fast paths. */
@@ -364,6 +366,7 @@ export class IntegratedCacheManager {
     }
     this.#memory = new MemoryMonitor({ l1: () => this.#l1, thresholdMb: c.memoryThresholdMb, temporaryPatterns: c.temporaryKeyPatterns, logger: this.logger });
     if (c.enableMemoryMonitoring) this.#memory.start(c.memoryCheckIntervalMs);
+    if (c.meter !== undefined) registerOpenTelemetry(c.meter, () => this.getStatsSync());
     this.#l1 = l1;
     this.#state = 'ready';
     this.#stats.start(() => this.#totalOps());
@@ -530,6 +533,22 @@ export class IntegratedCacheManager {
     this.#ready();
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
     return (this.#invalidation as InvalidationManager).invalidateTags(tags);
+  }
+
+  /** Prometheus exposition text of the live figures (prom-client; names `tiercache_*`). */
+  metrics(): Promise<string> {
+    return this.#prometheus().metrics();
+  }
+
+  /** A ready HTTP handler serving `metrics()` (mount it on /metrics). */
+  get metricsHandler(): PrometheusMetrics['handler'] {
+    return this.#prometheus().handler;
+  }
+
+  #prometheus(): PrometheusMetrics {
+    this.#ready();
+    this.#prom ??= new PrometheusMetrics(() => this.getStatsSync(), { namespace: this.config.namespace });
+    return this.#prom;
   }
 
   /** Memory figures and pressure handling (active with `enableMemoryMonitoring`; figures always). */
@@ -768,6 +787,7 @@ export class IntegratedCacheManager {
       latency: lat.byOp,
       opsPerSecond: s.opsPerSecond(total),
       memoryUsageMb: (l1s?.bytes ?? 0) / (1024 * 1024),
+      processMemoryMb: process.memoryUsage.rss() / (1024 * 1024),
       errorRate: total === 0 ? 0 : (s.l2Errors + s.loaderErrors) / total,
       coherence: {
         enabled: this.#tracker !== null,

@@ -48,6 +48,8 @@ export interface CacheStatsSnapshot {
   opsPerSecond: number;
   /** L1 bytes held, in MiB (serialized size of the values). */
   memoryUsageMb: number;
+  /** The process's resident memory, in MiB. */
+  processMemoryMb: number;
   /** (L2 errors + loader errors) / operations. */
   errorRate: number;
   /** Cross-instance L1 coherence (coherence/). */

@@ -1,0 +1,125 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Meter } from '@opentelemetry/api';
+import type { CacheStatsSnapshot } from './cache_stats.js';
+
+type Snapshot = () => CacheStatsSnapshot;
+
+/**
+ * Prometheus exposition (prom-client) of the cache's live figures. Nothing is counted twice: every
+ * metric is read from `getStatsSync()` at scrape time (collect callbacks), so keeping metrics on
+ * costs nothing between scrapes. Names follow Prometheus conventions: `tiercache_` prefix, base
+ * units (seconds, bytes), `_total` for counters.
+ */
+export class PrometheusMetrics {
+  readonly registry: Registry;
+
+  constructor(snapshot: Snapshot, labels: Record<string, string> = {}) {
+    const registry = new Registry();
+    registry.setDefaultLabels(labels);
+    this.registry = registry;
+    const counter = (name: string, help: string, labelNames: string[], read: (s: CacheStatsSnapshot, set: (labels: Record<string, string>, v: number) => void) => void) =>
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          read(snapshot(), (l, v) => this.inc(l, v));
+        },
+      });
+    const gauge = (name: string, help: string, labelNames: string[], read: (s: CacheStatsSnapshot, set: (labels: Record<string, string>, v: number) => void) => void) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          read(snapshot(), (l, v) => this.set(l, v));
+        },
+      });
+    counter('tiercache_hits_total', 'Reads answered by a tier.', ['tier'], (s, set) => {
+      if (s.l1.enabled) set({ tier: 'l1' }, s.l1.hits);
+      set({ tier: 'l2' }, s.l2.hits);
+    });
+    counter('tiercache_misses_total', 'Reads answered by no tier.', [], (s, set) => set({}, s.misses));
+    counter('tiercache_sets_total', 'Values written.', [], (s, set) => set({}, s.sets));
+    counter('tiercache_deletes_total', 'Keys deleted.', [], (s, set) => set({}, s.deletes));
+    counter('tiercache_evictions_total', 'L1 entries evicted by the policy.', [], (s, set) => s.l1.enabled && set({}, s.l1.evictions));
+    counter('tiercache_errors_total', 'Errors by kind.', ['kind'], (s, set) => {
+      set({ kind: 'l2' }, s.l2.errors);
+      set({ kind: 'loader' }, s.loader.errors);
+      set({ kind: 'corrupt' }, s.l2.corrupt);
+      set({ kind: 'security' }, s.security.events);
+    });
+    counter('tiercache_loader_calls_total', 'Loader (L3) calls.', [], (s, set) => set({}, s.loader.calls));
+    counter('tiercache_coherence_invalidations_total', 'L1 entries dropped on another instance’s change.', [], (s, set) => set({}, s.coherence.invalidationsReceived));
+    gauge('tiercache_hit_ratio', 'Hits / (hits + misses) since start.', [], (s, set) => set({}, s.hitRate));
+    gauge('tiercache_operations_per_second', 'Operations per second over the last 10 s.', [], (s, set) => set({}, s.opsPerSecond));
+    gauge('tiercache_l1_entries', 'Entries in L1.', [], (s, set) => s.l1.enabled && set({}, s.l1.size));
+    gauge('tiercache_l1_bytes', 'Estimated bytes of L1 values.', [], (s, set) => s.l1.enabled && set({}, s.l1.bytes));
+    gauge('tiercache_operation_duration_seconds', 'Latency quantiles per operation (perf_hooks histograms).', ['operation', 'quantile'], (s, set) => {
+      for (const [op, l] of Object.entries(s.latency)) {
+        if (l.count === 0) continue;
+        set({ operation: op, quantile: '0.5' }, l.p50Ms / 1000);
+        set({ operation: op, quantile: '0.95' }, l.p95Ms / 1000);
+        set({ operation: op, quantile: '0.99' }, l.p99Ms / 1000);
+      }
+    });
+    gauge('tiercache_circuit_breaker_open', '1 when a breaker is open or half-open.', ['breaker'], (s, set) => {
+      for (const b of s.breakers) set({ breaker: b.name }, b.state === 'closed' ? 0 : 1);
+    });
+  }
+
+  /** The exposition text. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** A request handler for any path you mount it on (`http.createServer(m.handler)`). */
+  readonly handler = (_req: IncomingMessage, res: ServerResponse): void => {
+    this.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': this.registry.contentType });
+        res.end(text);
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(err));
+      },
+    );
+  };
+}
+
+/**
+ * The same figures as OpenTelemetry observable instruments on a meter you pass (any
+ * `@opentelemetry/api` Meter: the SDK's, or a vendor's). Read at collection time.
+ */
+export function registerOpenTelemetry(meter: Meter, snapshot: Snapshot): void {
+  const hits = meter.createObservableCounter('tiercache.hits', { description: 'Reads answered by a tier' });
+  const misses = meter.createObservableCounter('tiercache.misses', { description: 'Reads answered by no tier' });
+  const errors = meter.createObservableCounter('tiercache.errors', { description: 'Errors by kind' });
+  const ratio = meter.createObservableGauge('tiercache.hit_ratio', { description: 'Hit ratio since start' });
+  const l1 = meter.createObservableGauge('tiercache.l1.entries', { description: 'Entries in L1' });
+  const latency = meter.createObservableGauge('tiercache.operation.duration', { description: 'Latency quantiles per operation', unit: 's' });
+  meter.addBatchObservableCallback(
+    (r) => {
+      const s = snapshot();
+      if (s.l1.enabled) r.observe(hits, s.l1.hits, { tier: 'l1' });
+      r.observe(hits, s.l2.hits, { tier: 'l2' });
+      r.observe(misses, s.misses);
+      r.observe(errors, s.l2.errors, { kind: 'l2' });
+      r.observe(errors, s.loader.errors, { kind: 'loader' });
+      r.observe(ratio, s.hitRate);
+      if (s.l1.enabled) r.observe(l1, s.l1.size);
+      for (const [op, l] of Object.entries(s.latency)) {
+        if (l.count === 0) continue;
+        r.observe(latency, l.p50Ms / 1000, { operation: op, quantile: '0.5' });
+        r.observe(latency, l.p99Ms / 1000, { operation: op, quantile: '0.99' });
+      }
+    },
+    [hits, misses, errors, ratio, l1, latency],
+  );
+}
