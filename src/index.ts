@@ -36,3 +36,7 @@ export type { GuardOptions } from './security/secure_operations.js';
 export { quickTune, type TuneReport, type Recommendation, type QuickTuneOptions } from './tuning/quick_tune.js';
 export { autoOptimize, PerformanceGoal, measureL1HitRatio, type OptimizeResult } from './tuning/auto_optimize.js';
 export { missRatioCurve, type CurvePoint } from './tuning/miss_ratio_curve.js';
+export { BenchmarkType, runBenchmark, type BenchmarkResult } from './bench/cache_benchmark.js';
+export { MemoryMonitor, type MemoryMetrics, type PressureLevel } from './observability/memory_monitor.js';
+export { HEALTH_RULES, type HealthRule } from './observability/health_rules.js';
+export { PrometheusMetrics } from './observability/prometheus_metrics.js';

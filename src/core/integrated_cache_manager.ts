@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { BenchmarkType, runBenchmark, type BenchmarkResult } from '../bench/cache_benchmark.js';
 import { pino, type Logger } from 'pino';
 import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
@@ -163,6 +165,7 @@ export class IntegratedCacheManager {
   readonly #strong: boolean;
 
   readonly #patternOptions: PatternManagerOptions;
+  readonly #inputOptions: IntegratedCacheOptions;
 
   /**
    * @param patternOptions the pattern manager's defaults (read/write pattern, TTLs, adaptive TTL,
@@ -170,6 +173,7 @@ export class IntegratedCacheManager {
    */
   constructor(options: IntegratedCacheOptions = {}, patternOptions: PatternManagerOptions = {}) {
     this.#patternOptions = patternOptions;
+    this.#inputOptions = options;
     this.config = resolveConfig(options);
     const c = this.config;
     this.logger = (c.logger ?? pino({ name: 'tiercache', level: c.logLevel }, pino.destination(2))).child({ component: 'tiercache' });
@@ -533,6 +537,45 @@ export class IntegratedCacheManager {
     this.#ready();
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
     return (this.#invalidation as InvalidationManager).invalidateTags(tags);
+  }
+
+  /**
+   * Runs a built-in benchmark on a scratch namespace (same Redis, same settings, its keys removed
+   * afterwards): your data is never read or written. Figures are measured (perf_hooks histogram).
+   */
+  async benchmark(type: BenchmarkType = BenchmarkType.MIXED, options: { durationSeconds?: number; onProgress?: (fraction: number) => void } = {}): Promise<BenchmarkResult> {
+    this.#ready();
+    const c = this.config;
+    const scratch = new IntegratedCacheManager({
+      ...this.#inputOptions,
+      namespace: `${c.namespace}-bench-${randomBytes(4).toString('hex')}`.slice(0, 64),
+      enableSecurity: false,
+      enableAccessControl: false,
+      globalRateLimit: undefined,
+      enableMemoryMonitoring: false,
+      meter: undefined,
+      auditLogPath: undefined,
+      logLevel: 'silent',
+      logger: undefined,
+    });
+    await scratch.initialize();
+    try {
+      return await runBenchmark(
+        {
+          get: (k) => scratch.get(k),
+          set: (k, v) => scratch.set(k, v),
+          delete: (k) => scratch.delete(k),
+          getOrSet: (k, l) => scratch.getOrSet(k, l),
+          l1Size: c.enableL1Cache ? c.l1MaxSize : 1000,
+        },
+        type,
+        options.durationSeconds ?? 5,
+        options.onProgress,
+      );
+    } finally {
+      await scratch.clear().catch(() => undefined);
+      await scratch.close();
+    }
   }
 
   /** Prometheus exposition text of the live figures (prom-client; names `tiercache_*`). */
