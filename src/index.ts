@@ -40,3 +40,4 @@ export { BenchmarkType, runBenchmark, type BenchmarkResult } from './bench/cache
 export { MemoryMonitor, type MemoryMetrics, type PressureLevel } from './observability/memory_monitor.js';
 export { HEALTH_RULES, type HealthRule } from './observability/health_rules.js';
 export { PrometheusMetrics } from './observability/prometheus_metrics.js';
+export { startDashboard, type Dashboard, type DashboardOptions } from './observability/dashboard.js';

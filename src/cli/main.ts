@@ -6,6 +6,10 @@ import { replay } from '../sim/replay.js';
 import { readTrace } from '../sim/trace.js';
 import { runDemo } from './demo.js';
 import { verifyAuditFile } from '../security/audit_log.js';
+import { BenchmarkType } from '../bench/cache_benchmark.js';
+import { configFromEnv } from '../config/env_config.js';
+import { createIntegratedCache } from '../core/integrated_cache_manager.js';
+import { startDashboard } from '../observability/dashboard.js';
 
 const HELP = `tiercache — multi-level cache for Node.js
 
@@ -20,6 +24,16 @@ Commands:
               its hit ratio.
                 tiercache replay TRACE --size N [--size M …] [--policy NAME]
                 policies: adaptive-tinylfu (default), lru
+  bench       Run the built-in benchmarks on a scratch namespace of the cache the CACHE_* variables
+              describe (L1 only without CACHE_REDIS_URL): a progress bar, then a table.
+                --type latency|throughput|hit_rate|mixed|all (default all)
+                --duration S   seconds per type (default 5)      --json   machine-readable
+  stats       Print a running application's figures from its Prometheus endpoint.
+                tiercache stats --url http://host:port/metrics [--json]
+  health      Check the cache the CACHE_* variables describe (Redis, topology, memory, breakers).
+              Exit 0 healthy, 1 degraded, 2 unhealthy.   --json
+  dashboard   Serve a live page (SSE) of a cache's figures on localhost.
+                --port N (default 8765)   --demo-load   generate traffic so the page moves
   audit       Check an audit trail written with auditLogPath.
                 tiercache audit verify FILE [--key KEY]   (KEY: auditHmacKey; or CACHE_AUDIT_HMAC_KEY)
               Exit 0 when every record verifies; 1 with the first edited, inserted or deleted one.
@@ -78,6 +92,111 @@ async function main(argv: string[]): Promise<number> {
     const trace = readTrace(file);
     process.stdout.write(`${trace.name}: ${trace.ids.length} requests, ${trace.keys.length} distinct keys, policy ${policyName}\n`);
     for (const size of sizes) process.stdout.write(`size ${String(size).padStart(8)}  hit ratio ${replay(trace, size, policy).toFixed(2)}%\n`);
+    return 0;
+  }
+  if (command === 'bench') {
+    const { values } = parseArgs({ args: rest, options: { type: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const all = Object.values(BenchmarkType);
+    const types = values.type === undefined || values.type === 'all' ? all : [values.type as BenchmarkType];
+    if (types.some((t) => !all.includes(t))) {
+      process.stderr.write(`bench: --type must be one of ${all.join(', ')}, all\n`);
+      return 2;
+    }
+    const duration = values.duration === undefined ? 5 : Number(values.duration);
+    if (!(duration > 0)) {
+      process.stderr.write('bench: --duration must be a positive number of seconds\n');
+      return 2;
+    }
+    const cache = createIntegratedCache({ logLevel: 'silent', ...configFromEnv() });
+    await cache.initialize();
+    const results = [];
+    try {
+      for (const type of types) {
+        results.push(
+          await cache.benchmark(type, {
+            durationSeconds: duration,
+            onProgress: values.json ? undefined : (f) => process.stderr.write(`\r${type.padEnd(11)} [${'#'.repeat(Math.round(f * 30)).padEnd(30)}] ${(f * 100).toFixed(0).padStart(3)}%`),
+          }),
+        );
+        if (!values.json) process.stderr.write('\n');
+      }
+    } finally {
+      await cache.close();
+    }
+    if (values.json) {
+      process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+      return 0;
+    }
+    process.stdout.write(`${'type'.padEnd(11)} ${'ops/s'.padStart(12)} ${'avg ms'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'hit rate'.padStart(9)} ${'errors'.padStart(7)}\n`);
+    for (const r of results) {
+      const p = r.latencyPercentiles;
+      process.stdout.write(
+        `${r.type.padEnd(11)} ${Math.round(r.operationsPerSecond).toLocaleString('en').padStart(12)} ${r.avgLatencyMs.toFixed(3).padStart(8)} ${p.p50.toFixed(3).padStart(8)} ${p.p95.toFixed(3).padStart(8)} ${p.p99.toFixed(3).padStart(8)} ${`${(r.hitRate * 100).toFixed(1)}%`.padStart(9)} ${String(r.errors).padStart(7)}\n`,
+      );
+    }
+    return 0;
+  }
+  if (command === 'stats') {
+    const { values } = parseArgs({ args: rest, options: { url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help || values.url === undefined) {
+      process.stdout.write(HELP);
+      return values.help ? 0 : 2;
+    }
+    const text = await (await fetch(values.url)).text();
+    const rows = text.split('\n').filter((l) => l.startsWith('tiercache_'));
+    if (values.json) {
+      process.stdout.write(JSON.stringify(Object.fromEntries(rows.map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))])), null, 2) + '\n');
+    } else {
+      for (const l of rows) process.stdout.write(`${l.slice(0, l.lastIndexOf(' ')).padEnd(90)} ${l.slice(l.lastIndexOf(' ') + 1)}\n`);
+    }
+    return rows.length > 0 ? 0 : 1;
+  }
+  if (command === 'health') {
+    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const cache = createIntegratedCache({ logLevel: 'silent', ...configFromEnv() });
+    await cache.initialize();
+    const h = await cache.healthCheck();
+    await cache.close();
+    if (values.json) process.stdout.write(JSON.stringify(h, null, 2) + '\n');
+    else {
+      process.stdout.write(`overall: ${h.overallHealth}\nredis: ${h.redisConnected === null ? 'not configured (L1 only)' : h.redisConnected ? `connected, ${h.redisLatencyMs?.toFixed(2)} ms` : 'NOT reachable'}${h.topology ? ` (${h.topology})` : ''}\n`);
+      if (h.redis) process.stdout.write(`topology: ${JSON.stringify(h.redis)}\n`);
+      process.stdout.write(`memory: ${h.memory.pressureLevel} pressure, ${h.memory.processMemoryMb.toFixed(0)} MiB RSS\n`);
+      for (const i of h.issues) process.stdout.write(`issue: ${i}\n`);
+      for (const r of h.recommendations) process.stdout.write(`recommendation: ${r}\n`);
+    }
+    return h.overallHealth === 'healthy' ? 0 : h.overallHealth === 'degraded' ? 1 : 2;
+  }
+  if (command === 'dashboard') {
+    const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, 'demo-load': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const cache = createIntegratedCache({ logLevel: 'silent', ...configFromEnv() });
+    await cache.initialize();
+    const dash = await startDashboard(cache, { port: values.port === undefined ? 8765 : Number(values.port) });
+    process.stdout.write(`dashboard: ${dash.url}  (Ctrl-C to stop)\n`);
+    if (values['demo-load']) {
+      void (async () => {
+        for (let i = 0; ; i++) {
+          const k = Math.floor(5000 * Math.random() ** 3);
+          await cache.getOrSet(`demo:${k}`, () => ({ k }));
+          if (i % 100 === 0) await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+    }
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    await dash.close();
+    await cache.close();
     return 0;
   }
   if (command === 'audit') {

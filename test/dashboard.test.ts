@@ -1,0 +1,64 @@
+/// <reference lib="dom" />
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import { createIntegratedCache, startDashboard } from '../src/index.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+if (CHROMIUM === undefined && process.env.CI) throw new Error('chromium is required in CI for the dashboard test (.ci/run installs it)');
+
+describe.skipIf(CHROMIUM === undefined)('live dashboard in headless Chromium', () => {
+  it('shows hit rate, latency, ops/s, memory and health, and the numbers move with load', async () => {
+    const cache = createIntegratedCache({ l1MaxSize: 500, logLevel: 'silent' });
+    await cache.initialize();
+    const dash = await startDashboard(cache, { intervalMs: 200, curveEveryMs: 1000 });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'] });
+    let running = true;
+    try {
+      const page = await browser.newPage();
+      await page.goto(dash.url);
+      await page.waitForFunction(() => document.getElementById('health')?.textContent !== '–', undefined, { timeout: 10_000 });
+      const read = () =>
+        page.evaluate(() => ({
+          ops: Number((document.getElementById('operations')?.textContent ?? '0').replace(/,/g, '')),
+          hitRate: document.getElementById('hitRate')?.textContent,
+          opsPerSecond: Number((document.getElementById('opsPerSecond')?.textContent ?? '0').replace(/,/g, '')),
+          latency: document.getElementById('latency')?.textContent,
+          health: document.getElementById('health')?.textContent,
+          points: Number(document.getElementById('series')?.dataset.points),
+          mrc: Number(document.getElementById('mrc')?.dataset.points),
+        }));
+      const before = await read();
+      expect(before.ops).toBe(0);
+      expect(before.health).toBe('healthy');
+      // Load: read-through over 5,000 keys with a 500-entry L1.
+      const load = (async () => {
+        let i = 0;
+        while (running) {
+          await cache.getOrSet(`k${(i * 7919) % 5000}`, () => i);
+          if (++i % 200 === 0) await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await page.waitForFunction(() => Number((document.getElementById('operations')?.textContent ?? '0').replace(/,/g, '')) > 10_000, undefined, { timeout: 15_000 });
+      const during = await read();
+      await page.waitForFunction(() => Number(document.getElementById('mrc')?.dataset.points) > 0, undefined, { timeout: 15_000 });
+      await page.waitForFunction((n) => Number((document.getElementById('operations')?.textContent ?? '0').replace(/,/g, '')) > n, during.ops, { timeout: 15_000 });
+      const later = await read();
+      running = false;
+      await load;
+      expect(during.ops).toBeGreaterThan(before.ops);
+      expect(later.ops).toBeGreaterThan(during.ops);
+      expect(during.opsPerSecond).toBeGreaterThan(0);
+      expect(during.hitRate).toMatch(/%$/);
+      expect(during.hitRate).not.toBe('0.0%');
+      expect(during.latency).toMatch(/\d+\.\d+ \/ \d+\.\d+ \/ \d+\.\d+/);
+      expect(later.points).toBeGreaterThan(before.points);
+      expect(later.mrc).toBeGreaterThan(2);
+    } finally {
+      running = false;
+      await browser.close();
+      await dash.close();
+      await cache.close();
+    }
+  }, 60_000);
+});
