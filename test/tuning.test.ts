@@ -82,6 +82,8 @@ describe('tuning from live traffic', () => {
       expect(kinds).toContain('extend-ttl');
       expect(report.hotKeysRemissed.length).toBeGreaterThan(0);
       expect(report.expirationsInWindow).toBeGreaterThan(0);
+      // The TTL curve: longer TTLs predict more hits for this hot set.
+      expect(report.ttlCurve.at(-1)!.hitRatio).toBeGreaterThan(report.ttlCurve[0].hitRatio + 0.01);
     } finally {
       running = false;
       await load;

@@ -11,6 +11,8 @@ export class AccessSampler {
   readonly #threshold: number;
   readonly #max: number;
   readonly keys: string[] = [];
+  /** When each sampled access happened (ms, Date.now()): TTL predictions replay time too. */
+  readonly times: number[] = [];
   /** Accesses seen (sampled or not). */
   seen = 0;
 
@@ -26,7 +28,10 @@ export class AccessSampler {
     this.seen++;
     // Re-mixed and top bits: the policies' sketches index by the low bits of hashKey, and a sample
     // selected on those bits would crowd the mini-simulation's sketch.
-    if (this.keys.length < this.#max && Math.imul(hashKey(key), 0x9e3779b1) >>> 8 < this.#threshold) this.keys.push(key);
+    if (this.keys.length < this.#max && Math.imul(hashKey(key), 0x9e3779b1) >>> 8 < this.#threshold) {
+      this.keys.push(key);
+      this.times.push(Date.now());
+    }
   };
 
   get full(): boolean {

@@ -3,7 +3,7 @@ import type { IntegratedCacheManager } from '../core/integrated_cache_manager.js
 import { CacheStateError } from '../errors.js';
 import { POLICIES } from '../policy/policies.js';
 import { AccessSampler } from './access_sampler.js';
-import { missRatioCurve, type CurvePoint } from './miss_ratio_curve.js';
+import { missRatioCurve, ttlCurve, type CurvePoint, type TtlPoint } from './miss_ratio_curve.js';
 
 export interface Recommendation {
   kind: 'resize-l1' | 'extend-ttl' | 'enable-compression';
@@ -27,6 +27,8 @@ export interface TuneReport {
   measuredHitRatio: number;
   predictedAtCurrent: number;
   curve: CurvePoint[];
+  /** Predicted hit ratio at the current L1 size for other TTLs (seconds). */
+  ttlCurve: TtlPoint[];
   /** Keys read at least 4 times in the window that missed L1 after having been in it. */
   hotKeysRemissed: string[];
   expirationsInWindow: number;
@@ -123,14 +125,17 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
   }
   const hot = [...counts].filter(([, c]) => c.n >= 4 && c.remissed).sort((a, b) => b[1].n - a[1].n);
   const expirations = after.expirations - before.expirations;
-  if (hot.length > 0 && expirations > 0.1 * (after.misses - before.misses)) {
-    const ttl = cache.config.defaultTtl;
+  const ttl = cache.config.defaultTtl;
+  const ttls = ttlCurve(sampler.keys, sampler.times, rate, current, [ttl, ttl * 2, ttl * 4, ttl * 16], policy);
+  const ttlBest = ttls.reduce((b, p) => (p.hitRatio > b.hitRatio + 0.005 ? p : b), ttls[0]);
+  const ttlGain = (ttlBest.hitRatio - ttls[0].hitRatio) * 100;
+  if (hot.length > 0 && expirations > 0.1 * (after.misses - before.misses) && ttlGain >= 1) {
     recommendations.push({
       kind: 'extend-ttl',
-      description: `${hot.length} hot keys fell out of L1 while still being read, and expirations were ${expirations} of ${after.misses - before.misses} misses: a longer TTL (e.g. ${ttl * 4} s) or refresh-ahead keeps them`,
-      change: { setting: 'defaultTtl', from: ttl, to: ttl * 4 },
-      predictedGain: (expirations / Math.max(1, lookups)) * 100,
-      score: (expirations / Math.max(1, lookups)) * 100,
+      description: `${hot.length} hot keys fell out of L1 while still being read (expirations: ${expirations} of ${after.misses - before.misses} misses): TTL ${ttl} s → ${ttlBest.ttl} s predicts L1 hit ratio ${(ttls[0].hitRatio * 100).toFixed(1)}% → ${(ttlBest.hitRatio * 100).toFixed(1)}% (or refresh-ahead for them)`,
+      change: { setting: 'defaultTtl', from: ttl, to: ttlBest.ttl },
+      predictedGain: ttlGain,
+      score: ttlGain,
     });
   }
   // Compression: deflate a sample of L1 values, as the codec would.
@@ -165,6 +170,7 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
     measuredHitRatio: measured,
     predictedAtCurrent,
     curve,
+    ttlCurve: ttls,
     hotKeysRemissed: hot.slice(0, 10).map(([k]) => k),
     expirationsInWindow: expirations,
     recommendations,
