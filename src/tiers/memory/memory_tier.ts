@@ -141,20 +141,29 @@ export class MemoryTier<V = unknown> {
   get(key: string): V | undefined {
     if (this.#sampler !== null) this.#sampler(key);
     const slot = this.#map.get(key);
-    if (slot === undefined || (this.#servableUntil !== Infinity && this.#clock.coarseNow() >= this.#servableUntil)) {
+    if (slot === undefined) {
       this.#misses++;
       return undefined;
     }
+    // One branch when nothing time-bound is in use (no TTLs, no grace, no coherence gate); else
+    // one clock read for all three checks.
     const expires = this.#expires;
-    if (expires !== null && expires[slot] !== 0 && expires[slot] <= this.#clock.coarseNow()) {
-      this.#removeSlot(slot, 'expired');
-      this.#misses++;
-      return undefined;
-    }
     const staleAt = this.#staleAt;
-    if (staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= this.#clock.coarseNow()) {
-      this.#misses++;
-      return undefined;
+    if (expires !== null || staleAt !== null || this.#servableUntil !== Infinity) {
+      const now = this.#clock.coarseNow();
+      if (now >= this.#servableUntil) {
+        this.#misses++;
+        return undefined;
+      }
+      if (expires !== null && expires[slot] !== 0 && expires[slot] <= now) {
+        this.#removeSlot(slot, 'expired');
+        this.#misses++;
+        return undefined;
+      }
+      if (staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= now) {
+        this.#misses++;
+        return undefined;
+      }
     }
     this.#hits++;
     this.#policy.onAccess(slot);
