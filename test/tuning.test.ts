@@ -1,25 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { zipfSampler } from '../src/util/zipf.js';
 import { autoOptimize, createIntegratedCache, PerformanceGoal, quickTune, type IntegratedCacheManager } from '../src/index.js';
 
 /** A seeded Zipf(α) key stream over n keys. */
 function zipf(n: number, alpha: number, seed: number): () => string {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** alpha;
-  for (let i = 0; i < n; i++) cdf[i] /= sum;
   let s = seed >>> 0;
-  return () => {
+  const rank = zipfSampler(n, alpha, () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 2 ** 32;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return `item:${lo}`;
-  };
+    return s / 2 ** 32;
+  });
+  return () => `item:${rank()}`;
 }
 
 /** Read-through traffic until `stop()`: yields to the event loop every 500 reads. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createHistogram } from 'node:perf_hooks';
 import { InvalidArgumentError } from '../errors.js';
+import { zipfSampler } from '../util/zipf.js';
 
 export const BenchmarkType = {
   /** One operation at a time (60% reads of present keys, 40% writes): per-operation latency. */
@@ -33,24 +34,6 @@ export interface BenchTarget {
   delete(key: string): Promise<boolean>;
   getOrSet(key: string, loader: (key: string) => unknown): Promise<unknown>;
   l1Size: number;
-}
-
-function zipfSampler(n: number, alpha: number): () => number {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** alpha;
-  for (let i = 0; i < n; i++) cdf[i] /= sum;
-  return () => {
-    const u = Math.random();
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
 }
 
 /**

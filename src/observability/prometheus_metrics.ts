@@ -18,28 +18,12 @@ export class PrometheusMetrics {
     const registry = new Registry();
     registry.setDefaultLabels(labels);
     this.registry = registry;
-    const counter = (name: string, help: string, labelNames: string[], read: (s: CacheStatsSnapshot, set: (labels: Record<string, string>, v: number) => void) => void) =>
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          read(snapshot(), (l, v) => this.inc(l, v));
-        },
-      });
-    const gauge = (name: string, help: string, labelNames: string[], read: (s: CacheStatsSnapshot, set: (labels: Record<string, string>, v: number) => void) => void) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          read(snapshot(), (l, v) => this.set(l, v));
-        },
-      });
+    type Read = (s: CacheStatsSnapshot, set: (labels: Record<string, string>, v: number) => void) => void;
+    // Both kinds are filled the same way at scrape time: reset, then one value per label set.
+    const counter = (name: string, help: string, labelNames: string[], read: Read) =>
+      new Counter({ name, help, labelNames, registers: [registry], collect() { this.reset(); read(snapshot(), (l, v) => this.inc(l, v)); } });
+    const gauge = (name: string, help: string, labelNames: string[], read: Read) =>
+      new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); read(snapshot(), (l, v) => this.set(l, v)); } });
     counter('tiercache_hits_total', 'Reads answered by a tier.', ['tier'], (s, set) => {
       if (s.l1.enabled) set({ tier: 'l1' }, s.l1.hits);
       set({ tier: 'l2' }, s.l2.hits);

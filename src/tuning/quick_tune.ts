@@ -66,8 +66,14 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
   const sampler = new AccessSampler(rate, 400_000);
   const counts = new Map<string, { n: number; wasIn: boolean; remissed: boolean }>();
   const tier = l1;
+  // Values of read keys, sampled during the window (compression estimate).
+  const values: unknown[] = [];
   const record = (key: string): void => {
     sampler.record(key);
+    if (values.length < 200 && (values.length === 0 || sampler.seen % 64 === 0)) {
+      const v = tier.peek(key);
+      if (v !== undefined) values.push(v);
+    }
     if (counts.size < 50_000 || counts.has(key)) {
       const present = tier.expiresAt(key) !== -1;
       const c = counts.get(key) ?? { n: 0, wasIn: false, remissed: false };
@@ -143,13 +149,11 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
     let raw = 0;
     let packed = 0;
     let n = 0;
-    for (const key of tier.keys()) {
-      const v = tier.peek(key);
-      if (v === undefined) continue;
+    for (const v of values) {
       const text = Buffer.from(JSON.stringify(v) ?? '');
       raw += text.length;
       packed += Math.min(text.length, deflateRawSync(text).length);
-      if (++n >= 200) break;
+      n++;
     }
     if (n > 0 && packed < raw * 0.8) {
       recommendations.push({

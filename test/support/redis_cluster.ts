@@ -1,27 +1,8 @@
+import { createClient } from 'redis';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createClient } from 'redis';
+import { redisCli, waitFor } from './redis_cli.js';
 import { RedisServer } from '../../src/embedded/redis_server.js';
-
-const run = promisify(execFile);
-
-async function command(port: number, args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
-  return stdout;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // a node that is still starting or failing over refuses: try again
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export interface ClusterNodeInfo {
   id: string;
@@ -61,7 +42,7 @@ export class RedisClusterHarness {
     const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => RedisServer.start({ args })));
     const harness = new RedisClusterHarness(nodes, nodeTimeoutMs);
     try {
-      await run(
+      await promisify(execFile)(
         'redis-cli',
         ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
         { timeout: 30_000 },
@@ -84,7 +65,7 @@ export class RedisClusterHarness {
     let lastErr: unknown;
     for (const n of this.nodes) {
       try {
-        const out = await command(n.port, ['cluster', 'nodes']);
+        const out = await redisCli(n.port, ['cluster', 'nodes']);
         return out
           .trim()
           .split('\n')
@@ -112,7 +93,7 @@ export class RedisClusterHarness {
       async () => {
         for (const n of this.nodes) {
           if (n.pid === undefined) continue;
-          const info = await command(n.port, ['cluster', 'info']);
+          const info = await redisCli(n.port, ['cluster', 'info']);
           if (!info.includes('cluster_state:ok')) return false;
         }
         const topo = await this.topology();
@@ -120,7 +101,7 @@ export class RedisClusterHarness {
         if (live.length !== this.nodes.filter((n) => n.pid !== undefined).length) return false;
         // Every replica has synced with its master (only a synced replica can take over).
         for (const t of live.filter((x) => x.role === 'replica')) {
-          if (!(await command(t.port, ['info', 'replication'])).includes('master_link_status:up')) return false;
+          if (!(await redisCli(t.port, ['info', 'replication'])).includes('master_link_status:up')) return false;
         }
         return true;
       },
@@ -155,7 +136,7 @@ export class RedisClusterHarness {
       async () => {
         for (const n of this.nodes) {
           if (n.pid === undefined) continue;
-          const info = await command(n.port, ['cluster', 'info']);
+          const info = await redisCli(n.port, ['cluster', 'info']);
           if (!info.includes('cluster_state:ok')) return false;
         }
         return true;
@@ -174,7 +155,7 @@ export class RedisClusterHarness {
 
   /** Runs `redis-cli -p port args...` and returns its output. */
   cli(port: number, args: string[]): Promise<string> {
-    return command(port, args);
+    return redisCli(port, args);
   }
 
   async stop(): Promise<void> {

@@ -1,26 +1,5 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { redisCli, waitFor } from './redis_cli.js';
 import { freePort, RedisServer } from '../../src/embedded/redis_server.js';
-
-const run = promisify(execFile);
-
-async function cli(port: number, args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
-  return stdout;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // still starting: try again
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * A Sentinel-managed Redis on loopback: one master, `replicas` replicas and `sentinels`
@@ -82,7 +61,7 @@ export class RedisSentinelHarness {
     for (const s of this.sentinels) {
       if (s.pid === undefined) continue;
       try {
-        const out = await cli(s.port, ['sentinel', 'get-master-addr-by-name', this.masterName]);
+        const out = await redisCli(s.port, ['sentinel', 'get-master-addr-by-name', this.masterName]);
         return Number(out.trim().split('\n')[1]);
       } catch {
         // next sentinel
@@ -104,14 +83,14 @@ export class RedisSentinelHarness {
       'sentinels to discover replicas and each other',
       async () => {
         for (const s of this.sentinels) {
-          const replicas = await cli(s.port, ['sentinel', 'replicas', this.masterName]);
-          const others = await cli(s.port, ['sentinel', 'sentinels', this.masterName]);
+          const replicas = await redisCli(s.port, ['sentinel', 'replicas', this.masterName]);
+          const others = await redisCli(s.port, ['sentinel', 'sentinels', this.masterName]);
           const nReplicas = (replicas.match(/^flags$/gm) ?? []).length;
           const nOthers = (others.match(/^flags$/gm) ?? []).length;
           if (nReplicas < this.data.length - 1 || nOthers < this.sentinels.length - 1) return false;
         }
         for (const r of this.data.slice(1)) {
-          if (!(await cli(r.port, ['info', 'replication'])).includes('master_link_status:up')) return false;
+          if (!(await redisCli(r.port, ['info', 'replication'])).includes('master_link_status:up')) return false;
         }
         return true;
       },
@@ -127,7 +106,7 @@ export class RedisSentinelHarness {
       async () => {
         port = await this.masterPort();
         if (port === oldPort) return false;
-        const role = await cli(port, ['role']);
+        const role = await redisCli(port, ['role']);
         return role.startsWith('master');
       },
       timeoutMs,
