@@ -154,10 +154,21 @@ export class EnvelopeCodec {
 
 const ZEROS = '0'.repeat(EXPIRY_DIGITS);
 
+// Writes of one burst share their millisecond and TTL, hence their header: remember the last one.
+let lastFlags = -1;
+let lastExpiry = -1;
+let lastLevel = -1;
+let lastHeader = '';
+
 /** The 16 header bytes as a string (every char < 0x80, so one byte each in UTF-8 and latin1). */
 function headerText(flags: number, expiresAt: number, level = 0): string {
+  if (flags === lastFlags && expiresAt === lastExpiry && level === lastLevel) return lastHeader;
   const exp = Math.min(Math.max(0, Math.ceil(expiresAt)), MAX_EXPIRY).toString(16);
-  return String.fromCharCode(MAGIC, WIRE_VERSION, flags, level) + ZEROS.slice(exp.length) + exp;
+  lastHeader = String.fromCharCode(MAGIC, WIRE_VERSION, flags, level) + ZEROS.slice(exp.length) + exp;
+  lastFlags = flags;
+  lastExpiry = expiresAt;
+  lastLevel = level;
+  return lastHeader;
 }
 
 /** The expiry digits, or -1 when any is not a lowercase hex digit. */

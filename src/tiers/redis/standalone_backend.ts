@@ -22,8 +22,16 @@ export class StandaloneBackend implements RedisBackend {
     return this.client.sendCommand<(Buffer | null)[]>(['MGET', ...keys], BINARY);
   }
 
+  #lastPx = -1;
+  #lastPxText = '';
+
   setPx(key: string, value: Buffer | string, px: number): Promise<unknown> {
-    return this.client.sendCommand(['SET', key, value, 'PX', String(px)]);
+    // A batch's writes usually share one TTL: format it once.
+    if (px !== this.#lastPx) {
+      this.#lastPx = px;
+      this.#lastPxText = String(px);
+    }
+    return this.client.sendCommand(['SET', key, value, 'PX', this.#lastPxText]);
   }
 
   unlink(keys: readonly string[]): Promise<number> {
