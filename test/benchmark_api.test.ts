@@ -18,6 +18,7 @@ describe('cache.benchmark', () => {
       expect(r.operationsPerSecond).toBeGreaterThan(100);
       expect(r.latencyPercentiles.p50).toBeGreaterThan(0);
       expect(r.latencyPercentiles.p99).toBeGreaterThanOrEqual(r.latencyPercentiles.p50);
+      expect(r.latencyPercentiles[95]).toBe(r.latencyPercentiles.p95);
       expect(r.avgLatencyMs).toBeGreaterThan(0);
       expect(r.errors).toBe(0);
       if (type !== BenchmarkType.THROUGHPUT && type !== BenchmarkType.LATENCY) {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
+import { createIntegratedCache, getMemoryMonitor, type IntegratedCacheManager } from '../src/index.js';
 import { HEALTH_RULES, evaluateRules, type HealthInputs } from '../src/observability/health_rules.js';
 import type { CacheStatsSnapshot } from '../src/observability/cache_stats.js';
 import type { MemoryMetrics } from '../src/observability/memory_monitor.js';
@@ -18,6 +18,7 @@ describe('memory pressure', () => {
     for (let i = 0; i < 900; i++) await cache.set(`k${i}`, i);
     for (let i = 0; i < 50; i++) await cache.set(`temp:${i}`, i);
     const monitor = cache.getMemoryMonitor();
+    expect(monitor).toBe(getMemoryMonitor()); // one per process
     expect(monitor.getCurrentMetrics().pressureLevel).toBe('low');
     expect(cache.l1Tier?.size).toBe(950);
     monitor.setThresholdMb(1); // any process is above 1 MiB RSS: critical
@@ -30,6 +31,7 @@ describe('memory pressure', () => {
     expect(m.shrinks).toBeGreaterThan(0);
     const h = await cache.healthCheck();
     expect(h.issues.join(' ')).toMatch(/memory pressure is critical/);
+    expect(h.memoryPressure).toBe('critical');
     expect(h.recommendations.join(' ')).toMatch(/\[memory-pressure\]/);
     monitor.setThresholdMb(100_000);
     await sleep(300);

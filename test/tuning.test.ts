@@ -41,6 +41,8 @@ describe('tuning from live traffic', () => {
           `applied ${rec?.description}; after: measured ${(result.after * 100).toFixed(1)}%, gain ${result.measuredGain.toFixed(1)} points (predicted ${result.predictedGain.toFixed(1)})`,
       );
       expect(rec?.kind).toBe('resize-l1');
+      expect(result.optimizationsApplied).toEqual([rec?.description]);
+      expect(result.report.getTopRecommendations(1)[0].title).toMatch(/^Grow L1 to \d+ entries$/);
       expect(rec?.change.to as number).toBeGreaterThan(1000);
       const predicted = result.report.curve.find((p) => p.size === rec?.change.to)?.hitRatio as number;
       expect(Math.abs(predicted - result.after) * 100).toBeLessThanOrEqual(3);

@@ -18,7 +18,7 @@ import { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';
 import { StampedeLock } from '../coherence/stampede_lock.js';
 import { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
 import { CircuitBreaker } from '../resilience/circuit_breaker.js';
-import { MemoryMonitor, type MemoryMetrics } from '../observability/memory_monitor.js';
+import { getMemoryMonitor, type MemoryMonitor, type MemoryMetrics } from '../observability/memory_monitor.js';
 import { evaluateRules } from '../observability/health_rules.js';
 import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
 import { hostname } from 'node:os';
@@ -107,6 +107,8 @@ export interface HealthReport {
   breakers: { name: string; state: 'closed' | 'open' | 'half-open'; opens: number; rejected: number }[];
   /** Memory figures and pressure level. */
   memory: MemoryMetrics;
+  /** The pressure level alone (the seed's `health.memory_pressure`). */
+  memoryPressure: MemoryMetrics['pressureLevel'];
   /** Each problem found, in words; empty when healthy. */
   issues: string[];
   /** What to do about what was measured (observability/health_rules.ts; each names its rule). */
@@ -142,6 +144,7 @@ export class IntegratedCacheManager {
   #lock: StampedeLock | null = null;
   #l2Breaker: CircuitBreaker | null = null;
   #memory: MemoryMonitor | null = null;
+  #unregisterMemory: (() => void) | null = null;
   #prom: PrometheusMetrics | null = null;
   /** A connection error retrying cannot fix, seen while initializing. */
   #configError: unknown = undefined;
@@ -368,8 +371,10 @@ export class IntegratedCacheManager {
         },
       });
     }
-    this.#memory = new MemoryMonitor({ l1: () => this.#l1, thresholdMb: c.memoryThresholdMb, temporaryPatterns: c.temporaryKeyPatterns, logger: this.logger });
-    if (c.enableMemoryMonitoring) this.#memory.start(c.memoryCheckIntervalMs);
+    this.#memory = getMemoryMonitor();
+    if (c.enableMemoryMonitoring) {
+      this.#unregisterMemory = this.#memory.register({ l1: () => this.#l1, temporaryPatterns: c.temporaryKeyPatterns, intervalMs: c.memoryCheckIntervalMs, thresholdMb: c.memoryThresholdMb, logger: this.logger });
+    }
     if (c.meter !== undefined) registerOpenTelemetry(c.meter, () => this.getStatsSync());
     this.#l1 = l1;
     this.#state = 'ready';
@@ -594,7 +599,7 @@ export class IntegratedCacheManager {
     return this.#prom;
   }
 
-  /** Memory figures and pressure handling (active with `enableMemoryMonitoring`; figures always). */
+  /** The process's memory monitor (figures always; it acts on this L1 with `enableMemoryMonitoring`). */
   getMemoryMonitor(): MemoryMonitor {
     this.#ready();
     return this.#memory as MemoryMonitor;
@@ -885,6 +890,7 @@ export class IntegratedCacheManager {
       lastDegradedWindowMs: wd ? wd.lastWindowMs : null,
       breakers: this.#breakers().map((b) => b.snapshot()),
       memory,
+      memoryPressure: memory.pressureLevel,
       recommendations,
       l1Enabled: l1 !== null,
       l1Size: l1?.size ?? 0,
@@ -904,7 +910,7 @@ export class IntegratedCacheManager {
     this.#l1 = null;
     this.#stats.stop();
     this.#watchdog?.stop();
-    this.#memory?.stop();
+    this.#unregisterMemory?.();
     const backend = this.#ownedBackend;
     this.#ownedBackend = null;
     if (backend !== null) await backend.close().catch(() => undefined);

@@ -55,24 +55,48 @@ const MB = 1024 * 1024;
  *
  * At high or critical: drop L1 entries matching the temporary patterns, halve L1's entry limit
  * (critical: quarter it; never below 1% of its size), and run a GC when the process exposes it
- * (`--expose-gc`). Back at low: double the limit each check until it is whole again.
+ * (`--expose-gc`). Back at low: double the limit each check until it is whole again. One monitor
+ * per process (`getMemoryMonitor()`) acts on every cache registered with it.
  */
 export class MemoryMonitor {
-  readonly #l1: () => MemoryTier | null;
+  readonly #members = new Set<{ l1: () => MemoryTier | null; temporary: ((key: string) => boolean)[] }>();
   #thresholdMb: number;
-  readonly #temporary: ((key: string) => boolean)[];
-  readonly #logger: Logger;
+  #logger: Logger | null;
   readonly #cgroup = cgroupLimitBytes();
   #timer: NodeJS.Timeout | null = null;
+  #intervalMs = Infinity;
   #shrinks = 0;
   #dropped = 0;
   #last: PressureLevel = 'low';
 
-  constructor(options: { l1: () => MemoryTier | null; thresholdMb: number; temporaryPatterns: string[]; logger: Logger }) {
-    this.#l1 = options.l1;
-    this.#thresholdMb = options.thresholdMb;
-    this.#temporary = options.temporaryPatterns.map((p) => globMatcher(p));
-    this.#logger = options.logger;
+  constructor(options: { thresholdMb?: number; logger?: Logger } = {}) {
+    this.#thresholdMb = options.thresholdMb ?? 2048;
+    this.#logger = options.logger ?? null;
+  }
+
+  /**
+   * Puts a cache's L1 under this monitor (its temporary patterns dropped first under pressure)
+   * and starts checking every `intervalMs` (the shortest any member asked for). Returns the
+   * function that takes it out again (the checks stop with the last member).
+   */
+  register(member: { l1: () => MemoryTier | null; temporaryPatterns: string[]; intervalMs: number; thresholdMb?: number; logger?: Logger }): () => void {
+    const m = { l1: member.l1, temporary: member.temporaryPatterns.map((p) => globMatcher(p)) };
+    this.#members.add(m);
+    if (member.thresholdMb !== undefined) this.#thresholdMb = member.thresholdMb;
+    this.#logger ??= member.logger ?? null;
+    if (member.intervalMs < this.#intervalMs) {
+      this.#intervalMs = member.intervalMs;
+      this.stop();
+      this.#timer = setInterval(() => this.check(), member.intervalMs);
+      this.#timer.unref();
+    }
+    return () => {
+      this.#members.delete(m);
+      if (this.#members.size === 0) {
+        this.stop();
+        this.#intervalMs = Infinity;
+      }
+    };
   }
 
   /** The RSS level (MiB) that counts as full. */
@@ -86,7 +110,15 @@ export class MemoryMonitor {
     const heapPercent = heap.used_heap_size / heap.heap_size_limit;
     const cg = this.#cgroup;
     const pressure = Math.max(rss / (this.#thresholdMb * MB), heapPercent, cg === null ? 0 : rss / cg);
-    const l1 = this.#l1();
+    let entries = 0;
+    let limit = 0;
+    let bytes = 0;
+    for (const m of this.#members) {
+      const l1 = m.l1();
+      entries += l1?.size ?? 0;
+      limit += l1?.entryLimit ?? 0;
+      bytes += l1?.bytes ?? 0;
+    }
     return {
       pressureLevel: pressure >= 0.95 ? 'critical' : pressure >= 0.85 ? 'high' : pressure >= 0.7 ? 'medium' : 'low',
       pressure,
@@ -98,44 +130,54 @@ export class MemoryMonitor {
       systemMemoryPercent: (1 - freemem() / totalmem()) * 100,
       cgroupLimitMb: cg === null ? null : cg / MB,
       cgroupPercent: cg === null ? null : (rss / cg) * 100,
-      l1Entries: l1?.size ?? 0,
-      l1EntryLimit: l1?.entryLimit ?? 0,
-      l1Bytes: l1?.bytes ?? 0,
+      l1Entries: entries,
+      l1EntryLimit: limit,
+      l1Bytes: bytes,
       shrinks: this.#shrinks,
       temporaryDropped: this.#dropped,
     };
   }
 
-  /** One check, and the action it calls for. */
+  /** One check, and the action it calls for on every registered L1. */
   check(): MemoryMetrics {
     const m = this.getCurrentMetrics();
-    const l1 = this.#l1();
-    if (l1 !== null) {
-      if (m.pressureLevel === 'high' || m.pressureLevel === 'critical') {
-        for (const test of this.#temporary) this.#dropped += l1.deleteWhere(test);
+    const pressed = m.pressureLevel === 'high' || m.pressureLevel === 'critical';
+    for (const member of this.#members) {
+      const l1 = member.l1();
+      if (l1 === null) continue;
+      if (pressed) {
+        for (const test of member.temporary) this.#dropped += l1.deleteWhere(test);
         const floor = Math.max(1, Math.ceil(l1.maxEntries / 100));
         const target = Math.max(floor, Math.floor(l1.entryLimit / (m.pressureLevel === 'critical' ? 4 : 2)));
         if (target < l1.entryLimit) {
           l1.setEntryLimit(target);
           this.#shrinks++;
         }
-        (globalThis as { gc?: () => void }).gc?.();
-        if (this.#last !== m.pressureLevel) this.#logger.warn({ pressure: m.pressure, level: m.pressureLevel, l1Limit: l1.entryLimit }, 'memory pressure: L1 shrunk');
       } else if (m.pressureLevel === 'low' && l1.entryLimit < l1.maxEntries) {
         l1.setEntryLimit(Math.min(l1.maxEntries, l1.entryLimit * 2));
       }
     }
+    if (pressed) {
+      (globalThis as { gc?: () => void }).gc?.();
+      if (this.#last !== m.pressureLevel) this.#logger?.warn({ pressure: m.pressure, level: m.pressureLevel }, 'memory pressure: L1 shrunk');
+    }
     this.#last = m.pressureLevel;
-    return m;
-  }
-
-  start(intervalMs: number): void {
-    this.#timer = setInterval(() => this.check(), intervalMs);
-    this.#timer.unref();
+    return this.getCurrentMetrics();
   }
 
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
   }
+}
+
+let processMonitor: MemoryMonitor | null = null;
+
+/**
+ * The process's memory monitor (the seed's `get_memory_monitor()`): one per process, since memory
+ * is per process. Every cache created with `enableMemoryMonitoring` registers its L1 with it.
+ */
+export function getMemoryMonitor(): MemoryMonitor {
+  processMonitor ??= new MemoryMonitor();
+  return processMonitor;
 }

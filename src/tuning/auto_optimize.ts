@@ -13,6 +13,8 @@ export type PerformanceGoal = (typeof PerformanceGoal)[keyof typeof PerformanceG
 export interface OptimizeResult {
   goal: PerformanceGoal;
   applied: Recommendation[];
+  /** What was applied, in words (the seed's `optimizations_applied`). */
+  optimizationsApplied: string[];
   /** L1 hit ratio (0..1) measured over a window before and after applying. */
   before: number;
   after: number;
@@ -64,5 +66,5 @@ export async function autoOptimize(
     await measureL1HitRatio(cache, options.warmupAccesses ?? accesses, options.timeoutMs);
   }
   const after = pick === undefined ? before : await measureL1HitRatio(cache, accesses, options.timeoutMs);
-  return { goal, applied, before, after, measuredGain: (after - before) * 100, predictedGain: pick?.predictedGain ?? 0, report };
+  return { goal, applied, optimizationsApplied: applied.map((r) => r.description), before, after, measuredGain: (after - before) * 100, predictedGain: pick?.predictedGain ?? 0, report };
 }

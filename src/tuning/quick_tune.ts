@@ -7,6 +7,8 @@ import { missRatioCurve, ttlCurve, type CurvePoint, type TtlPoint } from './miss
 
 export interface Recommendation {
   kind: 'resize-l1' | 'extend-ttl' | 'enable-compression';
+  /** A short name for lists ("Grow L1 to 16000 entries"). */
+  title: string;
   /** What to change, in words, with the figures behind it. */
   description: string;
   /** The setting and values, for autoOptimize. */
@@ -33,6 +35,8 @@ export interface TuneReport {
   hotKeysRemissed: string[];
   expirationsInWindow: number;
   recommendations: Recommendation[];
+  /** The `n` best-ranked recommendations. */
+  getTopRecommendations(n: number): Recommendation[];
 }
 
 export interface QuickTuneOptions {
@@ -112,6 +116,7 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
   if (knee.size !== current && Math.abs(gain) >= 1) {
     recommendations.push({
       kind: 'resize-l1',
+      title: `${knee.size > current ? 'Grow' : 'Shrink'} L1 to ${knee.size} entries`,
       description: `L1 ${current} → ${knee.size} entries: predicted L1 hit ratio ${(predictedAtCurrent * 100).toFixed(1)}% → ${(knee.hitRatio * 100).toFixed(1)}% (measured now ${(measured * 100).toFixed(1)}%), about ${((knee.size * bytesPerEntry) / 1048576).toFixed(1)} MiB`,
       change: { setting: 'l1MaxSize', from: current, to: knee.size },
       predictedGain: gain,
@@ -123,6 +128,7 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
   if (frugal !== undefined) {
     recommendations.push({
       kind: 'resize-l1',
+      title: `Shrink L1 to ${frugal.size} entries to save memory`,
       description: `L1 ${current} → ${frugal.size} entries saves ~${(((current - frugal.size) * bytesPerEntry) / 1048576).toFixed(1)} MiB for ${((predictedAtCurrent - frugal.hitRatio) * 100).toFixed(1)} points of hit ratio`,
       change: { setting: 'l1MaxSize', from: current, to: frugal.size },
       predictedGain: (frugal.hitRatio - predictedAtCurrent) * 100,
@@ -138,6 +144,7 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
   if (hot.length > 0 && expirations > 0.1 * (after.misses - before.misses) && ttlGain >= 1) {
     recommendations.push({
       kind: 'extend-ttl',
+      title: `Raise the TTL to ${ttlBest.ttl} s`,
       description: `${hot.length} hot keys fell out of L1 while still being read (expirations: ${expirations} of ${after.misses - before.misses} misses): TTL ${ttl} s → ${ttlBest.ttl} s predicts L1 hit ratio ${(ttls[0].hitRatio * 100).toFixed(1)}% → ${(ttlBest.hitRatio * 100).toFixed(1)}% (or refresh-ahead for them)`,
       change: { setting: 'defaultTtl', from: ttl, to: ttlBest.ttl },
       predictedGain: ttlGain,
@@ -158,6 +165,7 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
     if (n > 0 && packed < raw * 0.8) {
       recommendations.push({
         kind: 'enable-compression',
+        title: 'Enable compression',
         description: `deflate would shrink the sampled values ${(100 - (packed / raw) * 100).toFixed(0)}% (${(raw / n).toFixed(0)} → ${(packed / n).toFixed(0)} bytes each): less Redis memory and bandwidth`,
         change: { setting: 'enableCompression', from: false, to: true },
         predictedGain: (raw - packed) / n,
@@ -178,5 +186,6 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
     hotKeysRemissed: hot.slice(0, 10).map(([k]) => k),
     expirationsInWindow: expirations,
     recommendations,
+    getTopRecommendations: (n: number) => recommendations.slice(0, n),
   };
 }
