@@ -158,3 +158,25 @@ describe('audit trail verification', () => {
     expect(verifyAuditFile(auditPath).ok).toBe(false);
   });
 });
+
+describe('patterns under access control', () => {
+  it('pattern manager calls carry the session: allowed inside the role, denied outside', async () => {
+    const pm = a.patternManager;
+    const written: string[] = [];
+    const writer = {
+      name: 'recording',
+      write: (k: string) => {
+        written.push(k);
+        return true;
+      },
+    };
+    expect(await pm.getOrSet('user:77', () => ({ id: 77 }), { sessionId: s.user })).toEqual({ id: 77 });
+    expect(await pm.setWithPattern('user:78', { id: 78 }, { dataWriter: writer, sessionId: s.user })).toBe(true);
+    expect(await pm.getMany(['user:77', 'user:78'], () => undefined, { sessionId: s.user })).toEqual([{ id: 77 }, { id: 78 }]);
+    await expect(pm.getOrSet('admin:77', () => 1, { sessionId: s.user })).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(pm.setWithPattern('admin:78', 1, { dataWriter: writer, sessionId: s.user })).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(pm.setWithPattern('user:80', 1, { dataWriter: writer, sessionId: s.reader })).rejects.toBeInstanceOf(AccessDeniedError);
+    expect(written).toEqual(['user:78']); // a refused write never reached the data source
+    await expect(pm.getOrSet('user:79', () => 1)).rejects.toBeInstanceOf(AccessDeniedError); // no session
+  });
+});

@@ -24,7 +24,7 @@ import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prome
 import { hostname } from 'node:os';
 import { AuditLog } from '../security/audit_log.js';
 import { RateLimiter } from '../security/rate_limiter.js';
-import type { SecurityLevel } from '../security/role.js';
+import type { Permission, SecurityLevel } from '../security/role.js';
 import { SecureOperations, type GuardOptions } from '../security/secure_operations.js';
 import { SecurityManager } from '../security/security_manager.js';
 import { SessionStore } from '../security/session_store.js';
@@ -634,6 +634,15 @@ export class IntegratedCacheManager {
     this.#ready();
     if (this.#security === null) throw new CacheStateError('security is off: create the cache with enableSecurity: true');
     return this.#security;
+  }
+
+  /**
+   * Authorizes an operation that happens outside the cache (the pattern manager writing the data
+   * source) under `sessionId`, before it happens; a no-op without security. Denials are audited.
+   */
+  async checkAccess(op: string, permissions: Permission[], keys: string[], sessionId: string | undefined): Promise<void> {
+    this.#ready();
+    if (this.#guard !== null) await this.#guard.check(op, sessionId, permissions, keys);
   }
 
   /** A session for `userId` with role `roleName` (see SecurityManager.createSession); `ttl` in seconds. */

@@ -38,6 +38,8 @@ export interface PatternGetOptions extends GetOrSetOptions {
 
 export interface PatternSetOptions<T> {
   dataWriter: DataWriter<T>;
+  /** With security on: the session the write runs under. */
+  sessionId?: string;
   pattern?: CachePattern;
   /** Seconds. */
   ttl?: number;
@@ -106,7 +108,9 @@ export class PatternManager {
     const cfg = this.configFor(key);
     const pattern = options.pattern ?? cfg.readPattern ?? CachePattern.READ_THROUGH;
     this.#adaptive?.onRead(key);
+    const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
     const call: GetOrSetOptions = {
+      ...sid,
       ttl: this.ttlFor(key, options.ttl),
       grace: options.grace ?? cfg.grace,
       softTimeoutMs: options.softTimeoutMs ?? cfg.softTimeoutMs,
@@ -115,14 +119,15 @@ export class PatternManager {
     const cache = this.#ctx.cache;
     switch (pattern) {
       case CachePattern.CACHE_ASIDE: {
-        const hit = await cache.get<T>(key);
+        const hit = await cache.get<T>(key, sid);
         if (hit !== undefined) return hit;
         const loaded = await toLoaderFn(loader)(key);
-        if (loaded !== undefined) await cache.set(key, loaded, { ttl: call.ttl });
+        if (loaded !== undefined) await cache.set(key, loaded, { ...sid, ttl: call.ttl });
         return loaded;
       }
       case CachePattern.REFRESH_AHEAD: {
-        const entry = await this.#ctx.readEntry(key);
+        // With security on, the guarded read decides (readEntry would bypass the guards).
+        const entry = options.sessionId === undefined ? await this.#ctx.readEntry(key) : undefined;
         if (entry === undefined) return cache.getOrSet(key, loader, call);
         this.#maybeRefresh(key, loader, entry.freshUntil, call, cfg.refreshAheadFactor ?? 0.8);
         return entry.value as T;
@@ -158,9 +163,10 @@ export class PatternManager {
    * `loadBatch` call when the loader has it (else `load` per key, concurrently), then stored with
    * one batched write.
    */
-  async getMany<T>(keys: string[], loader: LoaderArg<T>, options: { ttl?: number } = {}): Promise<(T | undefined)[]> {
+  async getMany<T>(keys: string[], loader: LoaderArg<T>, options: { ttl?: number; sessionId?: string } = {}): Promise<(T | undefined)[]> {
     const cache = this.#ctx.cache;
-    const out = await cache.getMany<T>(keys);
+    const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
+    const out = await cache.getMany<T>(keys, sid);
     const missing = keys.filter((_, i) => out[i] === undefined);
     if (missing.length === 0) return out;
     let loaded: Map<string, T>;
@@ -176,7 +182,7 @@ export class PatternManager {
       });
     }
     const entries = [...loaded].map(([key, value]) => ({ key, value, ttl: this.ttlFor(key, options.ttl) }));
-    if (entries.length > 0) await cache.setMany(entries);
+    if (entries.length > 0) await cache.setMany(entries, sid);
     return keys.map((k, i) => out[i] ?? loaded.get(k));
   }
 
@@ -185,9 +191,13 @@ export class PatternManager {
     const writer = options.dataWriter;
     if (writer === undefined || typeof writer.write !== 'function') throw new InvalidArgumentError('setWithPattern needs a dataWriter with write(key, value)', { key });
     const pattern = options.pattern ?? this.configFor(key).writePattern ?? CachePattern.WRITE_THROUGH;
-    const setOptions = { ttl: this.ttlFor(key, options.ttl), tags: options.tags, dependsOn: options.dependsOn };
+    const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
+    const setOptions = { ...sid, ttl: this.ttlFor(key, options.ttl), tags: options.tags, dependsOn: options.dependsOn };
     this.#adaptive?.onWrite(key);
     const cache = this.#ctx.cache;
+    // The source is written before the cache: with security on, the session must be allowed to
+    // write (and, for cache-aside, delete) this key before anything reaches the source.
+    await cache.checkAccess('setWithPattern', pattern === CachePattern.CACHE_ASIDE ? ['write', 'delete'] : ['write'], [key, ...(options.dependsOn ?? [])], options.sessionId);
     switch (pattern) {
       case CachePattern.WRITE_BEHIND: {
         const queue = this.writeBehindQueue(writer);
@@ -199,7 +209,7 @@ export class PatternManager {
       case CachePattern.CACHE_ASIDE:
         await this.#exclusive(key, async () => {
           if ((await writer.write(key, value)) === false) throw new Error(`dataWriter.write(${key}) returned false`);
-          await cache.delete(key);
+          await cache.delete(key, sid);
         });
         return true;
       default:
@@ -217,14 +227,18 @@ export class PatternManager {
    * Write-through of several entries: one `writeBatch` call when the writer has it (else `write`
    * per key), then one batched cache write. Not serialized per key against concurrent writers.
    */
-  async setManyWithPattern<T>(entries: { key: string; value: T }[], options: { dataWriter: DataWriter<T>; ttl?: number }): Promise<void> {
+  async setManyWithPattern<T>(entries: { key: string; value: T }[], options: { dataWriter: DataWriter<T>; ttl?: number; sessionId?: string }): Promise<void> {
     const w = options.dataWriter;
+    await this.#ctx.cache.checkAccess('setManyWithPattern', ['write'], entries.map((e) => e.key), options.sessionId);
     if (w.writeBatch) {
       if ((await w.writeBatch(new Map(entries.map((e) => [e.key, e.value])))) === false) throw new Error('dataWriter.writeBatch returned false');
     } else {
       for (const e of entries) if ((await w.write(e.key, e.value)) === false) throw new Error(`dataWriter.write(${e.key}) returned false`);
     }
-    await this.#ctx.cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttl: this.ttlFor(e.key, options.ttl) })));
+    await this.#ctx.cache.setMany(
+      entries.map((e) => ({ key: e.key, value: e.value, ttl: this.ttlFor(e.key, options.ttl) })),
+      options.sessionId === undefined ? undefined : { sessionId: options.sessionId },
+    );
   }
 
   /** The write-behind queue of `writer` (created and started on first use). */

@@ -108,6 +108,11 @@ export class SecureOperations {
     }
   }
 
+  /** Authorizes (and audits) an operation done outside the cache, before it happens: a pattern's source write. */
+  check(op: string, sessionId: unknown, permissions: Permission[], keys: readonly string[]): Promise<void> {
+    return this.#run(op, sessionId, permissions, keys, undefined, async () => undefined);
+  }
+
   get(key: string, options?: GetOptions<unknown> & GuardOptions): Promise<unknown> {
     return this.#run('get', options?.sessionId, [Permission.READ], [key], undefined, async (ctx) => this.#unlabel(ctx, 'get', key, await this.#raw.get(key, options)));
   }
