@@ -122,9 +122,9 @@ type State = 'new' | 'initializing' | 'ready' | 'closed';
  * The cache: guards → tiers (L1 → L2 → loader) → codec. Create it with `createIntegratedCache`
  * (or `new IntegratedCacheManager(options)`), then `await initialize()` before use.
  *
- * Consistency of this release: L1 entries live until their TTL or until this instance writes,
- * deletes or invalidates them. Writes made by other instances reach this instance's L1 only when
- * its entry expires (cross-instance invalidation is the coherence work).
+ * Consistency: with Redis, L1 is kept coherent across instances (coherence/, EVENTUAL by default);
+ * per cache or per call, STRONG, WEAK and SESSION are available (docs/consistency.md). With
+ * security on, every operation is guarded (security/secure_operations.ts) and needs a `sessionId`.
  */
 export class IntegratedCacheManager {
   readonly config: IntegratedCacheConfig;
