@@ -263,6 +263,6 @@ describe('stampede lock regressions', () => {
     await expect(cache.getOrSet('k', () => (() => 1) as unknown)).rejects.toMatchObject({ code: 'E_SERIALIZATION' });
     const t0 = Date.now();
     expect(await cache.getOrSet('k', () => 'ok')).toBe('ok');
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(7_500); // not the 15 s lock wait
   });
 });

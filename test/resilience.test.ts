@@ -60,10 +60,8 @@ describe('grace (fail-safe) and loader timeouts', () => {
       finished = true;
       return 'v2';
     };
-    const t0 = Date.now();
     expect(await cache.getOrSet('k', slow, { ttl: 10, grace: 5, softTimeoutMs: 50 })).toBe('v1');
-    expect(Date.now() - t0).toBeLessThan(250);
-    expect(finished).toBe(false);
+    expect(finished).toBe(false); // answered before the loader finished
     await sleep(400);
     expect(finished).toBe(true);
     expect(await cache.get('k')).toBe('v2');
@@ -96,9 +94,10 @@ describe('grace (fail-safe) and loader timeouts', () => {
       { ttl: 10, grace: 5 },
     );
     await sleep(30);
-    const t0 = Date.now();
+    let reloaded = false;
+    void reloading.then(() => (reloaded = true));
     expect(await b.getOrSet('k', () => 'never', { ttl: 10, grace: 5 })).toBe('v1');
-    expect(Date.now() - t0).toBeLessThan(150);
+    expect(reloaded).toBe(false); // B answered while A was still loading, instead of waiting for it
     expect(await reloading).toBe('v2');
   });
 });
@@ -144,9 +143,9 @@ describe('circuit breakers', () => {
       let h = await cache.healthCheck();
       expect(h.breakers.find((b) => b.name === 'redis')?.state).toBe('open');
       expect(h.issues.join(' ')).toMatch(/circuit redis is open/);
-      const t0 = performance.now();
+      const skippedBefore = (await cache.getStats()).l2.skipped;
       expect(await cache.get('cold-x')).toBeUndefined();
-      expect(performance.now() - t0).toBeLessThan(50); // no timeout waited
+      expect((await cache.getStats()).l2.skipped).toBe(skippedBefore + 1); // answered without calling Redis
       expect(await cache.get('warm')).toBe(1); // L1 still serves
       await cache.set('during', 2); // kept in L1
       expect(cache.getSync('during')).toBe(2);
