@@ -91,11 +91,7 @@ export class RedisClusterHarness {
     await waitFor(
       'cluster_state:ok on every live node',
       async () => {
-        for (const n of this.nodes) {
-          if (n.pid === undefined) continue;
-          const info = await redisCli(n.port, ['cluster', 'info']);
-          if (!info.includes('cluster_state:ok')) return false;
-        }
+        if (!(await this.#allLiveOk())) return false;
         const topo = await this.topology();
         const live = topo.filter((t) => !t.failed);
         if (live.length !== this.nodes.filter((n) => n.pid !== undefined).length) return false;
@@ -123,6 +119,15 @@ export class RedisClusterHarness {
     throw new Error(`no live master for slot ${slot}`);
   }
 
+  /** Every running node reports cluster_state:ok (all slots served). */
+  async #allLiveOk(): Promise<boolean> {
+    for (const n of this.nodes) {
+      if (n.pid === undefined) continue;
+      if (!(await redisCli(n.port, ['cluster', 'info'])).includes('cluster_state:ok')) return false;
+    }
+    return true;
+  }
+
   server(port: number): RedisServer {
     const s = this.nodes.find((n) => n.port === port);
     if (!s) throw new Error(`no node on port ${port}`);
@@ -133,14 +138,7 @@ export class RedisClusterHarness {
   async waitFailover(timeoutMs = 30_000): Promise<void> {
     await waitFor(
       'a replica promoted and cluster_state:ok',
-      async () => {
-        for (const n of this.nodes) {
-          if (n.pid === undefined) continue;
-          const info = await redisCli(n.port, ['cluster', 'info']);
-          if (!info.includes('cluster_state:ok')) return false;
-        }
-        return true;
-      },
+      () => this.#allLiveOk(),
       timeoutMs,
     );
   }
