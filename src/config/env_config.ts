@@ -33,6 +33,8 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_L2_COMMAND_TIMEOUT_MS: { option: 'l2CommandTimeoutMs', kind: 'int' },
   CACHE_CONNECT_TIMEOUT_MS: { option: 'connectTimeoutMs', kind: 'int' },
   CACHE_L2_MAX_BATCH: { option: 'l2MaxBatch', kind: 'int' },
+  CACHE_REDIS_CONNECTIONS: { option: 'redisConnections', kind: 'int' },
+  CACHE_REDIS_SCRIPTED_WRITES: { option: 'redisScriptedWrites', kind: 'bool' },
   CACHE_ENABLE_COHERENCE: { option: 'enableCoherence', kind: 'bool' },
   CACHE_COHERENCE_STALENESS_MS: { option: 'coherenceStalenessMs', kind: 'int' },
   CACHE_ENABLE_DISTRIBUTED_LOCK: { option: 'enableDistributedLock', kind: 'bool' },

@@ -95,6 +95,22 @@ export const integratedCacheConfigSchema = z
     /** Most keys in one MGET or batched write. @default 512 */
     l2MaxBatch: z.number().int().min(1).max(100_000).default(512),
     /**
+     * Connections to a standalone Redis given by `redisUrl` for writes without coherence (no L1,
+     * or `enableCoherence: false`); cluster and sentinel keep one per node. Each key always uses
+     * the same connection, so writes to a key keep their order; with two, Redis works on one
+     * connection's batch while this process handles the other's replies. With coherence on, one
+     * connection carries everything (the one that tracks), and this is ignored. @default 2
+     */
+    redisConnections: z.number().int().min(1).max(16).default(2),
+    /**
+     * Without coherence (no L1, or `enableCoherence: false`) on a standalone server: send each
+     * batch of writes as one script call instead of one `SET … PX` per key. The client does a
+     * fraction of the work per write; Redis spends about 1.5x the CPU per key (measured,
+     * docs/decisions.md). Turn off when Redis CPU, not the application's, is the scarce one.
+     * @default true
+     */
+    redisScriptedWrites: z.boolean().default(true),
+    /**
      * Keep every instance's L1 coherent through Redis server-assisted invalidation (CLIENT
      * TRACKING, BCAST, on the connections that carry reads): a write, delete, expiry or eviction
      * of a key in Redis, by any instance or any other client, drops it from every other instance's

@@ -259,6 +259,8 @@ export class IntegratedCacheManager {
         connectTimeoutMs: c.connectTimeoutMs,
         logger: this.logger,
         tracker,
+        connections: c.redisConnections,
+        scriptedWrites: c.redisScriptedWrites,
         username: c.redisUsername,
         password: c.redisPassword,
         tls: c.redisTls,

@@ -21,13 +21,27 @@ export interface RedisBackend {
   /** True when commands can be sent now (every master connected, for a cluster). */
   readonly isReady: boolean;
   /**
+   * Connections that writes are spread across (standalone_backend.ts: lanes). The write batcher
+   * sends each lane's share as its own round trip, settled on its own, so one lane's replies never
+   * wait for another's. Absent means one.
+   */
+  readonly writeLanes?: number;
+  /** The write lane (0 … writeLanes-1) of `key`; the same key always maps to the same lane. */
+  laneOf?(key: string): number;
+  /**
    * Values of `keys` in order. Cluster: one MGET per hash slot, all written in one tick (one
    * pipeline per node); a slot group whose node failed yields its Error in place of each of its
    * keys (the other groups still answer), and the promise rejects only when every group failed.
    */
   mget(keys: readonly string[]): Promise<(Buffer | null | Error)[]>;
-  /** `SET key value PX px`. */
-  setPx(key: string, value: Buffer | string, px: number): Promise<unknown>;
+  /** `SET key value PX px`. `lane`, when given, is `laneOf(key)` (the batchers know it already). */
+  setPx(key: string, value: Buffer | string, px: number, lane?: number): Promise<unknown>;
+  /**
+   * Optional: `SET key value PX px` for every key in one command (keys of one write lane), so a
+   * batch costs the client one command instead of one per key. Rejects as a whole. Offered only
+   * where it is safe (standalone_backend.ts explains when).
+   */
+  setMany?(keys: readonly string[], values: readonly (Buffer | string)[], pxs: readonly number[], lane: number): Promise<unknown>;
   /** UNLINK; resolves to how many existed. Cluster: grouped by slot. */
   unlink(keys: readonly string[]): Promise<number>;
   /**

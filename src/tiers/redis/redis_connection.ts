@@ -42,6 +42,10 @@ export interface RedisConnectionOptions {
   onConnectionError?: (err: unknown) => void;
   /** Coherence provider; when set, connections speak RESP3 and enable tracking in their handshake. */
   tracker: TrackingInvalidator | null;
+  /** Connections to open for a standalone `url` endpoint (standalone_backend.ts: lanes). @default 1 */
+  connections?: number;
+  /** Batch untracked standalone writes into one script call per lane. @default true */
+  scriptedWrites?: boolean;
 }
 
 /** The backend plus whether tiercache owns (and so closes) its connections. */
@@ -89,17 +93,26 @@ export function openBackend(options: RedisConnectionOptions): OpenedBackend {
   switch (endpoint.kind) {
     case 'url': {
       const useTls = tls !== null || endpoint.url.startsWith('rediss://');
-      const client = createClient({ url: endpoint.url, disableOfflineQueue: true, socket: useTls ? { ...socket, tls: true as const, ...(tls ?? {}) } : socket, ...auth, ...coherence });
+      const base = { url: endpoint.url, disableOfflineQueue: true, socket: useTls ? { ...socket, tls: true as const, ...(tls ?? {}) } : socket, ...auth };
+      const client = createClient({ ...base, ...coherence });
       client.on('error', onError);
-      return { backend: new StandaloneBackend(client as RedisClient), owned: true };
+      // Extra lanes carry untracked writes only (standalone_backend.ts), so with coherence on they
+      // would sit idle: not opened.
+      const extra = tracker === null ? Math.max(0, (options.connections ?? 1) - 1) : 0;
+      const lanes = Array.from({ length: extra }, () => {
+        const lane = createClient(base);
+        lane.on('error', onError);
+        return lane as unknown as RedisClient;
+      });
+      return { backend: new StandaloneBackend(client as RedisClient, { extraLanes: lanes, trackedWrites: tracker !== null, scriptedWrites: options.scriptedWrites }), owned: true };
     }
     case 'client': {
-      if (tracker === null) return { backend: new StandaloneBackend(endpoint.client), owned: false };
+      if (tracker === null) return { backend: new StandaloneBackend(endpoint.client, { scriptedWrites: options.scriptedWrites }), owned: false };
       // Tracking must live on the connection that carries the reads (ordering of pushes and
       // replies), so coherence needs a connection of our own: same options as yours, plus RESP3.
       const client = endpoint.client.duplicate({ disableOfflineQueue: true, ...coherence });
       client.on('error', onError);
-      return { backend: new StandaloneBackend(client as unknown as RedisClient), owned: true };
+      return { backend: new StandaloneBackend(client as unknown as RedisClient, { trackedWrites: true }), owned: true };
     }
     case 'cluster': {
       // Nodes found by discovery inherit `defaults`, so TLS must be stated there too.

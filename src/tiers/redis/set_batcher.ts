@@ -2,16 +2,18 @@ import type { WriteHandler } from './batch_handlers.js';
 import { CircuitOpenError, TierUnavailableError } from '../../errors.js';
 import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
 import { withDeadline } from './deadline.js';
+import { laneChunks } from './lane_chunks.js';
 import type { RedisBackend } from './redis_backend.js';
 
 /**
- * Coalesces every `set` issued during one event-loop turn (see GetBatcher for why nextTick) and
- * sends them as pipelined `SET key value PX ttl` commands, which node-redis writes in one syscall.
+ * Coalesces every `set` issued during one event-loop turn (see GetBatcher for why nextTick), splits
+ * the batch by the backend's write lanes, and sends each lane's share as one round trip: one
+ * `setMany` call where the backend offers it (a script: one command for the client instead of one
+ * per key), else pipelined `SET key value PX ttl` commands, which node-redis writes in one syscall.
+ * One deadline timer and one handler loop per round trip, not per key.
  *
- * Measured alternatives (docs/decisions.md): one Lua script setting N keys was the slowest
- * (Redis pays a `redis.call` per key: ~0.6x of plain pipelined SETs), MULTI pipelines and
- * MSET + PEXPIRE gained nothing worth a non-atomic TTL. The batcher's gain is on the client: one
- * deadline timer and one handler loop per batch instead of per key.
+ * Measured alternatives are in docs/decisions.md (MULTI pipelines, MSET + PEXPIRE, and when the
+ * script pays and when it does not).
  */
 export class SetBatcher {
   readonly #redis: RedisBackend;
@@ -71,56 +73,106 @@ export class SetBatcher {
     this.#resolves = [];
     this.#rejects = [];
     const prefix = this.#prefix;
-    for (let start = 0; start < keys.length; start += this.#maxBatch) {
-      const end = Math.min(keys.length, start + this.#maxBatch);
+    const full = new Array<string>(keys.length);
+    for (let i = 0; i < keys.length; i++) full[i] = prefix + keys[i];
+    const setMany = this.#redis.setMany;
+    for (const { items: chunk, lane } of laneChunks(this.#redis, full, this.#maxBatch)) {
       this.roundTrips++;
-      const t0 = performance.now();
-      const replies = new Array<Promise<unknown>>(end - start);
-      const breaker = this.#breaker;
-      const allowed = breaker === null || breaker.allow();
-      for (let i = start; i < end; i++) {
-        replies[i - start] = allowed ? this.#redis.setPx(prefix + keys[i], values[i], pxs[i]) : Promise.reject(new CircuitOpenError('Circuit redis is open'));
-      }
-      const settle = (i: number, err: unknown, ms: number): void => {
-        try {
-          resolves[i](err === undefined ? handlers[i].onDone(keys[i], ctxs[i], ms) : handlers[i].onError(err, keys[i], ctxs[i], ms));
-        } catch (e) {
-          rejects[i](e);
-        }
-      };
-      withDeadline(Promise.all(replies), this.#timeoutMs, 'write').then(
-        () => {
-          breaker?.onSuccess();
-          const ms = performance.now() - t0;
-          for (let i = start; i < end; i++) settle(i, undefined, ms);
-        },
-        (batchErr: unknown) => {
-          // Feed the breaker one outcome: a failure only when no key got through (in a cluster,
-          // one dead master fails some keys of a batch while the others are written).
-          if (breaker !== null && allowed) {
-            if (batchErr instanceof TierUnavailableError) breaker.onFailure(); // the deadline: replies may never come
-            else void Promise.allSettled(replies).then((r) => (r.some((x) => x.status === 'fulfilled') ? breaker.onSuccess() : breaker.onFailure()));
-          }
-          // Some SET failed or the batch timed out: give each key its own outcome where it has
-          // one, the batch's error where it has none yet.
-          const ms = performance.now() - t0;
-          for (let i = start; i < end; i++) {
-            let outcome: unknown = batchErr;
-            let known = false;
-            replies[i - start].then(
-              () => {
-                outcome = undefined;
-                known = true;
-              },
-              (e: unknown) => {
-                outcome = e;
-                known = true;
-              },
-            );
-            queueMicrotask(() => settle(i, known ? outcome : batchErr, ms));
-          }
-        },
-      );
+      if (setMany !== undefined && chunk.length > 1) this.#sendMany(setMany, chunk, lane, full, values, pxs, (i, err, ms) => settle(i, err, ms));
+      else this.#sendPipelined(chunk, lane, full, values, pxs, (i, err, ms) => settle(i, err, ms));
     }
+
+    function settle(i: number, err: unknown, ms: number): void {
+      try {
+        resolves[i](err === undefined ? handlers[i].onDone(keys[i], ctxs[i], ms) : handlers[i].onError(err, keys[i], ctxs[i], ms));
+      } catch (e) {
+        rejects[i](e);
+      }
+    }
+  }
+
+  /** One script call for the chunk: every key shares its outcome. */
+  #sendMany(
+    setMany: NonNullable<RedisBackend['setMany']>,
+    chunk: number[],
+    lane: number,
+    full: string[],
+    values: (Buffer | string)[],
+    pxs: number[],
+    settle: (i: number, err: unknown, ms: number) => void,
+  ): void {
+    const t0 = performance.now();
+    const breaker = this.#breaker;
+    let request: Promise<unknown>;
+    if (breaker === null || breaker.allow()) {
+      const ks = new Array<string>(chunk.length);
+      const vs = new Array<Buffer | string>(chunk.length);
+      const ps = new Array<number>(chunk.length);
+      for (let j = 0; j < chunk.length; j++) {
+        const i = chunk[j];
+        ks[j] = full[i];
+        vs[j] = values[i];
+        ps[j] = pxs[i];
+      }
+      request = withDeadline(setMany.call(this.#redis, ks, vs, ps, lane), this.#timeoutMs, 'write');
+    } else request = Promise.reject(new CircuitOpenError('Circuit redis is open'));
+    request.then(
+      () => {
+        breaker?.onSuccess();
+        const ms = performance.now() - t0;
+        for (const i of chunk) settle(i, undefined, ms);
+      },
+      (err: unknown) => {
+        if (breaker !== null && !(err instanceof CircuitOpenError)) breaker.onFailure();
+        const ms = performance.now() - t0;
+        for (const i of chunk) settle(i, err, ms);
+      },
+    );
+  }
+
+  /** One `SET … PX` per key, pipelined; each key gets its own outcome. */
+  #sendPipelined(chunk: number[], lane: number, full: string[], values: (Buffer | string)[], pxs: number[], settle: (i: number, err: unknown, ms: number) => void): void {
+    const t0 = performance.now();
+    const replies = new Array<Promise<unknown>>(chunk.length);
+    const breaker = this.#breaker;
+    const allowed = breaker === null || breaker.allow();
+    for (let j = 0; j < chunk.length; j++) {
+      const i = chunk[j];
+      replies[j] = allowed ? this.#redis.setPx(full[i], values[i], pxs[i], lane) : Promise.reject(new CircuitOpenError('Circuit redis is open'));
+    }
+    withDeadline(Promise.all(replies), this.#timeoutMs, 'write').then(
+      () => {
+        breaker?.onSuccess();
+        const ms = performance.now() - t0;
+        for (const i of chunk) settle(i, undefined, ms);
+      },
+      (batchErr: unknown) => {
+        // Feed the breaker one outcome: a failure only when no key got through (in a cluster,
+        // one dead master fails some keys of a batch while the others are written).
+        if (breaker !== null && allowed) {
+          if (batchErr instanceof TierUnavailableError) breaker.onFailure(); // the deadline: replies may never come
+          else void Promise.allSettled(replies).then((r) => (r.some((x) => x.status === 'fulfilled') ? breaker.onSuccess() : breaker.onFailure()));
+        }
+        // Some SET failed or the batch timed out: give each key its own outcome where it has
+        // one, the batch's error where it has none yet.
+        const ms = performance.now() - t0;
+        for (let j = 0; j < chunk.length; j++) {
+          const i = chunk[j];
+          let outcome: unknown = batchErr;
+          let known = false;
+          replies[j].then(
+            () => {
+              outcome = undefined;
+              known = true;
+            },
+            (e: unknown) => {
+              outcome = e;
+              known = true;
+            },
+          );
+          queueMicrotask(() => settle(i, known ? outcome : batchErr, ms));
+        }
+      },
+    );
   }
 }

@@ -4,17 +4,70 @@ import { BINARY, type RedisBackend } from './redis_backend.js';
 
 type Client = ReturnType<typeof createClient>;
 
-/** One Redis server (or any endpoint that behaves as one) through a node-redis client. */
+/**
+ * Sets every key of one batch: KEYS[i] gets ARGV[2i-1] with PX ARGV[2i]. The script's writes are
+ * the SETs a pipeline would send; what it saves is the client's per-command work (a promise, a
+ * queue entry, a reply to decode) on each key.
+ */
+const SET_MANY = "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end return #KEYS";
+
+/**
+ * One Redis server (or any endpoint that behaves as one) through one or more node-redis
+ * connections ("lanes").
+ *
+ * Writes without coherence: on one connection a burst of writes and its replies ping-pong, so
+ * the client and Redis take turns and neither works while the other does. With two lanes, Redis
+ * works on one lane's batch while this process handles the other's replies; and each lane's batch
+ * is one script call (SET_MANY), not one command per key. A key always maps to the same lane
+ * (hash of the key), so writes to one key keep their order, as on a single connection.
+ * docs/decisions.md has the figures.
+ *
+ * With coherence (`trackedWrites`), every write stays on lane 0 as plain pipelined SETs: client
+ * tracking's NOLOOP hides only the writes of the connection that tracks, and (Redis 7.0,
+ * measured) not the writes a script makes, so either a write on another lane or a scripted write
+ * would come back as an invalidation of our own fresh L1 entry.
+ *
+ * Reads and everything else (scripts of other modules, scans, pings) use lane 0: one MGET per
+ * batch measured faster than the batch split across lanes.
+ */
 export class StandaloneBackend implements RedisBackend {
   readonly topology = 'standalone' as const;
+  /** The primary connection (lane 0). */
   readonly client: Client;
+  readonly #lanes: Client[];
+  readonly writeLanes: number;
+  readonly setMany?: (keys: readonly string[], values: readonly (Buffer | string)[], pxs: readonly number[], lane: number) => Promise<unknown>;
 
-  constructor(client: Client) {
+  /**
+   * `extraLanes`: more connections to the same server, for writes. `trackedWrites`: coherence is
+   * on, so writes stay on `client` as plain SETs. `scriptedWrites`: batch untracked writes into one
+   * script call per lane (fewer client commands; Redis spends more per key, docs/decisions.md).
+   */
+  constructor(client: Client, options: { extraLanes?: Client[]; trackedWrites?: boolean; scriptedWrites?: boolean } = {}) {
+    const { extraLanes = [], trackedWrites = false, scriptedWrites = true } = options;
     this.client = client;
+    this.#lanes = [client, ...extraLanes];
+    this.writeLanes = trackedWrites ? 1 : this.#lanes.length;
+    if (!trackedWrites && scriptedWrites) this.setMany = (keys, values, pxs, lane) => this.#setMany(keys, values, pxs, lane);
   }
 
   get isReady(): boolean {
     return this.client.isReady;
+  }
+
+  /** FNV-1a over the whole key: keys often differ only in the middle (`user:42:settings`). */
+  laneOf(key: string): number {
+    const n = this.writeLanes;
+    if (n === 1) return 0;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+    return (h >>> 0) % n;
+  }
+
+  /** The connection of `lane`; the primary while that lane is reconnecting. */
+  #conn(lane: number): Client {
+    const c = this.#lanes[lane];
+    return c.isReady ? c : this.client;
   }
 
   mget(keys: readonly string[]): Promise<(Buffer | null)[]> {
@@ -25,17 +78,59 @@ export class StandaloneBackend implements RedisBackend {
   #lastPx = -1;
   #lastPxText = '';
 
-  setPx(key: string, value: Buffer | string, px: number): Promise<unknown> {
-    // A batch's writes usually share one TTL: format it once.
+  /** A batch's writes usually share one TTL: format it once. */
+  #pxText(px: number): string {
     if (px !== this.#lastPx) {
       this.#lastPx = px;
       this.#lastPxText = String(px);
     }
-    return this.client.sendCommand(['SET', key, value, 'PX', this.#lastPxText]);
+    return this.#lastPxText;
+  }
+
+  setPx(key: string, value: Buffer | string, px: number, lane?: number): Promise<unknown> {
+    return this.#conn(lane ?? this.laneOf(key)).sendCommand(['SET', key, value, 'PX', this.#pxText(px)]);
+  }
+
+  /** Set once Redis refused a script (an ACL user without @scripting, scripting disabled). */
+  #scriptsRefused = false;
+
+  #setMany(keys: readonly string[], values: readonly (Buffer | string)[], pxs: readonly number[], lane: number): Promise<unknown> {
+    if (this.#scriptsRefused) return this.#setEach(keys, values, pxs, lane);
+    const n = keys.length;
+    const args = new Array<string | Buffer>(3 + 3 * n);
+    args[0] = 'EVAL';
+    args[1] = SET_MANY;
+    args[2] = String(n);
+    for (let i = 0; i < n; i++) {
+      args[3 + i] = keys[i];
+      args[3 + n + 2 * i] = values[i];
+      args[4 + n + 2 * i] = this.#pxText(pxs[i]);
+    }
+    return this.#conn(lane)
+      .sendCommand(args)
+      .catch((err: unknown) => {
+        // Refused before running (so nothing was written): plain SETs from now on, this batch too.
+        if (!isScriptRefusal(err)) throw err;
+        this.#scriptsRefused = true;
+        return this.#setEach(keys, values, pxs, lane);
+      });
+  }
+
+  #setEach(keys: readonly string[], values: readonly (Buffer | string)[], pxs: readonly number[], lane: number): Promise<unknown> {
+    return Promise.all(keys.map((k, i) => this.setPx(k, values[i], pxs[i], lane)));
   }
 
   unlink(keys: readonly string[]): Promise<number> {
-    return this.client.sendCommand<number>(['UNLINK', ...keys]);
+    if (this.writeLanes === 1 || keys.length === 0) return this.client.sendCommand<number>(['UNLINK', ...keys]);
+    // On each key's write lane, so a delete is ordered after the writes issued before it.
+    const groups = new Map<number, string[]>();
+    for (const k of keys) {
+      const lane = this.laneOf(k);
+      let g = groups.get(lane);
+      if (g === undefined) groups.set(lane, (g = []));
+      g.push(k);
+    }
+    return Promise.all([...groups].map(([lane, ks]) => this.#conn(lane).sendCommand<number>(['UNLINK', ...ks]))).then((n) => n.reduce((a, b) => a + b, 0));
   }
 
   async scan(match: string, onKeys: (keys: string[]) => Promise<void>, timeoutMs: number): Promise<void> {
@@ -52,24 +147,33 @@ export class StandaloneBackend implements RedisBackend {
 
   async pingAll(): Promise<number> {
     const t = performance.now();
-    await this.client.sendCommand(['PING']);
+    await Promise.all(this.#lanes.map((l) => (l.isReady || l === this.client ? l.sendCommand(['PING']) : undefined)));
     return performance.now() - t;
   }
 
   async describe(): Promise<Record<string, unknown>> {
     const info = await this.client.sendCommand<string>(['INFO', 'replication']);
-    return { topology: this.topology, role: /role:(\w+)/.exec(String(info))?.[1] ?? 'unknown' };
+    return { topology: this.topology, role: /role:(\w+)/.exec(String(info))?.[1] ?? 'unknown', connections: this.#lanes.length, connectionsReady: this.#lanes.filter((l) => l.isReady).length };
   }
 
   async connect(): Promise<void> {
-    await this.client.connect();
+    await Promise.all(this.#lanes.map((l) => l.connect()));
   }
 
   async close(): Promise<void> {
-    const c = this.client;
-    if (c.isReady) await c.close().catch(() => c.destroy());
-    else if (c.isOpen) c.destroy();
+    await Promise.all(
+      this.#lanes.map(async (c) => {
+        if (c.isReady) await c.close().catch(() => c.destroy());
+        else if (c.isOpen) c.destroy();
+      }),
+    );
   }
+}
+
+/** NOPERM (ACL without @scripting) or EVAL unknown/disabled: the server will never run the script. */
+function isScriptRefusal(err: unknown): boolean {
+  const msg = String((err as Error)?.message ?? err);
+  return /^NOPERM|unknown command|scripting is disabled|NOSCRIPT/i.test(msg);
 }
 
 /**
