@@ -1,7 +1,10 @@
 /**
  * Tiny throughput harness. Every contender runs for a fixed time slice, contenders interleaved,
  * `rounds` times; the median slice is reported, so one noisy slice (GC, the other core busy)
- * does not decide a ratio. Results are ops/s; ratios are taken between contenders of one run only.
+ * does not decide a ratio. Results are ops/s; ratios are taken between contenders of one run only,
+ * as the median of per-round ratios (`pairedRatio`): this machine's speed drifts by ±30% over
+ * seconds (other tenants), and slices of one round run seconds apart at most, so pairing them
+ * cancels most of the drift that a ratio of two medians keeps.
  */
 export interface Contender {
   name: string;
@@ -11,8 +14,17 @@ export interface Contender {
 
 export interface Result {
   name: string;
+  /** Median over the rounds. */
   opsPerSec: number;
+  /** ops/s of each round, in round order. */
   samples: number[];
+}
+
+/** Median over rounds of a's ops/s divided by b's in the same round. */
+export function pairedRatio(a: Result, b: Result): number {
+  const r = a.samples.map((s, i) => s / b.samples[i]).sort((x, y) => x - y);
+  const mid = r.length >> 1;
+  return r.length % 2 === 1 ? r[mid] : (r[mid - 1] + r[mid]) / 2;
 }
 
 export async function compare(contenders: Contender[], opts: { sliceMs: number; rounds: number; warmupMs: number }): Promise<Result[]> {
@@ -27,8 +39,9 @@ export async function compare(contenders: Contender[], opts: { sliceMs: number; 
     }
   }
   return contenders.map((c) => {
-    const s = [...samples.get(c.name)!].sort((a, b) => a - b);
-    return { name: c.name, opsPerSec: s[Math.floor(s.length / 2)], samples: s };
+    const inOrder = samples.get(c.name)!;
+    const s = [...inOrder].sort((a, b) => a - b);
+    return { name: c.name, opsPerSec: s[Math.floor(s.length / 2)], samples: inOrder };
   });
 }
 

@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { LRUCache } from 'lru-cache';
 import { lruPolicy } from '../src/policy/lru_policy.js';
 import { MemoryTier } from '../src/tiers/memory/memory_tier.js';
-import { compare, formatOps, syncLoop } from './harness.js';
+import { compare, formatOps, pairedRatio, syncLoop } from './harness.js';
 
 const quick = process.argv.includes('--quick');
-const SLICE = { sliceMs: quick ? 300 : 1000, rounds: quick ? 3 : 5, warmupMs: quick ? 200 : 500 };
+const SLICE = { sliceMs: quick ? 300 : 500, rounds: quick ? 3 : 11, warmupMs: quick ? 200 : 500 };
 
 if (process.argv[2] === '--memory-child') {
   const kind = process.argv[3];
@@ -61,7 +61,7 @@ const hits = await compare(
   SLICE,
 );
 for (const r of hits) console.log(`  ${r.name.padEnd(40)} ${formatOps(r.opsPerSec).padStart(13)} ops/s`);
-console.log(`  ratio adaptive / lru-cache ${(hits[0].opsPerSec / hits[2].opsPerSec).toFixed(2)}x`);
+console.log(`  ratio adaptive / lru-cache ${pairedRatio(hits[0], hits[2]).toFixed(2)}x`);
 
 // Set with eviction: 1,000-entry caches, keys cycling over 100,000, so nearly every set evicts.
 const M = 100_000;
@@ -79,7 +79,7 @@ const sets = await compare(
   SLICE,
 );
 for (const r of sets) console.log(`  ${r.name.padEnd(40)} ${formatOps(r.opsPerSec).padStart(13)} ops/s`);
-console.log(`  ratio adaptive / lru-cache ${(sets[0].opsPerSec / sets[2].opsPerSec).toFixed(2)}x`);
+console.log(`  ratio adaptive / lru-cache ${pairedRatio(sets[0], sets[2]).toFixed(2)}x`);
 
 console.log('\n## memory per entry at 1,000,000 entries (heap + array buffers, after GC)');
 const mem: Record<string, number> = {};

@@ -17,14 +17,14 @@ import { LRUCache } from 'lru-cache';
 import { createClient } from 'redis';
 import { createIntegratedCache } from '../src/index.js';
 import { RedisServer } from '../src/embedded/redis_server.js';
-import { awaitedLoop, compare, concurrentLoop, formatOps, syncLoop, type Contender, type Result } from './harness.js';
+import { awaitedLoop, compare, concurrentLoop, formatOps, pairedRatio, syncLoop, type Contender, type Result } from './harness.js';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');
 /** `--only l1|get|set`: run one section (for A/B runs while tuning). */
 const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
-const SLICE = { sliceMs: quick ? 300 : 1000, rounds: quick ? 3 : 5, warmupMs: quick ? 200 : 500 };
+const SLICE = { sliceMs: quick ? 300 : 500, rounds: quick ? 3 : 11, warmupMs: quick ? 200 : 500 };
 const KEYS = 10_000;
 const CONC = 64;
 const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`);
@@ -72,9 +72,8 @@ async function section(id: string, title: string, contenders: Contender[], ratio
   const results = await compare(contenders, SLICE);
   for (const r of results) log(`  ${r.name.padEnd(42)} ${formatOps(r.opsPerSec).padStart(13)} ops/s`);
   for (const [label, a, b] of ratios) {
-    const ra = results.find((r) => r.name === a)!.opsPerSec;
-    const rb = results.find((r) => r.name === b)!.opsPerSec;
-    log(`  ratio ${label.padEnd(36)} ${(ra / rb).toFixed(2)}x`);
+    const ratio = pairedRatio(results.find((r) => r.name === a)!, results.find((r) => r.name === b)!);
+    log(`  ratio ${label.padEnd(36)} ${ratio.toFixed(2)}x`);
   }
   log('');
   sections.push({ title, results, ratios });

@@ -521,10 +521,22 @@ export class AdaptiveTinyLfuPolicy implements EvictionPolicy {
     this.#sizes[q]--;
   }
 
+  /** The hit path's one list operation, spliced directly: the queue and its size do not change. */
   #moveToTail(q: number, slot: number): void {
-    if (this.#tails[q] === slot) return;
-    this.#unlink(q, slot);
-    this.#append(q, slot);
+    const tails = this.#tails;
+    const tail = tails[q];
+    if (tail === slot) return;
+    const prev = this.#prev;
+    const next = this.#next;
+    const p = prev[slot];
+    const n = next[slot]; // not nil: slot is not the tail
+    if (p === this.#nil) this.#heads[q] = n;
+    else next[p] = n;
+    prev[n] = p;
+    prev[slot] = tail;
+    next[slot] = this.#nil;
+    next[tail] = slot;
+    tails[q] = slot;
   }
 }
 
