@@ -95,11 +95,11 @@ export const integratedCacheConfigSchema = z
     /** Most keys in one MGET or batched write. @default 512 */
     l2MaxBatch: z.number().int().min(1).max(100_000).default(512),
     /**
-     * Connections to a standalone Redis given by `redisUrl` for writes without coherence (no L1,
-     * or `enableCoherence: false`); cluster and sentinel keep one per node. Each key always uses
-     * the same connection, so writes to a key keep their order; with two, Redis works on one
-     * connection's batch while this process handles the other's replies. With coherence on, one
-     * connection carries everything (the one that tracks), and this is ignored. @default 2
+     * Connections to a standalone Redis given by `redisUrl` (cluster and sentinel keep one per
+     * node). With two, Redis works on one connection's batch while this process handles another's
+     * replies. Reads use any of them; writes without coherence map to one by key hash (so writes
+     * to a key keep their order); with coherence on, writes stay on the first (the one that
+     * tracks). @default 2
      */
     redisConnections: z.number().int().min(1).max(16).default(2),
     /**

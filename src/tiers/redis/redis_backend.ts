@@ -26,6 +26,8 @@ export interface RedisBackend {
    * wait for another's. Absent means one.
    */
   readonly writeLanes?: number;
+  /** Connections reads may use (any read may go on any of them; get_batcher.ts). Absent means one. */
+  readonly readLanes?: number;
   /** The write lane (0 … writeLanes-1) of `key`; the same key always maps to the same lane. */
   laneOf?(key: string): number;
   /**
@@ -33,7 +35,7 @@ export interface RedisBackend {
    * pipeline per node); a slot group whose node failed yields its Error in place of each of its
    * keys (the other groups still answer), and the promise rejects only when every group failed.
    */
-  mget(keys: readonly string[]): Promise<(Buffer | null | Error)[]>;
+  mget(keys: readonly string[], lane?: number): Promise<(Buffer | null | Error)[]>;
   /** `SET key value PX px`. `lane`, when given, is `laneOf(key)` (the batchers know it already). */
   setPx(key: string, value: Buffer | string, px: number, lane?: number): Promise<unknown>;
   /**

@@ -96,9 +96,8 @@ export function openBackend(options: RedisConnectionOptions): OpenedBackend {
       const base = { url: endpoint.url, disableOfflineQueue: true, socket: useTls ? { ...socket, tls: true as const, ...(tls ?? {}) } : socket, ...auth };
       const client = createClient({ ...base, ...coherence });
       client.on('error', onError);
-      // Extra lanes carry untracked writes only (standalone_backend.ts), so with coherence on they
-      // would sit idle: not opened.
-      const extra = tracker === null ? Math.max(0, (options.connections ?? 1) - 1) : 0;
+      // Extra lanes never track (standalone_backend.ts): with coherence on they carry reads only.
+      const extra = Math.max(0, (options.connections ?? 1) - 1);
       const lanes = Array.from({ length: extra }, () => {
         const lane = createClient(base);
         lane.on('error', onError);

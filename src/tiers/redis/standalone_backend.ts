@@ -15,20 +15,24 @@ const SET_MANY = "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1]
  * One Redis server (or any endpoint that behaves as one) through one or more node-redis
  * connections ("lanes").
  *
- * Writes without coherence: on one connection a burst of writes and its replies ping-pong, so
- * the client and Redis take turns and neither works while the other does. With two lanes, Redis
- * works on one lane's batch while this process handles the other's replies; and each lane's batch
- * is one script call (SET_MANY), not one command per key. A key always maps to the same lane
- * (hash of the key), so writes to one key keep their order, as on a single connection.
- * docs/decisions.md has the figures.
+ * Why lanes: on one connection a burst of commands and its replies ping-pong, so this process and
+ * Redis take turns and neither works while the other does. With two, Redis works on one lane's
+ * batch while this process handles the other's replies (docs/decisions.md: reads 1.5-1.7x and
+ * writes 1.2-1.5x raw node-redis, where one connection gave ~1.3x and ~0.9x).
  *
- * With coherence (`trackedWrites`), every write stays on lane 0 as plain pipelined SETs: client
- * tracking's NOLOOP hides only the writes of the connection that tracks, and (Redis 7.0,
- * measured) not the writes a script makes, so either a write on another lane or a scripted write
+ * Reads may go on any lane (the read batcher keeps their batches out of phase). That is safe for
+ * coherence too: invalidations arrive on lane 0, and a read racing one is caught by the tier
+ * stack's touched-key check whichever connection it used (BCAST tracking does not depend on which
+ * connection read a key).
+ *
+ * Writes without coherence map to a lane by key hash, so writes and deletes of one key keep their
+ * issue order, as on a single connection; each lane's batch is one script call (SET_MANY), not one
+ * command per key. With coherence (`trackedWrites`), every write stays on lane 0 as plain pipelined
+ * SETs: client tracking's NOLOOP hides only the writes of the connection that tracks, and (Redis
+ * 7.0, measured) not the writes a script makes, so a write on another lane or a scripted write
  * would come back as an invalidation of our own fresh L1 entry.
  *
- * Reads and everything else (scripts of other modules, scans, pings) use lane 0: one MGET per
- * batch measured faster than the batch split across lanes.
+ * Everything else (other modules' scripts and commands, scans, pings) uses lane 0.
  */
 export class StandaloneBackend implements RedisBackend {
   readonly topology = 'standalone' as const;
@@ -36,6 +40,7 @@ export class StandaloneBackend implements RedisBackend {
   readonly client: Client;
   readonly #lanes: Client[];
   readonly writeLanes: number;
+  readonly readLanes: number;
   readonly setMany?: (keys: readonly string[], values: readonly (Buffer | string)[], pxs: readonly number[], lane: number) => Promise<unknown>;
 
   /**
@@ -48,6 +53,7 @@ export class StandaloneBackend implements RedisBackend {
     this.client = client;
     this.#lanes = [client, ...extraLanes];
     this.writeLanes = trackedWrites ? 1 : this.#lanes.length;
+    this.readLanes = this.#lanes.length;
     if (!trackedWrites && scriptedWrites) this.setMany = (keys, values, pxs, lane) => this.#setMany(keys, values, pxs, lane);
   }
 
@@ -70,9 +76,10 @@ export class StandaloneBackend implements RedisBackend {
     return c.isReady ? c : this.client;
   }
 
-  mget(keys: readonly string[]): Promise<(Buffer | null)[]> {
-    if (keys.length === 1) return this.client.sendCommand<Buffer | null>(['GET', keys[0]], BINARY).then((v) => [v]);
-    return this.client.sendCommand<(Buffer | null)[]>(['MGET', ...keys], BINARY);
+  mget(keys: readonly string[], lane = 0): Promise<(Buffer | null)[]> {
+    const conn = this.#conn(lane);
+    if (keys.length === 1) return conn.sendCommand<Buffer | null>(['GET', keys[0]], BINARY).then((v) => [v]);
+    return conn.sendCommand<(Buffer | null)[]>(['MGET', ...keys], BINARY);
   }
 
   #lastPx = -1;
