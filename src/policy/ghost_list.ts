@@ -41,7 +41,8 @@ export class GhostList {
   push(hash: number, eventSeq: number, requestSeq: number): void {
     const n = this.#hashes.length;
     if (this.#length === n) this.#dropOldest();
-    const pos = (this.#oldest + this.#length) % n;
+    let pos = this.#oldest + this.#length;
+    if (pos >= n) pos -= n;
     const h = hash | 0;
     this.#hashes[pos] = h;
     this.#eventSeq[pos] = eventSeq >>> 0;
@@ -102,7 +103,7 @@ export class GhostList {
     const pos = this.#oldest;
     // Only if the index still points at this ring entry (a later push of the same hash moved it).
     this.#remove(this.#hashes[pos], pos);
-    this.#oldest = (pos + 1) % this.#hashes.length;
+    this.#oldest = pos + 1 === this.#hashes.length ? 0 : pos + 1;
     this.#length--;
   }
 

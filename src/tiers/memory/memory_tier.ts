@@ -269,7 +269,8 @@ export class MemoryTier<V = unknown> {
     }
     if (this.#map.size > this.#limit || (this.maxBytes !== 0 && this.#bytes > this.maxBytes)) {
       this.#enforceBounds();
-      return this.#map.get(key) === slot;
+      // Evicting frees slots without reusing them, so the slot still holds the key iff it stayed.
+      return this.#keys[slot] === key;
     }
     return true;
   }
