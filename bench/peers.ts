@@ -43,6 +43,12 @@ const tcL1 = createIntegratedCache({ redisUrl: url, namespace: 'bench-l1', l1Max
 await tcL1.initialize();
 const tcL2 = createIntegratedCache({ redisUrl: url, namespace: 'bench-l2', enableL1Cache: false, logLevel: 'silent', enableMonitoring: true });
 await tcL2.initialize();
+// Informational set contenders: plain SETs instead of scripted batches, and L1 on (coherence keeps
+// every write on the tracking connection as plain SETs).
+const tcPlain = createIntegratedCache({ redisUrl: url, namespace: 'bench-l2p', enableL1Cache: false, redisScriptedWrites: false, logLevel: 'silent', enableMonitoring: true });
+await tcPlain.initialize();
+const tcCoherent = createIntegratedCache({ redisUrl: url, namespace: 'bench-l2c', l1MaxSize: KEYS * 2, logLevel: 'silent', enableMonitoring: true });
+await tcCoherent.initialize();
 const lru = new LRUCache<string, object>({ max: KEYS * 2 });
 const bentoL1 = new BentoCache({ default: 'c', stores: { c: bentostore().useL1Layer(memoryDriver({ maxItems: KEYS * 2 })) } });
 const bentoL2 = new BentoCache({ default: 'c', stores: { c: bentostore().useL2Layer(redisDriver({ connection: { host: '127.0.0.1', port } })) } });
@@ -119,6 +125,8 @@ await section(
   `L2 set, concurrency ${CONC} (L1 off)`,
   [
     { name: 'tiercache set', run: concurrentLoop(CONC, (i) => tcL2.set(k(i), value)) },
+    { name: 'tiercache set (redisScriptedWrites: false)', run: concurrentLoop(CONC, (i) => tcPlain.set(k(i), value)) },
+    { name: 'tiercache set (L1 + coherence on)', run: concurrentLoop(CONC, (i) => tcCoherent.set(k(i), value)) },
     { name: 'node-redis v5 SET PX + JSON.stringify', run: concurrentLoop(CONC, (i) => nodeRedis.set(`raw:${k(i)}`, JSON.stringify(value), { expiration: { type: 'PX', value: 3_600_000 } })) },
     { name: 'ioredis autopipeline SET PX + stringify', run: concurrentLoop(CONC, (i) => ioredis.set(`raw:${k(i)}`, JSON.stringify(value), 'PX', 3_600_000)) },
     { name: 'BentoCache set (redis L2 only)', run: concurrentLoop(CONC, (i) => bentoL2.set({ key: k(i), value, ttl: '1h' })) },
@@ -126,6 +134,8 @@ await section(
   ],
   [
     ['tiercache / node-redis', 'tiercache set', 'node-redis v5 SET PX + JSON.stringify'],
+    ['plain SETs / node-redis', 'tiercache set (redisScriptedWrites: false)', 'node-redis v5 SET PX + JSON.stringify'],
+    ['L1 + coherence / node-redis', 'tiercache set (L1 + coherence on)', 'node-redis v5 SET PX + JSON.stringify'],
     ['tiercache / ioredis', 'tiercache set', 'ioredis autopipeline SET PX + stringify'],
     ['tiercache / BentoCache', 'tiercache set', 'BentoCache set (redis L2 only)'],
   ],
@@ -135,6 +145,8 @@ if (json) console.log(JSON.stringify({ date: new Date().toISOString(), node: pro
 
 await tcL1.close();
 await tcL2.close();
+await tcPlain.close();
+await tcCoherent.close();
 await bentoL1.disconnectAll();
 await bentoL2.disconnectAll();
 await cmL2.disconnect();
