@@ -92,8 +92,8 @@ describe('Redis ACL users', () => {
     expect(await c.get('k')).toBe(1);
     expect(await c.getOrSet('j', () => 'loaded')).toBe('loaded');
     await c.close();
-    // Without L1, batched writes are scripts: refused once (NOPERM), then plain SETs, nothing lost.
-    const noL1 = createIntegratedCache({ redisUrl: aclServer.url, redisUsername: 'noscripts', redisPassword: 'ns-secret', namespace: uniqueNamespace('acl'), enableL1Cache: false, logLevel: 'silent' });
+    // Scripted batches (no L1, redisScriptedWrites): refused once (NOPERM), then plain SETs, nothing lost.
+    const noL1 = createIntegratedCache({ redisUrl: aclServer.url, redisUsername: 'noscripts', redisPassword: 'ns-secret', namespace: uniqueNamespace('acl'), enableL1Cache: false, redisScriptedWrites: true, logLevel: 'silent' });
     await noL1.initialize();
     for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 20 }, (_, i) => noL1.set(`n${i}`, round)));
     expect(await noL1.getMany(Array.from({ length: 20 }, (_, i) => `n${i}`))).toEqual(Array(20).fill(2));

@@ -5,16 +5,18 @@ import { TierUnavailableError } from '../src/errors.js';
 import { WIRE_VERSION } from '../src/codec/envelope_header.js';
 import { rawClient, uniqueNamespace, useRedisServer } from './support/redis.js';
 
-// Writes without coherence go over two connections ("lanes", by key hash) as one script call per
-// lane and batch (standalone_backend.ts). These tests hold that path to what a single connection of
-// plain SETs guaranteed: every value and TTL as written, writes to one key applied in issue order,
-// deletes ordered after earlier writes, typed failures.
+// With `redisConnections: 2` and without coherence, writes go over two connections ("lanes", by key
+// hash), with `redisScriptedWrites` as one script call per lane and batch (standalone_backend.ts).
+// These tests hold that path to what a single connection of plain SETs guarantees: every value and
+// TTL as written, writes to one key applied in issue order, deletes ordered after earlier writes,
+// typed failures. The last tests cover the default (one connection, two batches in flight).
 
 const redis = useRedisServer();
 const open: IntegratedCacheManager[] = [];
 
 async function makeCache(options: IntegratedCacheOptions = {}): Promise<IntegratedCacheManager> {
-  const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace('lanes'), enableL1Cache: false, logLevel: 'silent', ...options });
+  // Two connections and scripted batches: the non-default path these tests are about.
+  const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace('lanes'), enableL1Cache: false, redisConnections: 2, redisScriptedWrites: true, logLevel: 'silent', ...options });
   await cache.initialize();
   open.push(cache);
   return cache;
@@ -61,7 +63,7 @@ describe('writes over several connections (no L1, so no coherence)', () => {
     });
   }
 
-  it('uses two connections for writes, one batch each, by default', async () => {
+  it('uses both connections for writes, one batch each', async () => {
     const cache = await makeCache();
     const before = (await cache.getStats()).l2.roundTrips.writes;
     await Promise.all(Array.from({ length: 64 }, (_, i) => cache.set(`r${i}`, i)));
@@ -178,5 +180,33 @@ describe('writes over several connections (no L1, so no coherence)', () => {
     expect(stale).toBe(0);
     expect(await reader.getMany(keys)).toEqual(Array(32).fill(version));
     expect((await reader.getStats()).l2.roundTrips.reads).toBeGreaterThan(50);
+  });
+
+  it('default (one connection, plain SETs): a batch goes as two round trips one loop turn apart, writes to a key keep their order', async () => {
+    const cache = await makeCache({ redisConnections: 1, redisScriptedWrites: false });
+    const before = (await cache.getStats()).l2.roundTrips.writes;
+    await Promise.all(Array.from({ length: 64 }, (_, i) => cache.set(`h${i}`, i)));
+    expect((await cache.getStats()).l2.roundTrips.writes - before).toBe(2);
+    expect(await connectionsUsing('eval')).toBe(0);
+    // Un-awaited rewrites of the same keys, tick after tick, while the first half-batch's partner
+    // is still held for the next loop turn: the last write of each key wins.
+    const pending: Promise<void>[] = [];
+    for (let round = 0; round < 30; round++) {
+      for (let k = 0; k < 40; k++) pending.push(cache.set(`h${k}`, round));
+      // A nextTick lets this round's batch flush; the following rounds then flush while the held
+      // half is still waiting for its loop turn (they must queue behind it). Every fifth round
+      // waits a full turn so that a fresh split happens too.
+      if (round % 5 === 4) await tick();
+      else await new Promise((r) => process.nextTick(r));
+    }
+    await Promise.all(pending);
+    expect(await cache.getMany(Array.from({ length: 40 }, (_, k) => `h${k}`))).toEqual(Array(40).fill(29));
+    // Deterministically: nothing in flight, so 40 writes split (20 now, 20 held); the next batch,
+    // flushed while the 20 wait, rewrites all 40 and must land after them.
+    const first = Array.from({ length: 40 }, (_, k) => cache.set(`h${k}`, 'a'));
+    await new Promise((r) => process.nextTick(r));
+    const second = Array.from({ length: 40 }, (_, k) => cache.set(`h${k}`, 'b'));
+    await Promise.all([...first, ...second]);
+    expect(await cache.getMany(Array.from({ length: 40 }, (_, k) => `h${k}`))).toEqual(Array(40).fill('b'));
   });
 });

@@ -96,20 +96,20 @@ export const integratedCacheConfigSchema = z
     l2MaxBatch: z.number().int().min(1).max(100_000).default(512),
     /**
      * Connections to a standalone Redis given by `redisUrl` (cluster and sentinel keep one per
-     * node). With two, Redis works on one connection's batch while this process handles another's
-     * replies. Reads use any of them; writes without coherence map to one by key hash (so writes
-     * to a key keep their order); with coherence on, writes stay on the first (the one that
-     * tracks). @default 2
+     * node). One is enough for speed: the batchers keep two round trips in flight, out of phase,
+     * pipelined on it. More spread reads over them and, without coherence, map writes to one by
+     * key hash (so writes to a key keep their order); with coherence on, writes stay on the first
+     * (the one that tracks). @default 1
      */
-    redisConnections: z.number().int().min(1).max(16).default(2),
+    redisConnections: z.number().int().min(1).max(16).default(1),
     /**
      * Without coherence (no L1, or `enableCoherence: false`) on a standalone server: send each
-     * batch of writes as one script call instead of one `SET … PX` per key. The client does a
-     * fraction of the work per write; Redis spends about 1.5x the CPU per key (measured,
-     * docs/decisions.md). Turn off when Redis CPU, not the application's, is the scarce one.
-     * @default true
+     * batch of writes as one script call instead of one `SET … PX` per key. This process does
+     * about a third less work per write; Redis spends about 1.5x the CPU per key (measured,
+     * docs/decisions.md). Worth it when the application's CPU, not Redis's, is the scarce one.
+     * @default false
      */
-    redisScriptedWrites: z.boolean().default(true),
+    redisScriptedWrites: z.boolean().default(false),
     /**
      * Keep every instance's L1 coherent through Redis server-assisted invalidation (CLIENT
      * TRACKING, BCAST, on the connections that carry reads): a write, delete, expiry or eviction

@@ -44,7 +44,7 @@ export interface RedisConnectionOptions {
   tracker: TrackingInvalidator | null;
   /** Connections to open for a standalone `url` endpoint (standalone_backend.ts: lanes). @default 1 */
   connections?: number;
-  /** Batch untracked standalone writes into one script call per lane. @default true */
+  /** Batch untracked standalone writes into one script call per lane. @default false */
   scriptedWrites?: boolean;
 }
 

@@ -10,6 +10,8 @@ type Sentinel = ReturnType<typeof createSentinel>;
  */
 export class SentinelBackend implements RedisBackend {
   readonly topology = 'sentinel' as const;
+  /** Two read batches in flight, out of phase, pipelined on the master connection (get_batcher.ts). */
+  readonly readLanes = 2;
   readonly sentinel: Sentinel;
 
   constructor(sentinel: Sentinel) {

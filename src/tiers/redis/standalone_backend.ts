@@ -12,27 +12,25 @@ type Client = ReturnType<typeof createClient>;
 const SET_MANY = "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end return #KEYS";
 
 /**
- * One Redis server (or any endpoint that behaves as one) through one or more node-redis
- * connections ("lanes").
+ * One Redis server (or any endpoint that behaves as one) through one connection, or several
+ * ("lanes", `redisConnections`).
  *
- * Why lanes: on one connection a burst of commands and its replies ping-pong, so this process and
- * Redis take turns and neither works while the other does. With two, Redis works on one lane's
- * batch while this process handles the other's replies (docs/decisions.md: reads 1.5-1.7x and
- * writes 1.2-1.5x raw node-redis, where one connection gave ~1.3x and ~0.9x).
+ * One is the default and enough for speed: what keeps this process and Redis from taking turns is
+ * the batchers keeping two round trips in flight, out of phase, which a pipelined connection
+ * carries as well as two sockets (docs/decisions.md). Lanes remain for deployments that want more
+ * sockets.
  *
- * Reads may go on any lane (the read batcher keeps their batches out of phase). That is safe for
- * coherence too: invalidations arrive on lane 0, and a read racing one is caught by the tier
- * stack's touched-key check whichever connection it used (BCAST tracking does not depend on which
- * connection read a key).
+ * With lanes, reads may go on any lane. That is safe for coherence too: invalidations arrive on
+ * lane 0, and a read racing one is caught by the tier stack's touched-key check whichever
+ * connection it used (BCAST tracking does not depend on which connection read a key). Writes
+ * without coherence map to a lane by key hash, so writes and deletes of one key keep their issue
+ * order. With coherence (`trackedWrites`), every write stays on lane 0 as plain pipelined SETs:
+ * client tracking's NOLOOP hides only the writes of the connection that tracks, and (Redis 7.0,
+ * measured) not the writes a script makes, so a write on another lane or a scripted write would
+ * come back as an invalidation of our own fresh L1 entry.
  *
- * Writes without coherence map to a lane by key hash, so writes and deletes of one key keep their
- * issue order, as on a single connection; each lane's batch is one script call (SET_MANY), not one
- * command per key. With coherence (`trackedWrites`), every write stays on lane 0 as plain pipelined
- * SETs: client tracking's NOLOOP hides only the writes of the connection that tracks, and (Redis
- * 7.0, measured) not the writes a script makes, so a write on another lane or a scripted write
- * would come back as an invalidation of our own fresh L1 entry.
- *
- * Everything else (other modules' scripts and commands, scans, pings) uses lane 0.
+ * `scriptedWrites` (without coherence): each lane's batch as one SET_MANY script call instead of one
+ * command per key. Everything else (other modules' scripts and commands, scans, pings) uses lane 0.
  */
 export class StandaloneBackend implements RedisBackend {
   readonly topology = 'standalone' as const;
@@ -49,11 +47,13 @@ export class StandaloneBackend implements RedisBackend {
    * script call per lane (fewer client commands; Redis spends more per key, docs/decisions.md).
    */
   constructor(client: Client, options: { extraLanes?: Client[]; trackedWrites?: boolean; scriptedWrites?: boolean } = {}) {
-    const { extraLanes = [], trackedWrites = false, scriptedWrites = true } = options;
+    const { extraLanes = [], trackedWrites = false, scriptedWrites = false } = options;
     this.client = client;
     this.#lanes = [client, ...extraLanes];
     this.writeLanes = trackedWrites ? 1 : this.#lanes.length;
-    this.readLanes = this.#lanes.length;
+    // Two read batches in flight, out of phase, pay off even on one connection (pipelined); with
+    // more connections, one per connection.
+    this.readLanes = Math.max(2, this.#lanes.length);
     if (!trackedWrites && scriptedWrites) this.setMany = (keys, values, pxs, lane) => this.#setMany(keys, values, pxs, lane);
   }
 
@@ -77,7 +77,7 @@ export class StandaloneBackend implements RedisBackend {
   }
 
   mget(keys: readonly string[], lane = 0): Promise<(Buffer | null)[]> {
-    const conn = this.#conn(lane);
+    const conn = this.#conn(lane % this.#lanes.length);
     if (keys.length === 1) return conn.sendCommand<Buffer | null>(['GET', keys[0]], BINARY).then((v) => [v]);
     return conn.sendCommand<(Buffer | null)[]>(['MGET', ...keys], BINARY);
   }
