@@ -16,6 +16,8 @@ const MAX_SCAN_PASSES = 5;
  */
 export class ClusterBackend implements RedisBackend {
   readonly topology = 'cluster' as const;
+  /** Two read batches in flight, out of phase (get_batcher.ts), pipelined on each node's connection. */
+  readonly readLanes = 2;
   readonly cluster: Cluster;
 
   #lastRediscover = 0;
