@@ -104,7 +104,7 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
   const bytesPerEntry = tier.size > 0 ? Math.max(64, tier.bytes / tier.size + 100) : 200;
   const maxBySize = Math.floor(((options.memoryBudgetMb ?? 1024) * 1024 * 1024) / bytesPerEntry);
   const sizes = [...new Set(factors.map((f) => Math.max(1, Math.min(maxBySize, Math.round(current * f)))))].sort((a, b) => a - b);
-  const curve = missRatioCurve(sampler.keys, rate, sizes, policy);
+  const curve = await missRatioCurve(sampler.keys, rate, sizes, policy);
   const at = (n: number) => curve.find((p) => p.size === n)?.hitRatio ?? 0;
   const predictedAtCurrent = at(current);
   const recommendations: Recommendation[] = [];
@@ -138,7 +138,7 @@ export async function quickTune(cache: IntegratedCacheManager, options: QuickTun
   const hot = [...counts].filter(([, c]) => c.n >= 4 && c.remissed).sort((a, b) => b[1].n - a[1].n);
   const expirations = after.expirations - before.expirations;
   const ttl = cache.config.defaultTtl;
-  const ttls = ttlCurve(sampler.keys, sampler.times, rate, current, [ttl, ttl * 2, ttl * 4, ttl * 16], policy);
+  const ttls = await ttlCurve(sampler.keys, sampler.times, rate, current, [ttl, ttl * 2, ttl * 4, ttl * 16], policy);
   const ttlBest = ttls.reduce((b, p) => (p.hitRatio > b.hitRatio + 0.005 ? p : b), ttls[0]);
   const ttlGain = (ttlBest.hitRatio - ttls[0].hitRatio) * 100;
   if (hot.length > 0 && expirations > 0.1 * (after.misses - before.misses) && ttlGain >= 1) {
