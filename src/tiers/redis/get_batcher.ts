@@ -4,7 +4,7 @@ import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
 import { withDeadline } from './deadline.js';
 import type { RedisBackend } from './redis_backend.js';
 
-/** Smallest half worth its own round trip when splitting a batch across idle read lanes. */
+/** Smallest half worth its own round trip when splitting a batch across idle read slots. */
 const MIN_SPLIT = 8;
 
 /**
@@ -18,13 +18,13 @@ const MIN_SPLIT = 8;
  * handler inside the batch loop (see batch_handlers.ts). A batch larger than `maxBatch` is split
  * so one huge MGET never blocks Redis for long.
  *
- * With several read lanes (connections), batches are kept out of phase: when every lane is idle,
- * half the batch goes now and half one event-loop turn later on another lane; after that each
- * batch takes the idlest lane. The readers then form two groups whose round trips alternate, so
- * Redis answers one group while this process handles the other's replies, instead of the two
- * taking turns (docs/decisions.md: 1.57-1.70x raw node-redis GETs against 1.14-1.40x on one lane).
- * Splitting a batch across lanes at the same moment does not do this (measured slower than one
- * MGET): both halves come back together.
+ * Two round trips in flight, out of phase (`readLanes`, 2 on every backend: slots pipelined on one
+ * connection, or on one connection each with lanes): when every slot is idle, half the batch goes
+ * now and half one event-loop turn later; after that each batch takes the idlest slot. The readers
+ * then form two groups whose round trips alternate, so Redis answers one group while this process
+ * handles the other's replies, instead of the two taking turns (docs/decisions.md: 1.60-1.91x raw
+ * node-redis GETs against 1.28-1.50x with one batch at a time). Splitting a batch at the same
+ * moment does not do this (measured slower than one MGET): both halves come back together.
  */
 export class GetBatcher {
   readonly #redis: RedisBackend;
@@ -38,7 +38,7 @@ export class GetBatcher {
   #resolves: ((v: unknown) => void)[] = [];
   #rejects: ((e: unknown) => void)[] = [];
   #scheduled = false;
-  /** Round trips in flight per read lane (RedisBackend.readLanes). */
+  /** Round trips in flight per read slot (RedisBackend.readLanes). */
   readonly #inFlight: number[];
   /** Round trips issued (observability and tests). */
   roundTrips = 0;
@@ -86,9 +86,9 @@ export class GetBatcher {
       this.#send(keys, handlers, ctxs, resolves, rejects, 0, n, 0);
       return;
     }
-    // Several read lanes: on the idlest lane; and when every lane is idle and the batch is big,
-    // half now and half one event-loop turn later on another lane. The offset is what lets Redis
-    // serve one half while this process handles the other's replies (see the class comment).
+    // On the idlest slot; and when every slot is idle and the batch is big, half now and half one
+    // event-loop turn later on another slot. The offset is what lets Redis serve one half while
+    // this process handles the other's replies (see the class comment).
     let lane = 0;
     for (let l = 1; l < lanes; l++) if (this.#inFlight[l] < this.#inFlight[lane]) lane = l;
     if (this.#inFlight[lane] === 0 && n >= 2 * MIN_SPLIT) {

@@ -26,7 +26,10 @@ export interface RedisBackend {
    * wait for another's. Absent means one.
    */
   readonly writeLanes?: number;
-  /** Connections reads may use (any read may go on any of them; get_batcher.ts). Absent means one. */
+  /**
+   * Read round trips the batcher keeps in flight, out of phase (get_batcher.ts); `mget`'s `lane` is
+   * one of them, mapped onto the backend's connections. Absent means one.
+   */
   readonly readLanes?: number;
   /** The write lane (0 … writeLanes-1) of `key`; the same key always maps to the same lane. */
   laneOf?(key: string): number;
