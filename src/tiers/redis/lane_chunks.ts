@@ -1,9 +1,6 @@
 import type { RedisBackend } from './redis_backend.js';
 
-/**
- * Splits a batch of writes (indices 0 … fullKeys.length-1) into round trips: one write lane each, at most
- * `maxBatch` keys each, in the batch's order within a lane (so writes to one key keep their order).
- */
+/** One round trip's share of a write batch. */
 export interface LaneChunk {
   /** Indices into the batch. */
   items: number[];
@@ -11,6 +8,11 @@ export interface LaneChunk {
   lane: number;
 }
 
+/**
+ * Splits a batch of writes (indices 0 … fullKeys.length-1) into round trips: one write lane
+ * each, at most `maxBatch` keys each, in the batch's order within a lane (so writes to one key
+ * keep their order).
+ */
 export function laneChunks(redis: RedisBackend, fullKeys: readonly string[], maxBatch: number): LaneChunk[] {
   const n = fullKeys.length;
   const lanes = redis.writeLanes ?? 1;

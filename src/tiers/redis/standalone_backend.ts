@@ -1,5 +1,6 @@
 import type { createClient } from 'redis';
 import { withDeadline } from './deadline.js';
+import { hashKey } from '../../util/hash.js';
 import { BINARY, type RedisBackend } from './redis_backend.js';
 
 type Client = ReturnType<typeof createClient>;
@@ -42,7 +43,7 @@ export class StandaloneBackend implements RedisBackend {
   readonly setMany?: (keys: readonly string[], values: readonly (Buffer | string)[], pxs: readonly number[], lane: number) => Promise<unknown>;
 
   /**
-   * `extraLanes`: more connections to the same server, for writes. `trackedWrites`: coherence is
+   * `extraLanes`: more connections to the same server (reads; writes too without coherence). `trackedWrites`: coherence is
    * on, so writes stay on `client` as plain SETs. `scriptedWrites`: batch untracked writes into one
    * script call per lane (fewer client commands; Redis spends more per key, docs/decisions.md).
    */
@@ -61,13 +62,10 @@ export class StandaloneBackend implements RedisBackend {
     return this.client.isReady;
   }
 
-  /** FNV-1a over the whole key: keys often differ only in the middle (`user:42:settings`). */
+  /** By a hash of the whole key: keys often differ only in the middle (`user:42:settings`). */
   laneOf(key: string): number {
     const n = this.writeLanes;
-    if (n === 1) return 0;
-    let h = 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-    return (h >>> 0) % n;
+    return n === 1 ? 0 : hashKey(key) % n;
   }
 
   /** The connection of `lane`; the primary while that lane is reconnecting. */
