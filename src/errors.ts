@@ -62,7 +62,15 @@ export class CorruptValueError extends CacheError {
 
 /** The loader (L3) passed to `getOrSet` threw or rejected; `cause` holds what it threw. */
 export class LoaderError extends CacheError {
-  static override readonly code = 'E_LOADER';
+  static override readonly code: string = 'E_LOADER';
+}
+
+/**
+ * A loader asked for the key it is loading (directly, or through a chain of loaders): waiting for
+ * itself would never end, so the inner call fails at once and the outer load fails with it.
+ */
+export class RecursiveLoadError extends LoaderError {
+  static override readonly code = 'E_RECURSIVE_LOAD';
 }
 
 /** The loader did not answer within the call's hard timeout (it may still complete and fill the cache). */
@@ -116,6 +124,7 @@ export const errors = {
   CorruptValueError,
   LoaderError,
   LoaderTimeoutError,
+  RecursiveLoadError,
   CircuitOpenError,
   RateLimitError,
   AccessDeniedError,

@@ -6,14 +6,23 @@ import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 export interface ServableGate {
   setServableUntil(t: number): void;
   setFillTtlCap(ms: number): void;
+  /** Coherence losses so far (tier_stack.ts `lossEpoch`). */
+  lossEpoch(): number;
+  /** Tracking confirmed in force with round trips begun after loss `epoch`: fills may resume. */
+  coherenceRestored(epoch: number): void;
 }
 
 /**
  * Bounds how stale L1 can be when invalidations cannot be confirmed.
  *
- * Invalidation pushes travel on the same connections as replies, in order. So when a PING sent
- * at time t comes back from every master, every invalidation for a write Redis applied before t
- * has been processed: L1 is known fresh as of t. The watchdog PINGs every `boundMs / 4`.
+ * Invalidation pushes travel on the same connections as replies, but one reply proves less than it
+ * seems: Redis sends a BCAST push at the end of the event-loop iteration that applied the change,
+ * so a write applied just before our PING (same iteration) has its push *after* the PONG. A
+ * second PING, sent once the first PONG is back, runs in a later iteration: its PONG follows every
+ * push of a change applied before the first PING was sent. So after two rounds from every master,
+ * every invalidation for a write Redis applied before t (the first PING's send time) has been
+ * processed: L1 is known fresh as of t. The watchdog runs a round pair every `boundMs / 4`, and
+ * soon after a tracking connection was lost (to end the fill stop of tier_stack.ts early).
  *
  * - Confirmed: L1 serves until `t + boundMs` (a gate checked on every L1 hit, so even a blocked
  *   event loop cannot stretch it).
@@ -76,9 +85,12 @@ export class CoherenceWatchdog {
   async confirm(): Promise<boolean> {
     if (this.#inFlight) return false;
     this.#inFlight = true;
+    const epoch = this.#gate.lossEpoch();
     const sentAt = Date.now();
     try {
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
+      await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
+      this.#gate.coherenceRestored(epoch);
       this.confirmedAt = sentAt;
       if (this.#failingSince !== 0) {
         this.lastWindowMs = Date.now() - this.#failingSince;
@@ -97,6 +109,12 @@ export class CoherenceWatchdog {
     } finally {
       this.#inFlight = false;
     }
+  }
+
+  /** A tracking connection was lost or restarted: try to confirm shortly (it fails until the connection is back). */
+  confirmSoon(): void {
+    if (this.#timer === null) return;
+    for (const ms of [5, 25, 100, 250]) setTimeout(() => void this.confirm(), ms).unref();
   }
 
   #enterOutage(): void {

@@ -59,6 +59,8 @@ export interface LockLease {
   lockKey: string;
   token: string;
   renewTimer: NodeJS.Timeout;
+  /** No renewal after this instant (ms since epoch): a loader that never settles cannot hold the lock for ever. */
+  renewUntil: number;
 }
 
 /**
@@ -66,7 +68,11 @@ export interface LockLease {
  * single_flight.ts): one loader per missing key across every instance.
  *
  * - acquire: `SET lock token NX PX lease`, a random 128-bit token per attempt;
- * - while the loader runs the lease is renewed (compare-and-PEXPIRE), so a slow loader keeps it;
+ * - while the loader runs the lease is renewed (compare-and-PEXPIRE), so a slow loader keeps it,
+ *   for at most `maxWaitMs` (waiters give up then anyway); a failed load releases it, also one
+ *   that failed after the caller was answered by a soft or hard timeout;
+ * - `delete(key)` removes the lock with the value (tier_stack.ts): a load that began before the
+ *   delete then finds the lock not its own and writes nothing (it is fenced);
  * - the value is written by a script that checks the token, so a loader whose lease was lost
  *   (paused process, partition) cannot overwrite what the next holder wrote, and never overwrites
  *   a value someone set after the miss;
@@ -108,7 +114,7 @@ export class StampedeLock {
     if (reply[0] === 1) return reply[1] as Buffer;
     if (reply[0] !== 2) return null;
     this.acquired++;
-    const lease: LockLease = { key, lockKey, token, renewTimer: undefined as unknown as NodeJS.Timeout };
+    const lease: LockLease = { key, lockKey, token, renewTimer: undefined as unknown as NodeJS.Timeout, renewUntil: Date.now() + this.#o.maxWaitMs };
     lease.renewTimer = setInterval(() => this.#renew(lease), Math.max(10, Math.floor(this.#o.leaseMs / 3)));
     lease.renewTimer.unref();
     return lease;
@@ -181,7 +187,7 @@ export class StampedeLock {
         'lock',
       );
       if (ok !== null && ok !== undefined) {
-        const lease: LockLease = { key, lockKey, token, renewTimer: setInterval(() => this.#renew(lease), Math.max(10, Math.floor(this.#o.leaseMs / 3))) };
+        const lease: LockLease = { key, lockKey, token, renewUntil: Infinity, renewTimer: setInterval(() => this.#renew(lease), Math.max(10, Math.floor(this.#o.leaseMs / 3))) };
         lease.renewTimer.unref();
         try {
           return await fn();
@@ -208,6 +214,11 @@ export class StampedeLock {
   }
 
   #renew(lease: LockLease): void {
+    if (Date.now() > lease.renewUntil) {
+      // Waiters stop waiting after maxWaitMs anyway; past it, let the lease run out.
+      clearInterval(lease.renewTimer);
+      return;
+    }
     this.#o.backend.eval(RENEW, [lease.lockKey], [lease.token, String(this.#o.leaseMs)]).then(
       (ok) => {
         if (ok !== 1) {

@@ -6,6 +6,11 @@ export interface InvalidationSink {
   invalidate(key: string): void;
   /** Every L1 entry may be stale: a tracking connection was lost, or Redis was flushed. */
   invalidateAll(reason: string): void;
+  /**
+   * A tracking connection is down or (re)starting: until tracking is confirmed in force again
+   * (the watchdog), a change to a key may produce no invalidation, so nothing may fill L1.
+   */
+  coherenceLost(): void;
 }
 
 /**
@@ -18,8 +23,15 @@ export interface InvalidationSink {
  *   invalidation to this connection for every change of a key under those prefixes made by any
  *   other connection (other instances, and writers outside tiercache), including expiry and
  *   eviction. NOLOOP: an instance never hears its own writes.
- * - Pushes arrive on the connection that carries this instance's reads, in order with the replies
- *   (RESP3), so an invalidation can never be overtaken by the read it invalidates.
+ * - Pushes arrive on the connection that carries this instance's writes, in the byte stream with
+ *   the replies. What that order does and does not promise (docs/consistency.md, "Why L1 stays
+ *   coherent"): Redis appends a BCAST invalidation at the end of the event-loop iteration that
+ *   applied the change, so the push of a change applied in the same iteration as one of our
+ *   commands comes *after* that command's reply, and node-redis handles a push synchronously
+ *   while it resumes a reply's caller only in a later microtask. So a reply never proves that the
+ *   pushes before it were handled, nor that none about a later change was: the tier stack's fill
+ *   guard refuses any fill whose key was touched since its command was sent, and the watchdog
+ *   confirms with two PING rounds, not one.
  * - The one way to miss a push is to lose the connection (Redis disconnects a client whose output
  *   buffer overflows rather than dropping pushes). Pushes missed while a connection was down are
  *   gone for good, so every connection after the first drops all of L1 when it (re)starts
@@ -62,6 +74,10 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
     // one follows a window in which this instance was not listening.
     if (this.#connections++ > 0 || this.#lostSinceFlush) this.#flush('a redis connection (re)started tracking');
     this.#lostSinceFlush = false;
+    // The flush happens now, while this handshake is being built; CLIENT TRACKING is in force only
+    // once Redis has run it. A read on another connection answered in between would fill L1 with
+    // a value whose later change is never pushed: fills stop until the watchdog confirms.
+    this.#sink.coherenceLost();
     const args = ['CLIENT', 'TRACKING', 'ON', 'BCAST'];
     for (const p of this.#prefixes) args.push('PREFIX', p);
     args.push('NOLOOP');
@@ -95,12 +111,15 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
   }
 
   override onError(): void {
-    // Not a flush yet (see the class comment): the reconnect's trackingOn() does it.
+    // Not a flush yet (see the class comment): the reconnect's trackingOn() does it. But from
+    // now on pushes may be missed: no new L1 fills.
     this.#lostSinceFlush = true;
+    this.#sink.coherenceLost();
   }
 
   override onClose(): void {
     this.#lostSinceFlush = true;
+    this.#sink.coherenceLost();
   }
 
   override onPoolClose(): void {

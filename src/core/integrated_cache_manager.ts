@@ -249,6 +249,10 @@ export class IntegratedCacheManager {
               // The stack exists before any connection is made, so these never see null in practice.
               invalidate: (key) => this.#stack?.invalidate(key),
               invalidateAll: (reason) => this.#stack?.invalidateAll(reason),
+              coherenceLost: () => {
+                this.#stack?.coherenceLost();
+                this.#watchdog?.confirmSoon();
+              },
             },
             [{ prefix: sessionPrefix, onKey: (k) => this.#sessions?.onInvalidated(k), onFlush: () => this.#sessions?.forgetAll() }],
           )
@@ -307,6 +311,8 @@ export class IntegratedCacheManager {
         const gate = {
           setServableUntil: (t: number) => this.#stack?.l1?.setServableUntil(t),
           setFillTtlCap: (ms: number) => this.#stack?.l1?.setFillTtlCap(ms),
+          lossEpoch: () => this.#stack?.lossEpoch ?? 0,
+          coherenceRestored: (epoch: number) => this.#stack?.coherenceRestored(epoch),
         };
         this.#watchdog = new CoherenceWatchdog(l2.backend, gate, (reason) => this.#stack?.invalidateAll(reason), c.coherenceStalenessMs, this.logger);
         await this.#watchdog.start();
@@ -839,7 +845,7 @@ export class IntegratedCacheManager {
         corrupt: s.l2Corrupt,
         roundTrips: l2?.roundTrips ?? { reads: 0, writes: 0 },
       },
-      loader: { calls: s.loaderCalls, errors: s.loaderErrors, failSafeHits: s.failSafeHits, softTimeouts: s.softTimeouts, hardTimeouts: s.hardTimeouts },
+      loader: { calls: s.loaderCalls, errors: s.loaderErrors, fenced: s.fencedLoads, failSafeHits: s.failSafeHits, softTimeouts: s.softTimeouts, hardTimeouts: s.hardTimeouts },
       sets: s.sets,
       deletes: s.deletes,
       avgLatencyMs: lat.meanMs,

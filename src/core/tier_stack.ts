@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
-import { CircuitOpenError, CorruptValueError, LoaderError, LoaderTimeoutError, TierUnavailableError } from '../errors.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { CircuitOpenError, CorruptValueError, LoaderError, LoaderTimeoutError, RecursiveLoadError, TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { ReadHandler, WriteHandler } from '../tiers/redis/batch_handlers.js';
@@ -45,7 +46,23 @@ interface PendingWrite {
   envelope: Buffer | string | null;
   /** An L2 failure must reach the caller even under suppressL2Errors (STRONG writes). */
   strict: boolean;
+  /** Fill-guard sequence when the write was sent (see TierStack#begin); -1 before. */
+  seq: number;
 }
+
+/** A load in progress: when it began (fill guard), and whether it still counts as in flight. */
+interface LoadTicket {
+  start: number;
+  open: boolean;
+  /** The loader outlived the call (soft or hard timeout): its late settlement closes the ticket. */
+  late: boolean;
+}
+
+/** Keys being loaded by the current async call chain (a loader calling getOrSet on its own key). */
+const loadChain = new AsyncLocalStorage<readonly string[]>();
+
+/** Past this many touched keys while operations are in flight, treat everything as touched (bounds memory). */
+const MAX_TOUCHED = 100_000;
 
 /** How a read-through call loads; every duration in ms. */
 export interface LoadOptions {
@@ -110,15 +127,29 @@ export class TierStack implements InvalidationSink {
   remoteInvalidations = 0;
   remoteFlushes = 0;
   #corruptLogged = false;
-  // Fill guard: an L2 read that was in flight while a key was written, deleted or invalidated must
-  // not put the value it read into L1 afterwards. Mutations bump #seq; while reads are in flight a
-  // mutated key remembers its seq in #touched (cleared whenever no read is in flight, so it stays
-  // small); bulk invalidations bump #bulkSeq. A read fills L1 only if nothing touched its key
-  // since the read began (its start seq is the read's batcher ctx).
+  // Fill guard. Every operation that puts a value into L1 (or into L2 for a load) when it completes
+  // records the sequence number at which it started (#begin) and asks at completion (#end)
+  // whether its key was touched since; if so it does not fill. Two kinds of touch:
+  //  - remote: an invalidation push (another connection changed the key in Redis), a bulk drop, a
+  //    coherence gap. Redis may have applied that change after our command: node-redis handles a
+  //    push synchronously while parsing a socket read, but resumes our reply's continuation in a
+  //    microtask after, so when our reply and the push of a later write arrive in one read the
+  //    push is handled first. Nothing that started before a remote touch may fill L1.
+  //  - local: this instance's own write acknowledged, or its delete issued or acknowledged. A read
+  //    or a load that started before it may hold the older value. A write does not check local
+  //    touches: our writes and deletes of one key reach Redis in issue order (one queue, see
+  //    set_batcher.ts), so a write's acknowledgement is never overtaken by an earlier local one.
+  // Touches are remembered only while something is in flight (the maps are cleared whenever the
+  // count drops to 0, so they stay small); bulk events bump #bulkSeq instead.
   #seq = 0;
   #bulkSeq = 0;
-  #readsInFlight = 0;
+  #inFlight = 0;
   readonly #touched = new Map<string, number>();
+  readonly #remoteTouched = new Map<string, number>();
+  /** From a coherence loss until the watchdog confirms tracking is in force again: nothing fills L1. */
+  #gap = false;
+  /** Coherence losses so far (the watchdog restores only if none happened during its confirmation). */
+  lossEpoch = 0;
 
   constructor(options: TierStackOptions) {
     this.l1 = options.l1;
@@ -140,11 +171,33 @@ export class TierStack implements InvalidationSink {
     this.l1 = next;
   }
 
-  /** Another instance (or any Redis client) changed `key`: drop it from L1, and from any read in flight. */
+  /** Another instance (or any Redis client) changed `key`: drop it from L1, and from anything in flight. */
   invalidate(key: string): void {
     this.remoteInvalidations++;
-    this.#markTouched(key);
+    this.#markTouched(key, true);
     this.l1?.delete(key);
+  }
+
+  /**
+   * A tracking connection was lost or is being re-established: invalidations for changes made
+   * from now until tracking is in force again may never arrive, so nothing read or written from
+   * now on may fill L1 until the watchdog confirms (`coherenceRestored`). L1 keeps what it has,
+   * under the staleness gate.
+   */
+  coherenceLost(): void {
+    this.lossEpoch++;
+    this.#gap = true;
+    this.#bulkSeq = ++this.#seq;
+  }
+
+  /**
+   * The watchdog confirmed every tracking connection with a round trip that began after loss
+   * `epoch`: tracking is in force. Operations that began during the gap still do not fill.
+   */
+  coherenceRestored(epoch: number): void {
+    if (epoch !== this.lossEpoch || !this.#gap) return;
+    this.#gap = false;
+    this.#bulkSeq = ++this.#seq;
   }
 
   /** Coherence was lost (connection drop, topology refresh, FLUSHDB): nothing in L1 can be vouched for. */
@@ -164,13 +217,12 @@ export class TierStack implements InvalidationSink {
       this.#stats.misses++;
       return Promise.resolve(undefined);
     }
-    this.#readsInFlight++;
-    return l2.read(key, this.#reads, this.#seq);
+    return l2.read(key, this.#reads, this.#begin());
   }
 
   readonly #reads: ReadHandler = {
     onValue: (bytes, key, ctx, ms) => {
-      const raced = this.#raced(key, ctx as number);
+      const raced = this.#end(key, ctx as number, false);
       const stats = this.#stats;
       stats.record('get', ms);
       if (bytes === null) {
@@ -196,7 +248,7 @@ export class TierStack implements InvalidationSink {
       return decoded.value;
     },
     onError: (err, key, ctx, ms) => {
-      this.#raced(key, ctx as number);
+      this.#end(key, ctx as number, false);
       const stats = this.#stats;
       stats.record('get', ms);
       if (err instanceof CircuitOpenError) stats.l2Skipped++;
@@ -207,11 +259,29 @@ export class TierStack implements InvalidationSink {
     },
   };
 
-  /** Ends an in-flight read; true when its key was mutated since it began. */
-  #raced(key: string, startSeq: number): boolean {
-    const raced = this.#bulkSeq > startSeq || (this.#touched.get(key) ?? -1) > startSeq;
-    if (--this.#readsInFlight === 0 && this.#touched.size > 0) this.#touched.clear();
+  /** Starts an operation that may fill L1 when it completes; returns its start sequence. */
+  #begin(): number {
+    this.#inFlight++;
+    return this.#seq;
+  }
+
+  /**
+   * Ends an operation begun at `start`; true when `key` was touched since (`remoteOnly`: by an
+   * invalidation push or a bulk event only), or a coherence gap is open: then it must not fill.
+   */
+  #end(key: string, start: number, remoteOnly: boolean): boolean {
+    const raced = this.#touchedSince(key, start, remoteOnly);
+    if (--this.#inFlight === 0) this.#forgetTouches();
     return raced;
+  }
+
+  #touchedSince(key: string, start: number, remoteOnly: boolean): boolean {
+    return this.#gap || this.#bulkSeq > start || ((remoteOnly ? this.#remoteTouched : this.#touched).get(key) ?? -1) > start;
+  }
+
+  #forgetTouches(): void {
+    if (this.#touched.size > 0) this.#touched.clear();
+    if (this.#remoteTouched.size > 0) this.#remoteTouched.clear();
   }
 
   /** True when a live entry exists in L1 or L2 (the L2 envelope's expiry is checked, the body not decoded). */
@@ -247,8 +317,7 @@ export class TierStack implements InvalidationSink {
   readStrong(key: string): Promise<unknown> {
     const l2 = this.l2;
     if (l2 === null) return Promise.resolve(this.l1?.peek(key));
-    this.#readsInFlight++;
-    return l2.read(key, this.#strongReads, this.#seq);
+    return l2.read(key, this.#strongReads, this.#begin());
   }
 
   readonly #strongReads: ReadHandler = {
@@ -270,43 +339,67 @@ export class TierStack implements InvalidationSink {
     const expiresAt = freshUntil + graceMs;
     const staleAt = graceMs > 0 ? freshUntil : 0;
     const l2 = this.l2;
-    if (l2 === null) return { value, expiresAt, staleAt, weight: this.#codec.serializedSize(value, key), envelope: null, strict: false };
+    if (l2 === null) return { value, expiresAt, staleAt, weight: this.#codec.serializedSize(value, key), envelope: null, strict: false, seq: -1 };
     const envelope = this.#codec.encode(value, freshUntil, key, l2.prefix + key);
-    return { value, expiresAt, staleAt, weight: envelope.length, envelope, strict: false };
+    return { value, expiresAt, staleAt, weight: envelope.length, envelope, strict: false, seq: -1 };
   }
 
   #enqueue(key: string, w: PendingWrite, pxMs: number): Promise<unknown> {
-    if (this.l2 === null || w.envelope === null) return Promise.resolve(this.#writes.onDone(key, w, 0));
+    if (this.l2 === null || w.envelope === null) {
+      // L1 only: nothing else can change the key, so nothing can race the fill.
+      this.#stats.sets++;
+      this.#markTouched(key);
+      this.l1?.set(key, w.value, w.expiresAt, w.weight, w.staleAt);
+      return Promise.resolve(undefined);
+    }
+    w.seq = this.#begin();
     return this.l2.write(key, w.envelope, pxMs, this.#writes, w);
+  }
+
+  /** An acknowledged write: fills L1 unless raced; returns whether it filled. */
+  #completeWrite(key: string, w: PendingWrite, ms: number): boolean {
+    const stats = this.#stats;
+    stats.record('set', ms);
+    stats.sets++;
+    // Raced: another connection changed the key after we sent ours; Redis may hold theirs.
+    const raced = this.#end(key, w.seq, true);
+    this.#markTouched(key);
+    if (raced) {
+      this.l1?.delete(key);
+      return false;
+    }
+    this.l1?.set(key, w.value, w.expiresAt, w.weight, w.staleAt);
+    return true;
   }
 
   readonly #writes: WriteHandler = {
     onDone: (key, ctx, ms) => {
-      const w = ctx as PendingWrite;
-      if (this.l2 !== null) this.#stats.record('set', ms);
-      this.#stats.sets++;
-      this.#markTouched(key);
-      this.l1?.set(key, w.value, w.expiresAt, w.weight, w.staleAt);
+      this.#completeWrite(key, ctx as PendingWrite, ms);
       return undefined;
     },
     onError: (err, key, ctx, ms) => {
+      const w = ctx as PendingWrite;
+      this.#end(key, w.seq, true);
       this.#stats.record('set', ms);
       if (err instanceof CircuitOpenError) this.#stats.l2Skipped++;
       else this.#stats.l2Errors++;
-      if (!this.#suppressL2Errors || this.l1 === null || (ctx as PendingWrite).strict) {
+      this.#markTouched(key);
+      if (!this.#suppressL2Errors || this.l1 === null || w.strict) {
         // The old L1 value may now disagree with whatever L2 holds: drop it rather than guess.
-        this.#markTouched(key);
         this.l1?.delete(key);
         throw new TierUnavailableError('l2', `Redis write failed: ${(err as Error).message}`, { key, cause: err });
       }
       this.#logger.debug({ err: (err as Error).message, key }, 'L2 write failed; kept in L1 only');
-      const w = ctx as PendingWrite;
+      // Kept although it may race: it never reached Redis, and no instance can invalidate it, so
+      // with coherence on it lives at most the staleness bound (failedWriteL1TtlMs).
       if (this.#failedWriteL1TtlMs > 0) {
         const cap = this.#clock.now() + this.#failedWriteL1TtlMs;
         if (w.expiresAt === 0 || w.expiresAt > cap) w.expiresAt = cap;
         if (w.staleAt > cap) w.staleAt = cap;
       }
-      return this.#writes.onDone(key, w, ms);
+      this.#stats.sets++;
+      this.l1?.set(key, w.value, w.expiresAt, w.weight, w.staleAt);
+      return undefined;
     },
   };
 
@@ -319,6 +412,11 @@ export class TierStack implements InvalidationSink {
    * value if one is inside its grace period (fail-safe), else the error.
    */
   getOrLoad<T>(key: string, loader: Loader<T>, options: LoadOptions): Promise<T | undefined> {
+    // Single flight would hand a loader its own pending promise: a wait without end.
+    const chain = loadChain.getStore();
+    if (chain !== undefined && chain.includes(key)) {
+      return Promise.reject(new RecursiveLoadError(`The loader of this key asked for the same key (chain: ${chain.length} loads deep)`, { key }));
+    }
     return this.#flights.run(key, () => this.#load(key, loader, options)) as Promise<T | undefined>;
   }
 
@@ -326,14 +424,27 @@ export class TierStack implements InvalidationSink {
     // Another flight may have filled L1 between the caller's miss and this flight starting.
     const inL1 = o.strong ? undefined : this.l1?.peek(key);
     if (inL1 !== undefined) return inL1 as T;
-    let stale = o.strong ? undefined : this.#staleInL1(key);
-    const fromL2 = await this.#readCandidate(key);
-    if (fromL2 !== undefined) {
-      if (fromL2.fresh) return fromL2.value as T;
-      stale ??= fromL2;
+    // From here on a delete, a write or an invalidation of the key fences this load: what the
+    // loader read may predate it, so it is returned to the callers but not cached.
+    const ticket: LoadTicket = { start: this.#begin(), open: true, late: false };
+    try {
+      let stale = o.strong ? undefined : this.#staleInL1(key);
+      const fromL2 = await this.#readCandidate(key);
+      if (fromL2 !== undefined) {
+        if (fromL2.fresh) return fromL2.value as T;
+        stale ??= fromL2;
+      }
+      if (this.#lock !== null) return await this.#loadLocked(key, loader, o, this.#lock, stale, ticket);
+      return await this.#loadAndWrite(key, loader, o, stale, null, ticket);
+    } finally {
+      if (!ticket.late) this.#closeLoad(key, ticket);
     }
-    if (this.#lock !== null) return this.#loadLocked(key, loader, o, this.#lock, stale);
-    return this.#loadAndWrite(key, loader, o, stale, null);
+  }
+
+  #closeLoad(key: string, ticket: LoadTicket): void {
+    if (!ticket.open) return;
+    ticket.open = false;
+    this.#end(key, ticket.start, false);
   }
 
   /** The entry for `key` with its fresh-until time: L1, else L2 (fills L1). Stale values are not returned. */
@@ -356,8 +467,7 @@ export class TierStack implements InvalidationSink {
       this.#stats.misses++;
       return Promise.resolve(undefined);
     }
-    this.#readsInFlight++;
-    return l2.read(key, this.#candidateReads, this.#seq) as Promise<Candidate | undefined>;
+    return l2.read(key, this.#candidateReads, this.#begin()) as Promise<Candidate | undefined>;
   }
 
   readonly #candidateReads: ReadHandler = {
@@ -366,7 +476,7 @@ export class TierStack implements InvalidationSink {
         try {
           const decoded = this.#codec.decode(bytes, (this.l2 as RedisTier).prefix + key);
           if (decoded.expiresAt !== 0 && decoded.expiresAt <= this.#clock.now()) {
-            this.#raced(key, ctx as number);
+            this.#end(key, ctx as number, false);
             this.#stats.record('get', ms);
             this.#stats.l2Misses++;
             this.#stats.misses++;
@@ -387,12 +497,22 @@ export class TierStack implements InvalidationSink {
    * `stale` when the soft timeout passes first; rejects with LoaderError / LoaderTimeoutError /
    * the guard's error. A load that outlives a timeout goes on, and `onLate` receives its value.
    */
-  #callLoader<T>(key: string, loader: Loader<T>, o: LoadOptions, stale: Candidate | undefined, onLate: (v: T | undefined) => void): Promise<{ value: T | undefined; late: boolean }> {
+  #callLoader<T>(
+    key: string,
+    loader: Loader<T>,
+    o: LoadOptions,
+    stale: Candidate | undefined,
+    onLate: (v: T | undefined) => void,
+    onLateError: (err: unknown) => void,
+  ): Promise<{ value: T | undefined; late: boolean }> {
     this.#stats.loaderCalls++;
+    const chain = loadChain.getStore();
+    const inner = chain === undefined ? [key] : [...chain, key];
     const run = async (): Promise<T | undefined> => {
       try {
-        return await loader(key);
+        return await loadChain.run(inner, loader, key);
       } catch (err) {
+        if (err instanceof RecursiveLoadError) throw err;
         throw new LoaderError(`Loader failed: ${err instanceof Error ? err.message : String(err)}`, { key, cause: err });
       }
     };
@@ -439,9 +559,11 @@ export class TierStack implements InvalidationSink {
           }
         },
         (err: unknown) => {
-          if (settled) return;
-          finish();
-          reject(err);
+          if (settled) onLateError(err);
+          else {
+            finish();
+            reject(err);
+          }
         },
       );
     });
@@ -455,25 +577,49 @@ export class TierStack implements InvalidationSink {
     return stale.value as T;
   }
 
-  async #loadAndWrite<T>(key: string, loader: Loader<T>, o: LoadOptions, stale: Candidate | undefined, lease: LockLease | null): Promise<T | undefined> {
+  async #loadAndWrite<T>(key: string, loader: Loader<T>, o: LoadOptions, stale: Candidate | undefined, lease: LockLease | null, ticket: LoadTicket): Promise<T | undefined> {
+    const lock = lease !== null ? this.#lock : null;
     const writeBack = (v: T | undefined): Promise<unknown> => {
-      if (v === undefined) return lease !== null && this.#lock !== null ? this.#lock.release(lease) : Promise.resolve();
-      return lease !== null && this.#lock !== null ? this.#writeLocked(key, v, o, lease, this.#lock) : this.write(key, v, o.ttlMs, o.graceMs);
+      // Fenced: a delete, write or invalidation of the key since the load began means the loader
+      // may have read the source before the change. Return the value, cache nothing.
+      if (v === undefined || this.#touchedSince(key, ticket.start, false)) {
+        if (v !== undefined) this.#stats.fencedLoads++;
+        return lock !== null ? lock.release(lease as LockLease) : Promise.resolve();
+      }
+      return lock !== null ? this.#writeLocked(key, v, o, lease as LockLease, lock) : this.write(key, v, o.ttlMs, o.graceMs);
     };
     let result;
     try {
-      result = await this.#callLoader(key, loader, o, stale, (late) => {
-        writeBack(late).catch((err: unknown) => this.#logger.debug({ key, err: (err as Error).message }, 'late load could not be stored'));
-      });
+      result = await this.#callLoader(
+        key,
+        loader,
+        o,
+        stale,
+        (late) => {
+          writeBack(late)
+            .catch((err: unknown) => this.#logger.debug({ key, err: (err as Error).message }, 'late load could not be stored'))
+            .finally(() => this.#closeLoad(key, ticket));
+        },
+        (lateErr) => {
+          // The caller was answered (soft timeout) or failed (hard timeout) already; the lock must
+          // not outlive the load, or every instance's miss of this key would wait lockWaitMs.
+          this.#logger.debug({ key, err: (lateErr as Error).message }, 'late load failed');
+          (lock !== null ? lock.release(lease as LockLease) : Promise.resolve()).finally(() => this.#closeLoad(key, ticket));
+        },
+      );
     } catch (err) {
-      if (lease !== null && this.#lock !== null) {
-        // A load still running past a hard timeout keeps the lock until it ends (then writes);
-        // any other failure releases it at once so the next caller may try.
-        if (!(err instanceof LoaderTimeoutError)) await this.#lock.release(lease);
+      if (err instanceof LoaderTimeoutError) {
+        // The load goes on; its late settlement writes (or releases) and closes the ticket.
+        ticket.late = ticket.open;
+      } else if (lock !== null) {
+        await lock.release(lease as LockLease);
       }
       return this.#failSafe(err, key, stale);
     }
-    if (result.late) return result.value; // stale served; the load writes when it finishes
+    if (result.late) {
+      ticket.late = ticket.open; // stale served; the load writes when it finishes
+      return result.value;
+    }
     await writeBack(result.value);
     return result.value;
   }
@@ -490,6 +636,7 @@ export class TierStack implements InvalidationSink {
     }
     if (w.envelope === null) return;
     const start = performance.now();
+    w.seq = this.#begin();
     let outcome: number;
     try {
       outcome = await lock.writeAndRelease(lease, w.envelope, o.ttlMs + o.graceMs);
@@ -497,38 +644,66 @@ export class TierStack implements InvalidationSink {
       this.#writes.onError(err, key, w, performance.now() - start);
       return;
     }
-    // 1: ours is the value. 0 / -1: a newer value or a newer holder won; ours is returned to
-    // these callers but not cached here (L1 would disagree with L2).
-    if (outcome === 1) this.#writes.onDone(key, w, performance.now() - start);
+    // 1: ours is the value (filled unless raced, as any write). 0 / -1: a newer value or a newer
+    // holder won (or a delete removed the lock: fenced); ours is returned to these callers but not
+    // cached here (L1 would disagree with L2).
+    if (outcome !== 1) {
+      this.#end(key, w.seq, true);
+      return;
+    }
+    // A script's write is not hidden by NOLOOP (Redis 7.0): our own write comes back as a push,
+    // usually in the same socket read as the reply, so the fill guard sees the key touched and
+    // cannot tell our echo from a later write by someone else. Read the key again: that reply
+    // follows the echo, and L1 gets whatever Redis holds now.
+    if (!this.#completeWrite(key, w, performance.now() - start) && this.l1 !== null && this.l2 !== null) {
+      await this.l2.read(key, this.#refills, this.#begin());
+    }
   }
+
+  /** A read that only fills L1 (not counted as a get): after a write whose own fill raced. */
+  readonly #refills: ReadHandler = {
+    onValue: (bytes, key, ctx) => {
+      if (this.#end(key, ctx as number, false) || bytes === null || this.l1 === null) return undefined;
+      try {
+        const decoded = this.#codec.decode(bytes, (this.l2 as RedisTier).prefix + key);
+        if (decoded.expiresAt === 0 || decoded.expiresAt > this.#clock.now()) this.l1.set(key, decoded.value, decoded.expiresAt, bytes.length);
+      } catch {
+        // Unreadable: the next get counts and logs it.
+      }
+      return undefined;
+    },
+    onError: (_err, key, ctx) => {
+      this.#end(key, ctx as number, false);
+      return undefined;
+    },
+  };
 
   /**
    * One loader across processes: take the key's lock, or wait for its holder's value. When the
    * lock cannot be reached (Redis down) or the wait runs out, load unlocked: availability over
    * a possible duplicate load.
    */
-  async #loadLocked<T>(key: string, loader: Loader<T>, o: LoadOptions, lock: StampedeLock, stale: Candidate | undefined): Promise<T | undefined> {
+  async #loadLocked<T>(key: string, loader: Loader<T>, o: LoadOptions, lock: StampedeLock, stale: Candidate | undefined, ticket: LoadTicket): Promise<T | undefined> {
     const deadline = Date.now() + lock.maxWaitMs;
     for (;;) {
       let lease;
       // The acquire also reads the value (one round trip); it counts as an L2 read for the fill guard.
-      const seq = this.#seq;
-      this.#readsInFlight++;
+      const seq = this.#begin();
       const t0 = performance.now();
       try {
         lease = await lock.tryAcquire(key);
       } catch (err) {
-        this.#raced(key, seq);
+        this.#end(key, seq, false);
         this.#logger.debug({ err: (err as Error).message, key }, 'stampede lock unavailable; loading unlocked');
-        return this.#loadAndWrite(key, loader, o, stale, null);
+        return this.#loadAndWrite(key, loader, o, stale, null, ticket);
       }
       if (Buffer.isBuffer(lease)) {
         const v = this.#candidateReads.onValue(lease, key, seq, performance.now() - t0) as Candidate | undefined;
         if (v?.fresh) return v.value as T;
         // Stale, expired or corrupt bytes: the lock would keep answering with them; reload unlocked.
-        return this.#loadAndWrite(key, loader, o, stale ?? v, null);
+        return this.#loadAndWrite(key, loader, o, stale ?? v, null, ticket);
       }
-      this.#raced(key, seq);
+      this.#end(key, seq, false);
       if (lease === null) {
         // Another instance is loading. With a stale value at hand, serve it now rather than wait.
         if (stale !== undefined && o.graceMs > 0) return stale.value as T;
@@ -540,42 +715,35 @@ export class TierStack implements InvalidationSink {
         }
         const landed = await this.readL2(key);
         if (landed !== undefined) return landed as T;
-        if (!released) return this.#loadAndWrite(key, loader, o, stale, null);
+        if (!released) return this.#loadAndWrite(key, loader, o, stale, null, ticket);
         continue;
       }
-      return this.#loadAndWrite(key, loader, o, stale, lease);
+      return this.#loadAndWrite(key, loader, o, stale, lease, ticket);
     }
   }
 
-  /** Deletes keys from L1 and L2 (L2 slot-grouped); resolves to how many existed in either. For cascades. */
+  /** Deletes keys from L1 and L2; resolves to how many existed in either. For cascades. */
   async deleteKeys(keys: string[]): Promise<number> {
+    const existed = await Promise.all(keys.map((k) => this.delete(k)));
     let n = 0;
-    for (const k of keys) {
-      if (this.l1?.delete(k)) n++;
-    }
-    if (this.l2 === null) return n;
-    try {
-      const inL2 = await this.l2.delete(keys);
-      n = Math.max(n, inL2);
-    } catch (err) {
-      this.#stats.l2Errors++;
-      throw new TierUnavailableError('l2', `Redis delete failed: ${(err as Error).message}`, { cause: err });
-    } finally {
-      for (const k of keys) {
-        this.#markTouched(k);
-        this.l1?.delete(k);
-      }
-    }
-    this.#stats.deletes += keys.length;
+    for (const e of existed) if (e) n++;
     return n;
   }
 
+  /**
+   * Removes `key` from every tier. The L2 delete joins the write queue, so it reaches Redis after
+   * every write of the key issued before it, and it removes the key's stampede lock too: a locked
+   * load that began before the delete (it may have read the source before the change the caller
+   * is deleting for) then fails its write-and-release (lock not ours) and caches nothing.
+   */
   async delete(key: string): Promise<boolean> {
+    // Loads and reads in flight may hold the value being deleted.
+    this.#markTouched(key);
     const inL1 = this.l1?.delete(key) ?? false;
     let inL2 = 0;
     if (this.l2 !== null) {
       try {
-        inL2 = await this.l2.delete([key]);
+        inL2 = await this.l2.remove(key, this.#lock === null ? null : this.#lock.lockKey(key));
       } catch (err) {
         this.#stats.l2Errors++;
         throw new TierUnavailableError('l2', `Redis delete failed: ${(err as Error).message}`, { key, cause: err });
@@ -602,6 +770,9 @@ export class TierStack implements InvalidationSink {
       return fromL1;
     }
     try {
+      // Writes issued before this call must be in Redis before the scan, or one of them could
+      // land after it and survive the invalidation.
+      await this.l2.writesSettled();
       return await this.l2.deleteMatching(pattern, onDeleted);
     } catch (err) {
       this.#stats.l2Errors++;
@@ -613,9 +784,18 @@ export class TierStack implements InvalidationSink {
   }
 
 
-  #markTouched(key: string): void {
+  /** Records that `key` changed (`remote`: by another connection, heard as a push) for what is in flight. */
+  #markTouched(key: string, remote = false): void {
     const seq = ++this.#seq;
-    if (this.#readsInFlight > 0) this.#touched.set(key, seq);
+    if (this.#inFlight === 0) return;
+    if (this.#touched.size >= MAX_TOUCHED) {
+      // Too many to remember one by one: everything in flight counts as touched.
+      this.#bulkSeq = seq;
+      this.#forgetTouches();
+      return;
+    }
+    this.#touched.set(key, seq);
+    if (remote) this.#remoteTouched.set(key, seq);
   }
 
   #onCorrupt(key: string, err: unknown): void {

@@ -35,7 +35,7 @@ export interface CacheStatsSnapshot {
   security: { encryption: boolean; currentKeyId: number | null; events: number };
   /** Circuit breakers: L2's, and one per loader. */
   breakers: { name: string; state: 'closed' | 'open' | 'half-open'; opens: number; rejected: number }[];
-  loader: { calls: number; errors: number; failSafeHits: number; softTimeouts: number; hardTimeouts: number };
+  loader: { calls: number; errors: number; /** Loads returned but not cached (the key changed meanwhile). */ fenced: number; failSafeHits: number; softTimeouts: number; hardTimeouts: number };
   sets: number;
   deletes: number;
   /**
@@ -85,6 +85,8 @@ export class CacheStats {
   misses = 0;
   loaderCalls = 0;
   loaderErrors = 0;
+  /** Loads whose value was returned but not cached: the key was deleted, written or invalidated meanwhile. */
+  fencedLoads = 0;
   /** Loader failures answered with a stale value (grace), soft timeouts answered with one, hard timeouts. */
   failSafeHits = 0;
   softTimeouts = 0;

@@ -79,6 +79,8 @@ export class MemoryTier<V = unknown> {
   // Coherence gate (coherence_watchdog.ts): past this instant L1 cannot vouch for its entries, so
   // `get`/`peek` miss without removing anything; Infinity when no one bounds staleness.
   #servableUntil = Infinity;
+  /** Set once the coherence watchdog drives the gate: serve decisions read the real clock. */
+  #exactTime = false;
   /** The entry bound in force: `maxEntries`, or less while memory pressure shrinks the tier. */
   #limit: number;
   /** Called with every key looked up by `get` while tuning samples traffic; null otherwise. */
@@ -112,6 +114,16 @@ export class MemoryTier<V = unknown> {
   /** Entries are served only before `t` (ms since epoch); Infinity lifts the bound. */
   setServableUntil(t: number): void {
     this.#servableUntil = t;
+    this.#exactTime = true;
+  }
+
+  /**
+   * Time for the serve decisions. Once a coherence gate is in use (or entry lives are capped for
+   * it), a real clock read: the coarse clock is refreshed by a timer, so inside one long
+   * synchronous stretch it stands still, and an entry past the staleness bound would be served.
+   */
+  #now(): number {
+    return this.#exactTime ? this.#clock.now() : this.#clock.coarseNow();
   }
 
   /** Caps the lifetime of entries stored from now on at `ms` (0 lifts the cap). */
@@ -121,7 +133,7 @@ export class MemoryTier<V = unknown> {
 
   /** Whether entries are currently served (the coherence gate is open). */
   get servable(): boolean {
-    return this.#servableUntil === Infinity || this.#clock.coarseNow() < this.#servableUntil;
+    return this.#servableUntil === Infinity || this.#now() < this.#servableUntil;
   }
 
   get bytes(): number {
@@ -150,7 +162,7 @@ export class MemoryTier<V = unknown> {
     const expires = this.#expires;
     const staleAt = this.#staleAt;
     if (expires !== null || staleAt !== null || this.#servableUntil !== Infinity) {
-      const now = this.#clock.coarseNow();
+      const now = this.#now();
       if (now >= this.#servableUntil) {
         this.#misses++;
         return undefined;
@@ -173,9 +185,9 @@ export class MemoryTier<V = unknown> {
   /** Like `get` but without touching the policy or the counters. */
   peek(key: string): V | undefined {
     const slot = this.#map.get(key);
-    if (slot === undefined || (this.#servableUntil !== Infinity && this.#clock.coarseNow() >= this.#servableUntil)) return undefined;
-    const now = this.#clock.coarseNow();
-    if (this.#isExpired(slot, now)) return undefined;
+    if (slot === undefined) return undefined;
+    const now = this.#now();
+    if (now >= this.#servableUntil || this.#isExpired(slot, now)) return undefined;
     const staleAt = this.#staleAt;
     return staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= now ? undefined : this.#values[slot];
   }
@@ -184,7 +196,7 @@ export class MemoryTier<V = unknown> {
   peekUngated(key: string): V | undefined {
     const slot = this.#map.get(key);
     if (slot === undefined) return undefined;
-    const now = this.#clock.coarseNow();
+    const now = this.#now();
     if (this.#isExpired(slot, now)) return undefined;
     const staleAt = this.#staleAt;
     return staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= now ? undefined : this.#values[slot];
@@ -196,8 +208,9 @@ export class MemoryTier<V = unknown> {
    */
   peekStale(key: string): { value: V; staleAt: number } | undefined {
     const slot = this.#map.get(key);
-    if (slot === undefined || (this.#servableUntil !== Infinity && this.#clock.coarseNow() >= this.#servableUntil)) return undefined;
-    if (this.#isExpired(slot, this.#clock.coarseNow())) return undefined;
+    if (slot === undefined) return undefined;
+    const now = this.#now();
+    if (now >= this.#servableUntil || this.#isExpired(slot, now)) return undefined;
     const staleAt = this.#staleAt === null || this.#staleAt[slot] === 0 ? (this.#expires?.[slot] ?? 0) : this.#staleAt[slot];
     return { value: this.#values[slot] as V, staleAt };
   }

@@ -10,7 +10,8 @@ export interface ReadHandler {
 }
 
 export interface WriteHandler {
-  onDone(key: string, ctx: unknown, latencyMs: number): unknown;
+  /** `reply`: Redis's answer (a delete's count of removed keys). */
+  onDone(key: string, ctx: unknown, latencyMs: number, reply?: unknown): unknown;
   onError(err: unknown, key: string, ctx: unknown, latencyMs: number): unknown;
 }
 
@@ -23,7 +24,7 @@ export const RAW_READ: ReadHandler = {
 };
 
 export const RAW_WRITE: WriteHandler = {
-  onDone: () => undefined,
+  onDone: (_key, _ctx, _ms, reply) => reply,
   onError: (err) => {
     throw err;
   },

@@ -47,8 +47,11 @@ export interface RedisBackend {
    * where it is safe (standalone_backend.ts explains when).
    */
   setMany?(keys: readonly string[], values: readonly (Buffer | string)[], pxs: readonly number[], lane: number): Promise<unknown>;
-  /** UNLINK; resolves to how many existed. Cluster: grouped by slot. */
-  unlink(keys: readonly string[]): Promise<number>;
+  /**
+   * UNLINK; resolves to how many existed. Cluster: grouped by slot. `lane`, when given, is the
+   * write lane of every key (the write batcher's deletes, ordered after the lane's writes).
+   */
+  unlink(keys: readonly string[], lane?: number): Promise<number>;
   /**
    * SCAN with MATCH over every master (and only masters), calling `onKeys` for each page. Must
    * see every key that existed for the whole scan, also while slots migrate between masters.

@@ -1,5 +1,5 @@
 import { escapeGlob } from '../../util/glob.js';
-import { RAW_READ, type ReadHandler, type WriteHandler } from './batch_handlers.js';
+import { RAW_READ, RAW_WRITE, type ReadHandler, type WriteHandler } from './batch_handlers.js';
 import { withDeadline } from './deadline.js';
 import { GetBatcher } from './get_batcher.js';
 import type { RedisBackend } from './redis_backend.js';
@@ -61,6 +61,19 @@ export class RedisTier {
   /** Batched `SET key envelope PX ttl` whose outcome goes through `handler`. */
   write(key: string, envelope: Buffer | string, ttlMs: number, handler: WriteHandler, ctx: unknown): Promise<unknown> {
     return this.#sets.set(key, envelope, Math.max(1, Math.ceil(ttlMs)), handler, ctx);
+  }
+
+  /**
+   * Deletes `key` (and `alsoFullKey`, a key of the same hash slot, given in full) in the write
+   * queue: after every write of the key issued before it. Resolves to whether `key` existed (1/0).
+   */
+  remove(key: string, alsoFullKey: string | null): Promise<number> {
+    return this.#sets.del(key, alsoFullKey, RAW_WRITE, undefined) as Promise<number>;
+  }
+
+  /** Resolves once every write and delete issued before this call has been answered or has failed. */
+  writesSettled(): Promise<void> {
+    return this.#sets.settled();
   }
 
   /** Deletes keys; resolves to how many existed. */

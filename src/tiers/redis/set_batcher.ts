@@ -8,6 +8,9 @@ import type { RedisBackend } from './redis_backend.js';
 /** Smallest half worth its own round trip when a batch is split to keep two in flight. */
 const MIN_SPLIT = 8;
 
+/** The `px` of a queued delete (a write's px is at least 1); its `value` is the second key to remove, or ''. */
+const DELETE = 0;
+
 /**
  * Coalesces every `set` issued during one event-loop turn (see GetBatcher for why nextTick), splits
  * the batch by the backend's write lanes, and sends each lane's share as one round trip: one
@@ -20,6 +23,10 @@ const MIN_SPLIT = 8;
  * one while this process settles the other (docs/decisions.md: 0.8x → 1.2-1.4x raw node-redis with
  * L1 and coherence on). Batches flushed while a half is held queue behind it: writes to one key
  * reach Redis in issue order.
+ *
+ * Deletes of single keys join the same queue (`del`), so a delete is never overtaken by a write of
+ * the key issued before it (a `set` not awaited, then `delete`: the delete used to go out at once
+ * and the set after it). Deletes are not refused by an open breaker: an invalidation must try.
  *
  * Measured alternatives are in docs/decisions.md (MULTI pipelines, MSET + PEXPIRE, and when the
  * script pays and when it does not).
@@ -42,6 +49,8 @@ export class SetBatcher {
   readonly #flush = (): void => this.#run();
   /** Round trips sent and not yet settled. */
   #inFlight = 0;
+  /** Round trips sent and not yet settled (for `settled()`). */
+  readonly #requests = new Set<Promise<unknown>>();
   /** Sends deferred to the next loop turn, in issue order; null when none is waiting. */
   #held: (() => void)[] | null = null;
   readonly #sendHeld = (): void => {
@@ -74,6 +83,34 @@ export class SetBatcher {
     });
   }
 
+  /**
+   * `UNLINK key` (then `UNLINK alsoFullKey`, same connection, so in order) after every queued
+   * write; the handler's `onDone` gets UNLINK's count for `key`.
+   */
+  del(key: string, alsoFullKey: string | null, handler: WriteHandler, ctx: unknown): Promise<unknown> {
+    return this.set(key, alsoFullKey ?? '', DELETE, handler, ctx);
+  }
+
+  /** Resolves once every write and delete issued before the call has been answered or has failed. */
+  async settled(): Promise<void> {
+    // The flush of what was queued before this call runs on an earlier nextTick; a half it held
+    // back goes out on an earlier setImmediate. After both, every earlier write is in #requests.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.#requests.size > 0) await Promise.allSettled([...this.#requests]);
+  }
+
+  #track(request: Promise<unknown>): Promise<unknown> {
+    this.#inFlight++;
+    this.#requests.add(request);
+    const done = (): void => {
+      this.#inFlight--;
+      this.#requests.delete(request);
+    };
+    request.then(done, done);
+    return request;
+  }
+
   #run(): void {
     this.#scheduled = false;
     const keys = this.#keys;
@@ -96,7 +133,7 @@ export class SetBatcher {
     const setMany = this.#redis.setMany;
     const send = (chunk: number[], lane: number): void => {
       this.roundTrips++;
-      if (setMany !== undefined && chunk.length > 1) this.#sendMany(setMany, chunk, lane, full, values, pxs, settle);
+      if (setMany !== undefined && chunk.length > 1 && !hasDelete(chunk, pxs)) this.#sendMany(setMany, chunk, lane, full, values, pxs, settle);
       else this.#sendPipelined(chunk, lane, full, values, pxs, settle);
     };
     const chunks = laneChunks(this.#redis, full, this.#maxBatch);
@@ -119,9 +156,9 @@ export class SetBatcher {
     }
     for (const c of chunks) send(c.items, c.lane);
 
-    function settle(i: number, err: unknown, ms: number): void {
+    function settle(i: number, err: unknown, ms: number, reply?: unknown): void {
       try {
-        resolves[i](err === undefined ? handlers[i].onDone(keys[i], ctxs[i], ms) : handlers[i].onError(err, keys[i], ctxs[i], ms));
+        resolves[i](err === undefined ? handlers[i].onDone(keys[i], ctxs[i], ms, reply) : handlers[i].onError(err, keys[i], ctxs[i], ms));
       } catch (e) {
         rejects[i](e);
       }
@@ -151,8 +188,7 @@ export class SetBatcher {
         vs[j] = values[i];
         ps[j] = pxs[i];
       }
-      this.#inFlight++;
-      request = withDeadline(setMany.call(this.#redis, ks, vs, ps, lane), this.#timeoutMs, 'write').finally(() => this.#inFlight--);
+      request = this.#track(withDeadline(setMany.call(this.#redis, ks, vs, ps, lane), this.#timeoutMs, 'write'));
     } else request = Promise.reject(new CircuitOpenError('Circuit redis is open'));
     request.then(
       () => {
@@ -169,23 +205,32 @@ export class SetBatcher {
   }
 
   /** One `SET … PX` per key, pipelined; each key gets its own outcome. */
-  #sendPipelined(chunk: number[], lane: number, full: string[], values: (Buffer | string)[], pxs: number[], settle: (i: number, err: unknown, ms: number) => void): void {
+  #sendPipelined(
+    chunk: number[],
+    lane: number,
+    full: string[],
+    values: (Buffer | string)[],
+    pxs: number[],
+    settle: (i: number, err: unknown, ms: number, reply?: unknown) => void,
+  ): void {
     const t0 = performance.now();
     const replies = new Array<Promise<unknown>>(chunk.length);
     const breaker = this.#breaker;
     const allowed = breaker === null || breaker.allow();
+    const redis = this.#redis;
     for (let j = 0; j < chunk.length; j++) {
       const i = chunk[j];
-      replies[j] = allowed ? this.#redis.setPx(full[i], values[i], pxs[i], lane) : Promise.reject(new CircuitOpenError('Circuit redis is open'));
+      if (pxs[i] === DELETE) {
+        replies[j] = redis.unlink([full[i]], lane);
+        const also = values[i] as string;
+        if (also !== '') redis.unlink([also], lane).catch(() => undefined);
+      } else replies[j] = allowed ? redis.setPx(full[i], values[i], pxs[i], lane) : Promise.reject(new CircuitOpenError('Circuit redis is open'));
     }
-    this.#inFlight++;
-    withDeadline(Promise.all(replies), this.#timeoutMs, 'write')
-      .finally(() => this.#inFlight--)
-      .then(
-      () => {
+    (this.#track(withDeadline(Promise.all(replies), this.#timeoutMs, 'write')) as Promise<unknown[]>).then(
+      (answers) => {
         breaker?.onSuccess();
         const ms = performance.now() - t0;
-        for (const i of chunk) settle(i, undefined, ms);
+        for (let j = 0; j < chunk.length; j++) settle(chunk[j], undefined, ms, answers[j]);
       },
       (batchErr: unknown) => {
         // Feed the breaker one outcome: a failure only when no key got through (in a cluster,
@@ -201,9 +246,11 @@ export class SetBatcher {
           const i = chunk[j];
           let outcome: unknown = batchErr;
           let known = false;
+          let answer: unknown;
           replies[j].then(
-            () => {
+            (a) => {
               outcome = undefined;
+              answer = a;
               known = true;
             },
             (e: unknown) => {
@@ -211,9 +258,14 @@ export class SetBatcher {
               known = true;
             },
           );
-          queueMicrotask(() => settle(i, known ? outcome : batchErr, ms));
+          queueMicrotask(() => settle(i, known ? outcome : batchErr, ms, answer));
         }
       },
     );
   }
+}
+
+function hasDelete(chunk: number[], pxs: number[]): boolean {
+  for (const i of chunk) if (pxs[i] === DELETE) return true;
+  return false;
 }

@@ -125,7 +125,8 @@ export class StandaloneBackend implements RedisBackend {
     return Promise.all(keys.map((k, i) => this.setPx(k, values[i], pxs[i], lane)));
   }
 
-  unlink(keys: readonly string[]): Promise<number> {
+  unlink(keys: readonly string[], lane?: number): Promise<number> {
+    if (lane !== undefined) return this.#conn(lane).sendCommand<number>(['UNLINK', ...keys]);
     if (this.writeLanes === 1 || keys.length === 0) return this.client.sendCommand<number>(['UNLINK', ...keys]);
     // On each key's write lane, so a delete is ordered after the writes issued before it.
     const groups = new Map<number, string[]>();
