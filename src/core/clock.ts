@@ -1,3 +1,5 @@
+import { liveNow } from './live_clock.js';
+
 /**
  * Time source for every expiry decision. Wall-clock milliseconds (not `performance.now()`),
  * because expiry instants are written into L2 envelopes and read by other processes.
@@ -5,10 +7,15 @@
  * `coarseNow()` is the hot-path read: it caches `Date.now()` for up to `resolutionMs` so an L1 hit
  * costs a field read instead of a syscall-backed call (the lru-cache `ttlResolution` trick). An
  * entry may therefore live up to `resolutionMs` past its expiry; writes use `now()`.
+ *
+ * `liveNow()` is for decisions that must see time pass even inside one long synchronous stretch
+ * (the coherence gate): it never stands still waiting for a timer, yet costs no syscall
+ * (live_clock.ts).
  */
 export interface Clock {
   now(): number;
   coarseNow(): number;
+  liveNow(): number;
 }
 
 export class SystemClock implements Clock {
@@ -24,6 +31,10 @@ export class SystemClock implements Clock {
 
   now(): number {
     return Date.now();
+  }
+
+  liveNow(): number {
+    return liveNow();
   }
 
   coarseNow(): number {
@@ -44,6 +55,9 @@ export class ManualClock implements Clock {
     return this.#t;
   }
   coarseNow(): number {
+    return this.#t;
+  }
+  liveNow(): number {
     return this.#t;
   }
   advance(ms: number): void {

@@ -118,12 +118,12 @@ export class MemoryTier<V = unknown> {
   }
 
   /**
-   * Time for the serve decisions. Once a coherence gate is in use (or entry lives are capped for
-   * it), a real clock read: the coarse clock is refreshed by a timer, so inside one long
-   * synchronous stretch it stands still, and an entry past the staleness bound would be served.
+   * Time for the serve decisions. Once a coherence gate is in use, the live clock: the coarse
+   * clock is refreshed by a timer, so inside one long synchronous stretch it stands still, and an
+   * entry past the staleness bound would be served.
    */
   #now(): number {
-    return this.#exactTime ? this.#clock.now() : this.#clock.coarseNow();
+    return this.#exactTime ? this.#clock.liveNow() : this.#clock.coarseNow();
   }
 
   /** Caps the lifetime of entries stored from now on at `ms` (0 lifts the cap). */
