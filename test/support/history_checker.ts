@@ -31,6 +31,8 @@ export interface HistoryOp {
   seq: number;
   /** The call threw: a write may or may not have applied; a read says nothing. */
   failed?: boolean;
+  /** The error's code (or message) when it failed. */
+  error?: string;
 }
 
 export interface StaleRead {
@@ -80,6 +82,8 @@ export interface CheckOptions {
   boundMs: number;
   /** Apply the per-process issue order of writes (default true). */
   processOrder?: boolean;
+  /** Judge only the reads it accepts (every write still counts); default all. */
+  reads?: (op: HistoryOp) => boolean;
 }
 
 function writesOf(ops: HistoryOp[]): Write[] {
@@ -196,7 +200,7 @@ export function checkHistory(history: HistoryOp[], quiet: QuietPeriod[], options
     for (const op of ops) {
       if (op.failed) continue;
       const isRead = op.op === 'get' || (op.op === 'getOrSet' && op.loaded === undefined);
-      if (!isRead) continue;
+      if (!isRead || (options.reads !== undefined && !options.reads(op))) continue;
       report.readsChecked++;
       let best = Infinity;
       let bestBy: HistoryOp | undefined;
