@@ -113,6 +113,21 @@ describe('history checker: staleness (a)', () => {
     expect(r.maxStalenessMs).toBe(260);
   });
 
+  it('a getOrSet that loaded supersedes nothing: the cache may return a loaded value without keeping it', () => {
+    const h = [
+      op('p1', 'set', 'k', 'a', 0, 5),
+      op('p1', 'delete', 'k', null, 10, 15),
+      op('p3', 'getOrSet', 'k', 'p3-l1', 20, 30, { loaded: 'p3-l1' }), // fenced: not cached
+      op('p2', 'get', 'k', null, 400, 401), // a miss, not a wrong value
+      op('p2', 'get', 'k', 'p3-l1', 500, 501), // or it was cached: readable too
+    ];
+    const r = checkHistory(h, [], bound);
+    expect(r.staleCount).toBe(0);
+    expect(r.impossibleReads).toHaveLength(0);
+    // But a set after the load does supersede the loaded value.
+    expect(checkHistory([...h, op('p1', 'set', 'k', 'b', 600, 610), op('p2', 'get', 'k', 'p3-l1', 900, 901)], [], bound).maxStalenessMs).toBe(290);
+  });
+
   it('a value nobody wrote, or read before its write was invoked, is an impossible read', () => {
     const h = [op('p1', 'get', 'k', 'ghost', 0, 1), op('p2', 'get', 'k', 'p3-1', 5, 6), op('p3', 'set', 'k', 'p3-1', 10, 20)];
     expect(checkHistory(h, [], bound).impossibleReads).toHaveLength(2);

@@ -3,12 +3,16 @@
  * is the model, much simplified because every written value is unique).
  *
  * (a) Staleness. For a read returning value v of key k, written by w: w is superseded by any
- *     write or delete w' of k that is definitely after it, i.e. invoked after w completed (real
+ *     set or delete w' of k that is definitely after it, i.e. invoked after w completed (real
  *     time), or issued after w by the same process (tiercache promises that one process's writes
  *     and deletes of a key reach Redis in issue order). Concurrent writes may be ordered either
  *     way, so they never supersede each other. The read's staleness is
  *     read.invoke - (completion of the earliest such w'), or 0. A read of "absent" may come from
- *     the initial state or from any delete; the most favourable source is taken.
+ *     the initial state or from any delete; the most favourable source is taken. A getOrSet
+ *     that ran its loader is a possible source (its value may be read) but supersedes nothing:
+ *     the cache may return a loaded value without keeping it (a load fenced by a concurrent
+ *     change or by a coherence gap, a write-back refused by the lock), and a miss afterwards is
+ *     not a wrong value.
  * (b) Divergence. After a quiet period longer than the bound, every process's read of every key
  *     must equal what Redis (L2) holds.
  *
@@ -45,15 +49,15 @@ export interface StaleRead {
 export interface QuietPeriod {
   /** What Redis held at the end of the period, per key (null: absent). Keys missing were unreadable. */
   l2: Record<string, string | null>;
-  /** Each process's read of each key, taken after the quiet wait. */
-  reads: { process: string; key: string; value: string | null }[];
+  /** Each process's read of each key, taken after the quiet wait (`failed`: not judged). */
+  reads: { process: string; key: string; value: string | null; failed?: boolean }[];
 }
 
 export interface HistoryReport {
   readsChecked: number;
   writesChecked: number;
   maxStalenessMs: number;
-  /** Reads whose staleness exceeded the bound, the worst first (at most 20 kept). */
+  /** Reads whose staleness exceeded the bound, the worst first. */
   staleReads: StaleRead[];
   staleCount: number;
   /** Reads of a value nobody had invoked a write of by the time the read completed. */
@@ -72,7 +76,7 @@ interface Write {
   done: number;
   process: string;
   seq: number;
-  /** Plain set/delete (issue-ordered within its process); loads are not. */
+  /** Plain set/delete: issue-ordered within its process, and supersedes older values; loads do neither. */
   ordered: boolean;
   supersededAt: number;
   supersededBy: HistoryOp | undefined;
@@ -117,7 +121,7 @@ function computeSuperseded(writes: Write[], processOrder: boolean): void {
   const sufMin = new Float64Array(n + 1).fill(Infinity);
   const sufArg: (Write | undefined)[] = new Array(n + 1).fill(undefined);
   for (let i = n - 1; i >= 0; i--) {
-    if (byInvoke[i].done < sufMin[i + 1]) {
+    if (byInvoke[i].ordered && byInvoke[i].done < sufMin[i + 1]) {
       sufMin[i] = byInvoke[i].done;
       sufArg[i] = byInvoke[i];
     } else {
@@ -225,11 +229,10 @@ export function checkHistory(history: HistoryOp[], quiet: QuietPeriod[], options
     }
   }
   report.staleReads.sort((a, b) => b.stalenessMs - a.stalenessMs);
-  report.staleReads.length = Math.min(report.staleReads.length, 20);
   quiet.forEach((period, i) => {
     let divergent = false;
     for (const r of period.reads) {
-      if (!(r.key in period.l2)) continue;
+      if (r.failed || !(r.key in period.l2)) continue;
       const l2 = period.l2[r.key];
       if (r.value === l2) continue;
       divergent = true;

@@ -8,6 +8,12 @@ import type { HistoryOp } from './history_checker.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const tag = process.argv[3] ?? `p${process.pid}`;
+/**
+ * argv[4] === 'error-aware': a read during which this instance counted an L2 error is logged as
+ * failed (get answers a Redis failure as a miss, which says nothing about the key), for runs with
+ * faults.
+ */
+const errorAware = process.argv[4] === 'error-aware';
 const cache = createIntegratedCache({ logLevel: 'silent', ...options });
 await cache.initialize();
 
@@ -20,15 +26,25 @@ let log: HistoryOp[] = [];
 let seq = 0;
 let written = 0;
 const fresh = (): string => `${tag}-${++written}`;
+const l2Failures = (): number => {
+  if (!errorAware) return 0;
+  const l2 = cache.getStatsSync().l2;
+  return l2.enabled ? l2.errors + l2.skipped : 0;
+};
 
 /** Runs one call, timing it and logging it; never throws (a failure is logged as such). */
 async function timed(op: HistoryOp['op'], key: string, call: () => Promise<unknown>, value?: string, loaded?: () => string | undefined): Promise<void> {
   const rec: HistoryOp = { process: tag, op, key, value: value ?? null, invoke: 0, complete: 0, seq: seq++ };
+  const failuresBefore = l2Failures();
   rec.invoke = now();
   try {
     const result = await call();
     rec.complete = now();
     if (op === 'get' || op === 'getOrSet') rec.value = result === undefined ? null : String(result);
+    if (op === 'get' && l2Failures() !== failuresBefore) {
+      rec.failed = true;
+      rec.error = 'an L2 error was counted during the read';
+    }
   } catch (err) {
     rec.complete = now();
     rec.failed = true;
@@ -116,10 +132,10 @@ async function burst(at: number, keys: readonly string[]): Promise<void> {
 }
 
 /** After a quiet period: this process's view of every key (logged as reads too). */
-async function quiet(keys: readonly string[]): Promise<{ key: string; value: string | null }[]> {
+async function quiet(keys: readonly string[]): Promise<{ key: string; value: string | null; failed?: boolean }[]> {
   const from = log.length;
   await Promise.all(keys.map((k) => get(k)));
-  return log.slice(from).map((o) => ({ key: o.key, value: o.value }));
+  return log.slice(from).map((o) => ({ key: o.key, value: o.value, failed: o.failed }));
 }
 
 type Msg = { id: number; op: string; args: unknown[] };

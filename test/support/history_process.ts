@@ -27,8 +27,9 @@ export class HistoryProcess {
     });
   }
 
-  static start(options: Record<string, unknown>, tag: string): Promise<HistoryProcess> {
-    const child = fork(CHILD, [JSON.stringify(options), tag], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** `errorAware`: reads during which the instance counted an L2 error are logged as failed. */
+  static start(options: Record<string, unknown>, tag: string, errorAware = false): Promise<HistoryProcess> {
+    const child = fork(CHILD, [JSON.stringify(options), tag, errorAware ? 'error-aware' : ''], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${tag} did not start in 30 s`)), 30_000);
       child.once('error', reject);

@@ -59,7 +59,7 @@ export async function runHistory(o: HistoryRunOptions): Promise<HistoryRunResult
     // Every write has completed (each segment call returns only then); wait past the bound.
     await sleep(o.boundMs + 200);
     await o.beforeQuietReads?.();
-    const views = await Promise.all(o.processes.map((p) => p.call<{ key: string; value: string | null }[]>('quiet', o.keys)));
+    const views = await Promise.all(o.processes.map((p) => p.call<{ key: string; value: string | null; failed?: boolean }[]>('quiet', o.keys)));
     const l2: Record<string, string | null> = {};
     for (const key of o.keys) {
       try {
