@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import type { StampedeLock } from '../coherence/stampede_lock.js';
 import type { GetOrSetOptions, IntegratedCacheManager } from '../core/integrated_cache_manager.js';
-import { InvalidArgumentError } from '../errors.js';
+import { CacheError, InvalidArgumentError, TierUnavailableError } from '../errors.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import type { CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive_ttl.js';
@@ -235,6 +235,9 @@ export class PatternManager {
             await cache.delete(key, sid).catch(() => undefined);
             throw err;
           }
+        }).catch((err: unknown) => {
+          // The lock's Redis calls reject with node-redis's own errors (ClientOfflineError, …).
+          throw err instanceof CacheError ? err : new TierUnavailableError('l2', `write-behind of ${key} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, key });
         });
         this.stats.writeBehind++;
         return true;

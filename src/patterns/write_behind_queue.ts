@@ -429,7 +429,7 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
   async #deadLetter(key: string, s: KeyState<T>): Promise<boolean> {
     const fence = this.#lease.fence;
     if (fence === null) return false;
-    const record: DeadRecord = { id: s.lastId, error: s.error, attempts: s.attempts, at: Date.now(), v: this.#codec.encode(s.value, 0, key, this.stream).toString('base64') };
+    const record: DeadRecord = { id: s.lastId, error: s.error, attempts: s.attempts, at: Date.now(), v: toBuffer(this.#codec.encode(s.value, 0, key, this.stream)).toString('base64') };
     const r = await this.#eval(DEAD_LETTER, [this.stream, this.#latestKey, this.deadKey, this.#leaseKey], [String(fence), key, s.lastId, JSON.stringify(record), ...s.ids]);
     if (r === -1) {
       this.#lease.lose();
@@ -539,6 +539,11 @@ function refusedKeys(r: WriteResult, keys: Iterable<string>): string[] {
     for (const k of keys) if (r.get(k) === false) out.push(k);
   } else for (const k of keys) if ((r as Record<string, boolean>)[k] === false) out.push(k);
   return out;
+}
+
+/** An envelope as the bytes Redis stores (a text envelope goes over the wire as UTF-8). */
+function toBuffer(envelope: Buffer | string): Buffer {
+  return typeof envelope === 'string' ? Buffer.from(envelope) : envelope;
 }
 
 function errorText(err: unknown): string {
