@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CacheError, CachePattern, createIntegratedCache, type DataWriter, type IntegratedCacheManager, type PatternManagerOptions } from '../src/index.js';
@@ -78,7 +78,7 @@ describe('fencing: a leader stalled past its lease never writes after its succes
 });
 
 /** A writer over `db` with only writeBatch that refuses `bad` keys: a whole batch holding one throws; a batch of one answers per key. */
-function pickyWriter(db: UsersTable, bad: Set<string>): DataWriter<Record<string, unknown>> & { calls: number } {
+function pickyWriter(db: UsersTable, bad: Set<string>): DataWriter<Record<string, unknown>> & { calls: number; name: string } {
   const w = {
     name: `picky-${db.table}`,
     calls: 0,
@@ -150,6 +150,43 @@ describe('per-key isolation and dead letters', () => {
     await until(async () => (await queue.backlog()) === 0, 30_000);
     expect(queue.stats.deadLettered).toBe(0);
     expect((await db.rows()).size).toBe(20);
+  }, 60_000);
+});
+
+/** Runs the CLI asynchronously (a spawnSync would starve this worker) and collects its output. */
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--conditions=tiercache-source', '--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+describe('dead letters from the command line', () => {
+  it('tiercache dead-letters list shows the refused key; replay queues it again and the running flusher writes it', async () => {
+    const db = await users();
+    const bad = new Set(['user:9']);
+    const writer = pickyWriter(db, bad);
+    const ns = uniqueNamespace('wb');
+    const cache = await makeCache({ namespace: ns }, { writeBehind: { flushIntervalMs: 10, retryBaseMs: 5, retryMaxMs: 20, maxAttempts: 2 } });
+    const pm = cache.patternManager;
+    const queue = pm.writeBehindQueue(writer);
+    await pm.setWithPattern('user:9', { v: 9 }, { dataWriter: writer, pattern: WB });
+    await until(() => queue.stats.deadLettered === 1);
+    const env = { CACHE_REDIS_URL: redis.url, CACHE_NAMESPACE: ns };
+    const list = await cli(['dead-letters', 'list', writer.name], env);
+    expect(list.code).toBe(0);
+    expect(list.out).toContain('1 dead letter(s)');
+    expect(list.out).toContain('user:9');
+    expect(list.out).toContain('refused');
+    bad.clear();
+    const replayed = await cli(['dead-letters', 'replay', writer.name, '--key', 'user:9'], env);
+    expect(replayed.out).toContain('replayed 1');
+    expect(replayed.code).toBe(0);
+    await until(async () => (await db.rows()).get('user:9') !== undefined);
+    expect((await db.rows()).get('user:9')).toEqual({ v: 9 });
   }, 60_000);
 });
 
