@@ -18,7 +18,7 @@ export * from './errors.js';
 export { setupProductionCache, PRODUCTION_DEFAULTS } from './core/setup_production_cache.js';
 export { configFromEnv, ENV_VARIABLES } from './config/env_config.js';
 export type { RedisTopology } from './tiers/redis/redis_backend.js';
-export { CachePattern, type CachePatternConfig, type DataLoader, type DataWriter } from './patterns/cache_pattern.js';
+export { CachePattern, type CachePatternConfig, type DataLoader, type DataWriter, type WriteContext, type WriteResult } from './patterns/cache_pattern.js';
 export { PatternManager, type PatternManagerOptions, type PatternGetOptions, type PatternSetOptions } from './patterns/pattern_manager.js';
 export { WriteBehindQueue, type WriteBehindOptions, type WriteBehindStats } from './patterns/write_behind_queue.js';
 export { InvalidationManager, type InvalidationEventHandler } from './patterns/invalidation_manager.js';

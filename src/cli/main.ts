@@ -37,6 +37,12 @@ Commands:
   audit       Check an audit trail written with auditLogPath.
                 tiercache audit verify FILE [--key KEY]   (KEY: auditHmacKey; or CACHE_AUDIT_HMAC_KEY)
               Exit 0 when every record verifies; 1 with the first edited, inserted or deleted one.
+  dead-letters  List or replay a write-behind queue's dead letters (the CACHE_* variables name
+              the Redis and namespace; QUEUE is the DataWriter's name).
+                tiercache dead-letters list QUEUE [--json]
+                tiercache dead-letters replay QUEUE [--key K …]   (all when no --key)
+              Replayed writes are queued again behind what is queued now; a running flusher
+              writes them. Exit 0; 1 when a named key had no dead letter to replay.
 
 Options:
   -h, --help  Show this help (also: tiercache <command> --help)
@@ -219,6 +225,35 @@ async function main(argv: string[]): Promise<number> {
     const bad = r.firstBad as NonNullable<typeof r.firstBad>;
     process.stdout.write(`${file}: first bad record at line ${bad.line}${bad.seq === null ? '' : ` (seq ${bad.seq})`}: ${bad.problem}; ${r.records} records before it verify\n`);
     return 1;
+  }
+  if (command === 'dead-letters') {
+    const { values, positionals } = parseArgs({ args: rest, options: { key: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const [action, name] = positionals;
+    if (values.help || (action !== 'list' && action !== 'replay') || name === undefined) {
+      process.stdout.write(HELP);
+      return values.help ? 0 : 2;
+    }
+    const cache = createIntegratedCache({ logLevel: 'silent', ...configFromEnv() });
+    await cache.initialize();
+    try {
+      const queue = cache.patternManager.inspectWriteBehindQueue(name);
+      if (action === 'list') {
+        const dead = await queue.deadLetters();
+        if (values.json) process.stdout.write(JSON.stringify(dead, null, 2) + '\n');
+        else {
+          process.stdout.write(`${name}: ${dead.length} dead letter(s), backlog ${await queue.backlog()}\n`);
+          for (const d of dead) process.stdout.write(`${d.key}  attempts ${d.attempts}  at ${new Date(d.failedAt).toISOString()}  error: ${d.error}\n  value: ${JSON.stringify(d.value)}\n`);
+        }
+        return 0;
+      }
+      const r = await queue.replayDeadLetters(values.key);
+      if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
+      else process.stdout.write(`${name}: replayed ${r.replayed.length} (${r.replayed.join(', ')}); skipped ${r.skipped.length}\n`);
+      const missing = (values.key ?? []).filter((k) => !r.replayed.includes(k));
+      return missing.length > 0 ? 1 : 0;
+    } finally {
+      await cache.close();
+    }
   }
   process.stderr.write(`Unknown command "${command}".\n\n${HELP}`);
   return 2;

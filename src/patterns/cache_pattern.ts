@@ -26,13 +26,49 @@ export interface DataLoader<T = unknown> {
   loadBatch?(keys: string[]): Promise<Map<string, T> | Record<string, T>> | Map<string, T> | Record<string, T>;
 }
 
-/** The data source's write side. A thrown error (or `false`) means the write did not happen. */
+/**
+ * What a write-behind flush tells the writer. `fence` is the flusher's fencing token: a number that
+ * grows with every leadership term of the queue. A source that keeps, per row (or per queue), the
+ * highest fence it has accepted and refuses a write with a lower one is safe even against a
+ * flusher that stalled past its lease with a write already on its way (the queue itself stops a
+ * stale flusher before it calls the writer, but cannot recall a call already made). Write-through
+ * and cache-aside calls pass no context.
+ */
+export interface WriteContext {
+  fence: number;
+}
+
+/**
+ * A writer's answer: `false` means nothing was written; `true`/nothing means all was; a map (or
+ * record) of key → boolean names the keys that were (`true`) or were not (`false`) written, keys
+ * absent from it count as written. A throw means none was written (write-behind then retries
+ * each key on its own, so one refused key does not hold back or dead-letter the others).
+ */
+export type WriteResult = boolean | void | null | undefined | Map<string, boolean> | Record<string, boolean>;
+
+/**
+ * The data source's write side: `write`, `writeBatch`, or both (a writer with only `writeBatch`
+ * gets single writes as a batch of one).
+ *
+ * Contract for write-behind: writes must be idempotent upserts (after a crash, a key may be
+ * written again with the same value); entries of a key arrive in the order they were queued; a
+ * write with a `fence` lower than one already accepted should be refused (return `false`, a map
+ * with the key `false`, or throw).
+ */
 export interface DataWriter<T = unknown> {
-  write(key: string, value: T): Promise<boolean | void> | boolean | void;
+  write?(key: string, value: T, context?: WriteContext): Promise<WriteResult> | WriteResult;
   /** Several writes in one source round trip (write-behind flushes use it when present). */
-  writeBatch?(items: Map<string, T>): Promise<boolean | void> | boolean | void;
+  writeBatch?(items: Map<string, T>, context?: WriteContext): Promise<WriteResult> | WriteResult;
   /** A name that identifies this writer across processes (write-behind queues are per writer). */
   readonly name?: string;
+}
+
+/** Writes one key with whichever method `writer` has; throws when the writer says it did not write. */
+export async function writeOne<T>(writer: DataWriter<T>, key: string, value: T): Promise<void> {
+  const r = writer.write ? await writer.write(key, value) : await writer.writeBatch?.(new Map([[key, value]]));
+  if (r === false || (r instanceof Map ? r.get(key) === false : typeof r === 'object' && r !== null && (r as Record<string, boolean>)[key] === false)) {
+    throw new Error(`dataWriter did not write ${key}`);
+  }
 }
 
 /** Settings of a pattern, for the whole manager or for a key prefix. */

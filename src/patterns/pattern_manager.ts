@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import type { StampedeLock } from '../coherence/stampede_lock.js';
 import type { GetOrSetOptions, IntegratedCacheManager } from '../core/integrated_cache_manager.js';
-import { InvalidArgumentError } from '../errors.js';
+import { CacheError, InvalidArgumentError, TierUnavailableError } from '../errors.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import type { CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive_ttl.js';
-import { batchToMap, CachePattern, toLoaderFn, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
+import { batchToMap, CachePattern, toLoaderFn, writeOne, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
 import type { InvalidationManager } from './invalidation_manager.js';
 import { WriteBehindQueue, type WriteBehindOptions } from './write_behind_queue.js';
 
@@ -108,6 +108,7 @@ export class PatternManager {
     const cfg = this.configFor(key);
     const pattern = options.pattern ?? cfg.readPattern ?? CachePattern.READ_THROUGH;
     this.#adaptive?.onRead(key);
+    loader = this.#readYourWrites(loader);
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
     const call: GetOrSetOptions = {
       ...sid,
@@ -135,6 +136,27 @@ export class PatternManager {
       default:
         return cache.getOrSet(key, loader, call);
     }
+  }
+
+  /**
+   * With write-behind queues in use, a load first looks for a queued write of the key: the source
+   * does not have it yet, and caching what it has would pin the older value for a whole TTL after
+   * the flush. Queues of this process only (a queue is per writer, created on first write).
+   */
+  #readYourWrites<T>(loader: LoaderArg<T>): LoaderArg<T> {
+    if (this.#queues.size === 0) return loader;
+    const load = toLoaderFn(loader);
+    return async (key: string) => {
+      for (const q of this.#queues.values()) {
+        try {
+          const pending = await q.pendingValue(key);
+          if (pending !== undefined) return pending.value as T;
+        } catch (err) {
+          this.#ctx.logger.warn({ key, err: (err as Error).message }, 'write-behind: could not look for a queued write; loading from the source');
+        }
+      }
+      return load(key);
+    };
   }
 
   #maybeRefresh<T>(key: string, loader: LoaderArg<T>, freshUntil: number, call: GetOrSetOptions, factor: number): void {
@@ -189,7 +211,7 @@ export class PatternManager {
   /** Writes `value` with the write pattern that applies (call > prefix > default; WRITE_THROUGH if none). Resolves to true. */
   async setWithPattern<T>(key: string, value: T, options: PatternSetOptions<T>): Promise<boolean> {
     const writer = options.dataWriter;
-    if (writer === undefined || typeof writer.write !== 'function') throw new InvalidArgumentError('setWithPattern needs a dataWriter with write(key, value)', { key });
+    if (writer === undefined || (typeof writer.write !== 'function' && typeof writer.writeBatch !== 'function')) throw new InvalidArgumentError('setWithPattern needs a dataWriter with write(key, value) or writeBatch(items)', { key });
     const pattern = options.pattern ?? this.configFor(key).writePattern ?? CachePattern.WRITE_THROUGH;
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
     const setOptions = { ...sid, ttl: this.ttlFor(key, options.ttl), tags: options.tags, dependsOn: options.dependsOn };
@@ -201,21 +223,35 @@ export class PatternManager {
     switch (pattern) {
       case CachePattern.WRITE_BEHIND: {
         const queue = this.writeBehindQueue(writer);
-        await queue.enqueue(key, value);
+        // Queue and cache in one step per key (the write-through lock): two writers of a key
+        // otherwise queue in one order and set the cache in the other, and the cache keeps the
+        // value the source does not end with.
+        await this.#exclusive(key, async () => {
+          await queue.enqueue(key, value);
+          try {
+            await cache.set(key, value, setOptions);
+          } catch (err) {
+            // Queued but not cached: an older cached value must not outlive it (a read then finds the queued value).
+            await cache.delete(key, sid).catch(() => undefined);
+            throw err;
+          }
+        }).catch((err: unknown) => {
+          // The lock's Redis calls reject with node-redis's own errors (ClientOfflineError, …).
+          throw err instanceof CacheError ? err : new TierUnavailableError('l2', `write-behind of ${key} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, key });
+        });
         this.stats.writeBehind++;
-        await cache.set(key, value, setOptions);
         return true;
       }
       case CachePattern.CACHE_ASIDE:
         await this.#exclusive(key, async () => {
-          if ((await writer.write(key, value)) === false) throw new Error(`dataWriter.write(${key}) returned false`);
+          await writeOne(writer, key, value);
           await cache.delete(key, sid);
         });
         return true;
       default:
         await this.#exclusive(key, async () => {
           // Source first: if it fails, nothing is cached and the caller gets its error.
-          if ((await writer.write(key, value)) === false) throw new Error(`dataWriter.write(${key}) returned false`);
+          await writeOne(writer, key, value);
           await cache.set(key, value, setOptions);
         });
         this.stats.writeThrough++;
@@ -233,7 +269,7 @@ export class PatternManager {
     if (w.writeBatch) {
       if ((await w.writeBatch(new Map(entries.map((e) => [e.key, e.value])))) === false) throw new Error('dataWriter.writeBatch returned false');
     } else {
-      for (const e of entries) if ((await w.write(e.key, e.value)) === false) throw new Error(`dataWriter.write(${e.key}) returned false`);
+      for (const e of entries) await writeOne(w, e.key, e.value);
     }
     await this.#ctx.cache.setMany(
       entries.map((e) => ({ key: e.key, value: e.value, ttl: this.ttlFor(e.key, options.ttl) })),
@@ -260,9 +296,29 @@ export class PatternManager {
         options: { ...this.#defaults.writeBehind, ...options },
       });
       this.#queues.set(name, q as WriteBehindQueue);
+      // A dead-lettered write is not in the source: the cache must not keep serving it.
+      q.on('dead-letter', ({ keys }: { keys: string[] }) => {
+        for (const k of keys) this.#ctx.cache.delete(k).catch(() => undefined);
+      });
       q.start();
     }
     return q;
+  }
+
+  /**
+   * The queue named `name` for inspection (backlog, dead letters, replay) without flushing it:
+   * for tools (`tiercache dead-letters`) that have no writer. It is not started or kept.
+   */
+  inspectWriteBehindQueue(name: string): WriteBehindQueue {
+    const backend = this.#ctx.backend;
+    if (backend === null) throw new InvalidArgumentError('write-behind needs Redis for its durable queue');
+    const writer: DataWriter = {
+      name,
+      writeBatch: () => {
+        throw new InvalidArgumentError('an inspection queue does not write');
+      },
+    };
+    return new WriteBehindQueue({ name, namespace: this.#ctx.namespace, backend, codec: this.#ctx.codec, writer, logger: this.#ctx.logger, commandTimeoutMs: this.#ctx.commandTimeoutMs, options: this.#defaults.writeBehind });
   }
 
   /** Runs `fn` exclusively for `key`: across instances with Redis, in this process without. */
