@@ -20,13 +20,13 @@ describe('memory pressure', () => {
     const monitor = cache.getMemoryMonitor();
     expect(monitor).toBe(getMemoryMonitor()); // one per process
     expect(monitor.getCurrentMetrics().pressureLevel).toBe('low');
-    expect(cache.l1Tier?.size).toBe(950);
+    expect((await cache.healthCheck()).l1Size).toBe(950);
     monitor.setThresholdMb(1); // any process is above 1 MiB RSS: critical
     await sleep(150);
     const m = monitor.getCurrentMetrics();
     expect(m.pressureLevel).toBe('critical');
     expect(m.l1EntryLimit).toBeLessThan(1000);
-    expect(cache.l1Tier?.size).toBeLessThanOrEqual(m.l1EntryLimit);
+    expect((await cache.healthCheck()).l1Size).toBeLessThanOrEqual(m.l1EntryLimit);
     expect(m.temporaryDropped).toBe(50);
     expect(m.shrinks).toBeGreaterThan(0);
     const h = await cache.healthCheck();
@@ -37,7 +37,7 @@ describe('memory pressure', () => {
     await sleep(300);
     expect(monitor.getCurrentMetrics().l1EntryLimit).toBe(1000); // limit restored step by step
     for (let i = 0; i < 1000; i++) await cache.set(`k${i}`, i);
-    expect(cache.l1Tier?.size).toBe(1000);
+    expect((await cache.healthCheck()).l1Size).toBe(1000);
     expect((await cache.healthCheck()).overallHealth).toBe('healthy');
   });
 

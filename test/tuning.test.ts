@@ -47,7 +47,7 @@ describe('tuning from live traffic', () => {
       const predicted = result.report.curve.find((p) => p.size === rec?.change.to)?.hitRatio as number;
       expect(Math.abs(predicted - result.after) * 100).toBeLessThanOrEqual(3);
       expect(result.measuredGain).toBeGreaterThan(5);
-      expect(cache.l1Tier?.entryLimit).toBe(rec?.change.to);
+      expect((await cache.healthCheck()).l1MaxSize).toBe(rec?.change.to);
     } finally {
       await load.stop();
       await cache.close();

@@ -37,6 +37,25 @@ export interface BenchTarget {
   l1Size: number;
 }
 
+/** Longest namespace the config accepts. */
+const MAX_NAMESPACE = 64;
+
+/**
+ * The namespace a benchmark runs in: `${namespace}-bench-<16 hex>`, or `bench-<24 hex>` when that
+ * would exceed 64 characters. Never cut to length (a cut once produced the user's own namespace,
+ * and the benchmark's cleanup erased the user's data), and refused if it equals the user's
+ * namespace or either one's key prefix (`ns:`) starts with the other's.
+ */
+export function scratchNamespace(userNamespace: string, random: (bytes: number) => string = (n) => randomBytes(n).toString('hex')): string {
+  let scratch = `${userNamespace}-bench-${random(8)}`;
+  if (scratch.length > MAX_NAMESPACE) scratch = `bench-${random(12)}`;
+  const collides = scratch === userNamespace || `${scratch}:`.startsWith(`${userNamespace}:`) || `${userNamespace}:`.startsWith(`${scratch}:`);
+  if (collides || scratch.length > MAX_NAMESPACE || !/^[A-Za-z0-9_.-]+$/.test(scratch)) {
+    throw new InvalidArgumentError(`no scratch namespace for a benchmark apart from ${JSON.stringify(userNamespace)}; refusing to run on user keys`);
+  }
+  return scratch;
+}
+
 /**
  * Runs one workload against `target` for `durationSeconds` and reports measured figures: each
  * operation's latency into a perf_hooks histogram (ns resolution), reads' hits and misses, errors.

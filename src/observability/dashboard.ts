@@ -11,6 +11,11 @@ export interface DashboardOptions {
   intervalMs?: number;
   /** How often the miss-ratio curve is re-measured from live traffic, in ms (0: never). @default 15000 */
   curveEveryMs?: number;
+  /**
+   * With security on: an ADMIN session. It is checked (and audited) before the server starts, and
+   * every figure the page shows is read under it; without one the dashboard does not start.
+   */
+  sessionId?: string;
 }
 
 export interface Dashboard {
@@ -25,10 +30,14 @@ export interface Dashboard {
  * the Prometheus text. No external assets: the page draws its charts on canvas itself.
  */
 export async function startDashboard(cache: IntegratedCacheManager, options: DashboardOptions = {}): Promise<Dashboard> {
+  const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
+  // The page shows the cache's figures: refused (and audited) before anything listens.
+  let stats = await cache.getStats(sid);
   const clients = new Set<import('node:http').ServerResponse>();
   let health: unknown = null;
   let curve: { size: number; hitRatio: number }[] = [];
   let current = 0;
+  const metrics = cache.metricsHandler;
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/' || url.startsWith('/?')) {
@@ -40,16 +49,29 @@ export async function startDashboard(cache: IntegratedCacheManager, options: Das
       clients.add(res);
       req.on('close', () => clients.delete(res));
     } else if (url === '/metrics') {
-      cache.metricsHandler(req, res);
+      metrics(req, res);
     } else {
       res.writeHead(404);
       res.end();
     }
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  let reading = false;
+  const read = async (): Promise<void> => {
+    if (reading || clients.size === 0) return;
+    reading = true;
+    try {
+      stats = await cache.getStats(sid);
+    } catch {
+      // a closed cache or a session that ended: keep the last figures
+    } finally {
+      reading = false;
+    }
+  };
   const push = (): void => {
     if (clients.size === 0) return;
-    const s = cache.getStatsSync();
+    void read();
+    const s = stats;
     const payload = JSON.stringify({
       t: Date.now(),
       hitRate: s.hitRate,
@@ -72,7 +94,7 @@ export async function startDashboard(cache: IntegratedCacheManager, options: Das
   tick.unref();
   const refreshHealth = async (): Promise<void> => {
     try {
-      const h = await cache.healthCheck();
+      const h = await cache.healthCheck(sid);
       health = { overallHealth: h.overallHealth, redisConnected: h.redisConnected, issues: h.issues, recommendations: h.recommendations, pressure: h.memory.pressureLevel };
     } catch (err) {
       health = { overallHealth: 'unknown', issues: [String((err as Error).message)] };
@@ -84,10 +106,10 @@ export async function startDashboard(cache: IntegratedCacheManager, options: Das
   let curveTimer: NodeJS.Timeout | null = null;
   let tuning = false;
   const refreshCurve = async (): Promise<void> => {
-    if (tuning || cache.l1Tier === null) return;
+    if (tuning) return;
     tuning = true;
     try {
-      const r = await quickTune(cache, { accesses: 20_000, timeoutMs: 5000 });
+      const r = await quickTune(cache, { accesses: 20_000, timeoutMs: 5000, ...sid });
       if (r.samples > 100) {
         curve = r.curve;
         current = r.currentL1Size;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { IntegratedCacheManager } from '../core/integrated_cache_manager.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { CacheOperations } from '../types/cache_operations.js';
 import { batchToMap, type DataLoader } from './cache_pattern.js';
 
 export interface WarmOptions {
@@ -10,6 +10,8 @@ export interface WarmOptions {
   ttl?: number;
   /** Also reload keys that are already cached. @default false */
   overwrite?: boolean;
+  /** With security on: the session the warm-up runs under (it needs READ and WRITE on every key). */
+  sessionId?: string;
 }
 
 export interface WarmProgress {
@@ -26,20 +28,25 @@ export interface WarmProgress {
  * `load` calls run at a time. Stores go out as one batched cache write per chunk.
  */
 export class CacheWarmer extends EventEmitter {
-  readonly #cache: IntegratedCacheManager;
+  readonly #ops: CacheOperations;
 
-  constructor(cache: IntegratedCacheManager) {
+  /** @param ops the guarded operations: every read and store of a warm-up is authorized and audited. */
+  constructor(ops: CacheOperations) {
     super();
-    this.#cache = cache;
+    this.#ops = ops;
   }
 
   async warmKeys<T>(keys: string[], loader: DataLoader<T> | ((key: string) => T | undefined | Promise<T | undefined>), options: WarmOptions = {}): Promise<WarmProgress> {
     const concurrency = options.concurrency ?? 10;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError('concurrency must be a positive integer');
+    if (!Array.isArray(keys)) throw new InvalidArgumentError('warmKeys: keys must be an array');
+    const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
+    // Every key is admitted (valid, and writable by the session) before the source is asked for any.
+    await this.#ops.check('warmKeys', ['read', 'write'], keys, sid);
     const progress: WarmProgress = { done: 0, total: keys.length, loaded: 0, failed: 0 };
     let todo = keys;
     if (!options.overwrite) {
-      const present = await this.#cache.getMany(keys);
+      const present = await this.#ops.getMany(keys, sid);
       todo = keys.filter((_, i) => present[i] === undefined);
       progress.done = keys.length - todo.length;
     }
@@ -67,7 +74,7 @@ export class CacheWarmer extends EventEmitter {
           }),
         );
       }
-      if (values.size > 0) await this.#cache.setMany([...values].map(([key, value]) => ({ key, value, ttl: options.ttl })));
+      if (values.size > 0) await this.#ops.setMany([...values].map(([key, value]) => ({ key, value, ttl: options.ttl })), sid);
       progress.loaded += values.size;
       progress.done += chunk.length;
       this.emit('progress', { ...progress });

@@ -1,209 +1,59 @@
-import type { RedisBackend } from '../tiers/redis/redis_backend.js';
-import { withDeadline } from '../tiers/redis/deadline.js';
+import type { CacheOperations, GuardOptions } from '../types/cache_operations.js';
+import { InvalidArgumentError } from '../errors.js';
 import { globMatcher } from '../util/glob.js';
 
 /** Handler of an application event (`emit`), e.g. "user:42 changed". */
 export type InvalidationEventHandler = (event: string, payload?: unknown) => void | Promise<void>;
 
-export interface InvalidationManagerOptions {
-  /** `${namespace}:` */
-  namespacePrefix: string;
-  backend: RedisBackend | null;
-  commandTimeoutMs: number;
-  /** Deletes keys (un-prefixed) from every tier; resolves to how many existed. */
-  deleteKeys: (keys: string[]) => Promise<number>;
-}
-
-// SADD, then make the set live at least as long as its newest member (never shorten it).
-// KEYS[1] = the set; ARGV[1] = member, ARGV[2] = member TTL in ms.
-const ADD_MEMBER = `
-redis.call('SADD', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[2])
-local cur = redis.call('PTTL', KEYS[1])
-if cur == -1 or cur < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1`;
-
-/** Most keys one cascade may remove (a guard against a runaway dependency graph). */
-const MAX_CASCADE = 100_000;
-
 /**
- * Invalidation beyond TTL and patterns:
+ * Invalidation beyond TTL: tags, patterns and application events, over the guarded operations
+ * (so every removal is authorized and audited like a direct cache call; the dependency graph
+ * itself stays below the guards, in core/dependency_graph.ts).
  *
- * - **tags**: `set(k, v, { tags })` adds k to a set per tag; `invalidateTags` removes every member.
- * - **dependencies**: `set(k, v, { dependsOn: ['B'] })` records k as a dependent of B; removing B
- *   (delete, a tag, another cascade) removes k, transitively, cycles included.
+ * - **tags**: `set(k, v, { tags })`; `invalidateTags(['t'])` removes every member and what depends on it.
  * - **events**: `addEventHandler('user:*', fn)`; `emit('user:42', payload)` runs every handler
- *   whose glob matches (the seed's event-driven invalidation).
- *
- * With Redis, tag and dependency sets live there (`<ns>:tag:<tag>`, `<ns>:dep:<key>`), so every
- * instance sees the same graph, and the removals reach other instances' L1 through coherence.
- * Each set is one key (one slot); its members may live anywhere, and are deleted slot-grouped.
- * Without Redis the same sets live in memory.
+ *   whose glob matches (the seed's event-driven invalidation). With security on, registering and
+ *   emitting need the ADMIN permission: a handler runs with whatever rights its code holds.
  */
 export class InvalidationManager {
-  readonly #o: InvalidationManagerOptions;
-  readonly #local = new Map<string, Set<string>>();
+  readonly #ops: CacheOperations;
   readonly #handlers: { pattern: string; test: (k: string) => boolean; fn: InvalidationEventHandler }[] = [];
-  /** Keys removed by cascades and tags so far. */
-  cascaded = 0;
 
-  constructor(options: InvalidationManagerOptions) {
-    this.#o = options;
-  }
-
-  #tagKey(tag: string): string {
-    return `${this.#o.namespacePrefix}tag:${tag}`;
-  }
-
-  #depKey(key: string): string {
-    return `${this.#o.namespacePrefix}dep:${key}`;
-  }
-
-  /** The set of keys that have dependents: bulk invalidations ask it which removed keys need a cascade. */
-  get #rootsKey(): string {
-    return `${this.#o.namespacePrefix}dep-roots`;
-  }
-
-  /** Records `key`'s tags and what it depends on, for `ttlMs` (sets live as long as their newest member). */
-  async record(key: string, tags: readonly string[], dependsOn: readonly string[], ttlMs: number): Promise<void> {
-    const sets = [...tags.map((t) => this.#tagKey(t)), ...dependsOn.map((d) => this.#depKey(d))];
-    const backend = this.#o.backend;
-    if (backend === null) {
-      for (const s of sets) {
-        let m = this.#local.get(s);
-        if (m === undefined) this.#local.set(s, (m = new Set()));
-        m.add(key);
-      }
-      return;
-    }
-    await Promise.all([
-      ...sets.map((s) => withDeadline(backend.eval(ADD_MEMBER, [s], [key, String(Math.ceil(ttlMs))]), this.#o.commandTimeoutMs, 'tag')),
-      ...(dependsOn.length > 0 ? [withDeadline(backend.send(this.#rootsKey, ['SADD', this.#rootsKey, ...dependsOn]), this.#o.commandTimeoutMs, 'tag')] : []),
-    ]);
-  }
-
-  /**
-   * After a bulk removal (invalidatePattern), cascades from the removed keys that have
-   * dependents: one SMISMEMBER per page of removed keys, then a cascade from those.
-   */
-  async cascadeFromRoots(keys: string[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    const backend = this.#o.backend;
-    let roots: string[];
-    if (backend === null) {
-      roots = keys.filter((k) => this.#local.has(this.#depKey(k)));
-    } else {
-      const flags = (await withDeadline(backend.send(this.#rootsKey, ['SMISMEMBER', this.#rootsKey, ...keys]), this.#o.commandTimeoutMs, 'tag')) as number[];
-      roots = keys.filter((_, i) => Number(flags[i]) === 1);
-    }
-    return roots.length === 0 ? 0 : this.cascade(roots);
-  }
-
-  async #members(set: string): Promise<string[]> {
-    const backend = this.#o.backend;
-    if (backend === null) return [...(this.#local.get(set) ?? [])];
-    const r = await withDeadline(backend.send(set, ['SMEMBERS', set]), this.#o.commandTimeoutMs, 'tag');
-    return Array.isArray(r) ? r.map(String) : r instanceof Set ? [...r].map(String) : [];
-  }
-
-  async #drop(sets: string[]): Promise<void> {
-    const backend = this.#o.backend;
-    if (backend === null) {
-      for (const s of sets) this.#local.delete(s);
-      return;
-    }
-    await Promise.all(sets.map((s) => withDeadline(backend.send(s, ['UNLINK', s]), this.#o.commandTimeoutMs, 'tag')));
+  constructor(ops: CacheOperations) {
+    this.#ops = ops;
   }
 
   /** Removes every key carrying any of `tags`, and their dependents; resolves to how many keys were removed. */
-  async invalidateTags(tags: readonly string[]): Promise<number> {
-    const sets = tags.map((t) => this.#tagKey(t));
-    const members = new Set<string>();
-    for (const s of sets) for (const m of await this.#members(s)) members.add(m);
-    const removed = members.size > 0 ? await this.#o.deleteKeys([...members]) : 0;
-    await this.#drop(sets);
-    this.cascaded += removed;
-    return removed + (await this.cascade([...members]));
+  invalidateTags(tags: string[], options?: GuardOptions): Promise<number> {
+    return this.#ops.invalidateTags(tags, options);
   }
 
-  /**
-   * Removes everything that depends on `roots` (they themselves are already gone), breadth-first,
-   * each key once. Resolves to how many dependents were removed.
-   */
-  async cascade(roots: readonly string[]): Promise<number> {
-    const seen = new Set<string>(roots);
-    let frontier = [...roots];
-    let removed = 0;
-    while (frontier.length > 0 && seen.size < MAX_CASCADE) {
-      const next: string[] = [];
-      const depSets = frontier.map((k) => this.#depKey(k));
-      const lists = await Promise.all(depSets.map((s) => this.#members(s)));
-      for (const list of lists) {
-        for (const k of list) {
-          if (!seen.has(k)) {
-            seen.add(k);
-            next.push(k);
-          }
-        }
-      }
-      if (next.length > 0) removed += await this.#o.deleteKeys(next);
-      const expanded = frontier.filter((_, i) => lists[i].length > 0);
-      await this.#drop(expanded.map((k) => this.#depKey(k)));
-      if (this.#o.backend !== null && expanded.length > 0) {
-        await withDeadline(this.#o.backend.send(this.#rootsKey, ['SREM', this.#rootsKey, ...expanded]), this.#o.commandTimeoutMs, 'tag');
-      }
-      frontier = next;
-    }
-    this.cascaded += removed;
-    return removed;
+  /** Removes every key matching the Redis glob `pattern` (see the cache's `invalidatePattern`). */
+  invalidatePattern(pattern: string, options?: GuardOptions): Promise<number> {
+    return this.#ops.invalidatePattern(pattern, options);
   }
 
-  /**
-   * Every key a cascade from `roots` would remove (roots excluded), without removing anything:
-   * what access control checks before a delete, a tag or a pattern invalidation may proceed.
-   */
-  async collectCascade(roots: readonly string[]): Promise<string[]> {
-    const seen = new Set<string>(roots);
-    const out: string[] = [];
-    let frontier = [...roots];
-    while (frontier.length > 0 && seen.size < MAX_CASCADE) {
-      const lists = await Promise.all(frontier.map((k) => this.#members(this.#depKey(k))));
-      const next: string[] = [];
-      for (const list of lists) {
-        for (const k of list) {
-          if (!seen.has(k)) {
-            seen.add(k);
-            next.push(k);
-            out.push(k);
-          }
-        }
-      }
-      frontier = next;
-    }
-    return out;
-  }
-
-  /** Members of the given tags (what `invalidateTags` would remove before cascading). */
-  async tagMembers(tags: readonly string[]): Promise<string[]> {
-    const members = new Set<string>();
-    for (const t of tags) for (const m of await this.#members(this.#tagKey(t))) members.add(m);
-    return [...members];
-  }
-
-  /** Runs `handler` for every emitted event matching the Redis glob `pattern`. Returns the unsubscribe function. */
-  addEventHandler(pattern: string, handler: InvalidationEventHandler): () => void {
-    const entry = { pattern, test: globMatcher(pattern), fn: handler };
-    this.#handlers.push(entry);
-    return () => {
-      const i = this.#handlers.indexOf(entry);
-      if (i >= 0) this.#handlers.splice(i, 1);
-    };
+  /** Runs `handler` for every emitted event matching the Redis glob `pattern`. Resolves to the unsubscribe function. */
+  async addEventHandler(pattern: string, handler: InvalidationEventHandler, options?: GuardOptions): Promise<() => void> {
+    return this.#ops.admin('addEventHandler', options, () => {
+      if (typeof pattern !== 'string' || pattern.length === 0) throw new InvalidArgumentError('pattern must be a non-empty string');
+      if (typeof handler !== 'function') throw new InvalidArgumentError('handler must be a function');
+      const entry = { pattern, test: globMatcher(pattern), fn: handler };
+      this.#handlers.push(entry);
+      return () => {
+        const i = this.#handlers.indexOf(entry);
+        if (i >= 0) this.#handlers.splice(i, 1);
+      };
+    });
   }
 
   /** Emits an application event; resolves once every matching handler finished, to how many ran. */
-  async emit(event: string, payload?: unknown): Promise<number> {
-    const matching = this.#handlers.filter((h) => h.test(event));
-    await Promise.all(matching.map((h) => h.fn(event, payload)));
-    return matching.length;
+  emit(event: string, payload?: unknown, options?: GuardOptions): Promise<number> {
+    return this.#ops.admin('emit', options, async () => {
+      if (typeof event !== 'string') throw new InvalidArgumentError('event must be a string');
+      const matching = this.#handlers.filter((h) => h.test(event));
+      await Promise.all(matching.map((h) => h.fn(event, payload)));
+      return matching.length;
+    });
   }
 }

@@ -1,28 +1,31 @@
 import type { Logger } from 'pino';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import type { StampedeLock } from '../coherence/stampede_lock.js';
-import type { GetOrSetOptions, IntegratedCacheManager } from '../core/integrated_cache_manager.js';
 import { CacheError, InvalidArgumentError, TierUnavailableError } from '../errors.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import type { CacheStatsSnapshot } from '../observability/cache_stats.js';
+import type { CacheOperations, GetOrSetOptions } from '../types/cache_operations.js';
 import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive_ttl.js';
 import { batchToMap, CachePattern, toLoaderFn, writeOne, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
 import type { InvalidationManager } from './invalidation_manager.js';
 import { WriteBehindQueue, type WriteBehindOptions } from './write_behind_queue.js';
 
-/** What the pattern manager needs from the cache beyond its public API. */
+/** What the pattern manager is given: the guarded operations, and the pattern machinery's own parts. */
 export interface PatternContext {
-  cache: IntegratedCacheManager;
+  /** The guarded operations (the one door): every cache read, write and check goes through them. */
+  ops: CacheOperations;
   invalidation: InvalidationManager;
   /** Null without Redis (write-behind needs it; write-through then serializes in-process). */
   lock: StampedeLock | null;
   backend: RedisBackend | null;
   codec: EnvelopeCodec;
   namespace: string;
+  /** Receives the function that reads the pattern counters (for the cache's stats). */
+  registerSnapshot: (read: () => CacheStatsSnapshot['patterns']) => void;
+  /** Seconds: the cache's default TTL. */
+  defaultTtl: number;
   commandTimeoutMs: number;
   logger: Logger;
-  /** The entry for a key with the end of its fresh life (refresh-ahead). */
-  readEntry: (key: string) => Promise<{ value: unknown; freshUntil: number } | undefined>;
 }
 
 export interface PatternManagerOptions extends CachePatternConfig {
@@ -80,61 +83,79 @@ export class PatternManager {
     this.#ctx = ctx;
     this.invalidationManager = ctx.invalidation;
     this.#defaults = options;
-    const base = options.ttl ?? ctx.cache.config.defaultTtl;
+    const base = options.ttl ?? ctx.defaultTtl;
+    ctx.registerSnapshot(() => this.#snapshot());
     this.#adaptive = options.adaptiveTtl ? new AdaptiveTtl({ ...options.adaptiveTtl, baseTtl: options.adaptiveTtl.baseTtl ?? base }) : null;
   }
 
-  /** Settings for keys starting with `prefix` (merged over the manager's defaults). */
+  /** Settings for keys starting with `prefix` (merged over the manager's defaults). Refused with security on (no session check). */
   configurePrefix(prefix: string, config: CachePatternConfig): void {
+    this.#ctx.ops.refuseSync('configurePrefix');
+    if (typeof prefix !== 'string' || typeof config !== 'object' || config === null) throw new InvalidArgumentError('configurePrefix(prefix: string, config: object)');
     this.#prefixes.push([prefix, config]);
     this.#prefixes.sort((a, b) => b[0].length - a[0].length);
   }
 
-  /** The settings that apply to `key`. */
+  /** The settings that apply to `key`. Refused with security on (no session check). */
   configFor(key: string): CachePatternConfig {
+    this.#ctx.ops.refuseSync('configFor');
+    return this.#configFor(key);
+  }
+
+  #configFor(key: string): CachePatternConfig {
     for (const [p, c] of this.#prefixes) if (key.startsWith(p)) return { ...this.#defaults, ...c };
     return this.#defaults;
   }
 
-  /** The TTL (seconds) a store of `key` gets when the call names none. */
+  /** The TTL (seconds) a store of `key` gets when the call names none. Refused with security on (no session check). */
   ttlFor(key: string, explicit?: number): number | undefined {
+    this.#ctx.ops.refuseSync('ttlFor');
+    return this.#ttlFor(key, explicit);
+  }
+
+  #ttlFor(key: string, explicit?: number): number | undefined {
     if (explicit !== undefined) return explicit;
     if (this.#adaptive !== null) return this.#adaptive.ttlFor(key);
-    return this.configFor(key).ttl;
+    return this.#configFor(key).ttl;
   }
 
   /** Reads `key` with the read pattern that applies (call > prefix > default; READ_THROUGH if none). */
   async getOrSet<T>(key: string, loader: LoaderArg<T>, options: PatternGetOptions = {}): Promise<T | undefined> {
-    const cfg = this.configFor(key);
+    const cfg = this.#configFor(key);
     const pattern = options.pattern ?? cfg.readPattern ?? CachePattern.READ_THROUGH;
     this.#adaptive?.onRead(key);
     loader = this.#readYourWrites(loader);
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
     const call: GetOrSetOptions = {
       ...sid,
-      ttl: this.ttlFor(key, options.ttl),
+      ttl: this.#ttlFor(key, options.ttl),
+      securityLevel: options.securityLevel,
+      tags: options.tags,
+      dependsOn: options.dependsOn,
       grace: options.grace ?? cfg.grace,
       softTimeoutMs: options.softTimeoutMs ?? cfg.softTimeoutMs,
       hardTimeoutMs: options.hardTimeoutMs ?? cfg.hardTimeoutMs,
     };
-    const cache = this.#ctx.cache;
+    const ops = this.#ctx.ops;
     switch (pattern) {
       case CachePattern.CACHE_ASIDE: {
-        const hit = await cache.get<T>(key, sid);
+        // The write is admitted before the source is asked (a reader without WRITE loads nothing).
+        await ops.check('getOrSet', ['read', 'write'], [key, ...(options.dependsOn ?? [])], sid);
+        const hit = (await ops.get(key, sid)) as T | undefined;
         if (hit !== undefined) return hit;
         const loaded = await toLoaderFn(loader)(key);
-        if (loaded !== undefined) await cache.set(key, loaded, { ...sid, ttl: call.ttl });
+        if (loaded !== undefined) await ops.set(key, loaded, { ...sid, ttl: call.ttl, securityLevel: call.securityLevel, tags: call.tags, dependsOn: call.dependsOn });
         return loaded;
       }
       case CachePattern.REFRESH_AHEAD: {
-        // With security on, the guarded read decides (readEntry would bypass the guards).
-        const entry = options.sessionId === undefined ? await this.#ctx.readEntry(key) : undefined;
-        if (entry === undefined) return cache.getOrSet(key, loader, call);
+        // The entry comes through the guards like any read (session, key, the value's level).
+        const entry = await ops.getEntry(key, sid);
+        if (entry === undefined) return (await ops.getOrSet(key, loader, call)) as T | undefined;
         this.#maybeRefresh(key, loader, entry.freshUntil, call, cfg.refreshAheadFactor ?? 0.8);
         return entry.value as T;
       }
       default:
-        return cache.getOrSet(key, loader, call);
+        return (await ops.getOrSet(key, loader, call)) as T | undefined;
     }
   }
 
@@ -161,7 +182,7 @@ export class PatternManager {
 
   #maybeRefresh<T>(key: string, loader: LoaderArg<T>, freshUntil: number, call: GetOrSetOptions, factor: number): void {
     if (freshUntil === 0 || this.#refreshing.has(key)) return;
-    const ttlMs = (call.ttl ?? this.#ctx.cache.config.defaultTtl) * 1000;
+    const ttlMs = (call.ttl ?? this.#ctx.defaultTtl) * 1000;
     const remaining = freshUntil - Date.now();
     if (remaining > ttlMs * (1 - factor)) return;
     this.#refreshing.add(key);
@@ -170,7 +191,8 @@ export class PatternManager {
       if (this.#ctx.lock !== null && !(await this.#ctx.lock.tryOnce('refresh', key, Math.max(remaining, 1)))) return;
       this.stats.refreshes++;
       const value = await toLoaderFn(loader)(key);
-      if (value !== undefined) await this.#ctx.cache.set(key, value, { ttl: call.ttl });
+      // The reload writes under the reader's session: it is refused if that session may not write.
+      if (value !== undefined) await this.#ctx.ops.set(key, value, { sessionId: call.sessionId, ttl: call.ttl, securityLevel: call.securityLevel });
     };
     run()
       .catch((err: unknown) => {
@@ -186,9 +208,11 @@ export class PatternManager {
    * one batched write.
    */
   async getMany<T>(keys: string[], loader: LoaderArg<T>, options: { ttl?: number; sessionId?: string } = {}): Promise<(T | undefined)[]> {
-    const cache = this.#ctx.cache;
+    const ops = this.#ctx.ops;
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
-    const out = await cache.getMany<T>(keys, sid);
+    // Loaded values are stored: the session must be allowed to write every key before the source is asked.
+    await ops.check('getMany', ['read', 'write'], keys, sid);
+    const out = (await ops.getMany(keys, sid)) as (T | undefined)[];
     const missing = keys.filter((_, i) => out[i] === undefined);
     if (missing.length === 0) return out;
     let loaded: Map<string, T>;
@@ -203,8 +227,8 @@ export class PatternManager {
         if (values[i] !== undefined) loaded.set(k, values[i] as T);
       });
     }
-    const entries = [...loaded].map(([key, value]) => ({ key, value, ttl: this.ttlFor(key, options.ttl) }));
-    if (entries.length > 0) await cache.setMany(entries, sid);
+    const entries = [...loaded].map(([key, value]) => ({ key, value, ttl: this.#ttlFor(key, options.ttl) }));
+    if (entries.length > 0) await ops.setMany(entries, sid);
     return keys.map((k, i) => out[i] ?? loaded.get(k));
   }
 
@@ -212,17 +236,17 @@ export class PatternManager {
   async setWithPattern<T>(key: string, value: T, options: PatternSetOptions<T>): Promise<boolean> {
     const writer = options.dataWriter;
     if (writer === undefined || (typeof writer.write !== 'function' && typeof writer.writeBatch !== 'function')) throw new InvalidArgumentError('setWithPattern needs a dataWriter with write(key, value) or writeBatch(items)', { key });
-    const pattern = options.pattern ?? this.configFor(key).writePattern ?? CachePattern.WRITE_THROUGH;
+    const pattern = options.pattern ?? this.#configFor(key).writePattern ?? CachePattern.WRITE_THROUGH;
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
-    const setOptions = { ...sid, ttl: this.ttlFor(key, options.ttl), tags: options.tags, dependsOn: options.dependsOn };
+    // The source is written before the cache: the key must be valid and the session allowed to
+    // write (and, for cache-aside, delete) it before anything reaches the source or its queue.
+    await this.#ctx.ops.check('setWithPattern', pattern === CachePattern.CACHE_ASIDE ? ['write', 'delete'] : ['write'], [key, ...(options.dependsOn ?? [])], sid);
+    const setOptions = { ...sid, ttl: this.#ttlFor(key, options.ttl), tags: options.tags, dependsOn: options.dependsOn };
     this.#adaptive?.onWrite(key);
-    const cache = this.#ctx.cache;
-    // The source is written before the cache: with security on, the session must be allowed to
-    // write (and, for cache-aside, delete) this key before anything reaches the source.
-    await cache.checkAccess('setWithPattern', pattern === CachePattern.CACHE_ASIDE ? ['write', 'delete'] : ['write'], [key, ...(options.dependsOn ?? [])], options.sessionId);
+    const cache = this.#ctx.ops;
     switch (pattern) {
       case CachePattern.WRITE_BEHIND: {
-        const queue = this.writeBehindQueue(writer);
+        const queue = this.#queueFor(writer);
         // Queue and cache in one step per key (the write-through lock): two writers of a key
         // otherwise queue in one order and set the cache in the other, and the cache keeps the
         // value the source does not end with.
@@ -265,20 +289,28 @@ export class PatternManager {
    */
   async setManyWithPattern<T>(entries: { key: string; value: T }[], options: { dataWriter: DataWriter<T>; ttl?: number; sessionId?: string }): Promise<void> {
     const w = options.dataWriter;
-    await this.#ctx.cache.checkAccess('setManyWithPattern', ['write'], entries.map((e) => e.key), options.sessionId);
+    if (!Array.isArray(entries)) throw new InvalidArgumentError('setManyWithPattern: entries must be an array');
+    if (w === undefined || w === null || typeof w.write !== 'function') throw new InvalidArgumentError('setManyWithPattern needs a dataWriter with write(key, value)');
+    const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
+    await this.#ctx.ops.check('setManyWithPattern', ['write'], entries.map((e) => e.key), sid);
     if (w.writeBatch) {
       if ((await w.writeBatch(new Map(entries.map((e) => [e.key, e.value])))) === false) throw new Error('dataWriter.writeBatch returned false');
     } else {
       for (const e of entries) await writeOne(w, e.key, e.value);
     }
-    await this.#ctx.cache.setMany(
-      entries.map((e) => ({ key: e.key, value: e.value, ttl: this.ttlFor(e.key, options.ttl) })),
-      options.sessionId === undefined ? undefined : { sessionId: options.sessionId },
+    await this.#ctx.ops.setMany(
+      entries.map((e) => ({ key: e.key, value: e.value, ttl: this.#ttlFor(e.key, options.ttl) })),
+      sid,
     );
   }
 
-  /** The write-behind queue of `writer` (created and started on first use). */
+  /** The write-behind queue of `writer` (created and started on first use). Refused with security on (no session check). */
   writeBehindQueue<T>(writer: DataWriter<T>, options?: WriteBehindOptions): WriteBehindQueue<T> {
+    this.#ctx.ops.refuseSync('writeBehindQueue');
+    return this.#queueFor(writer, options);
+  }
+
+  #queueFor<T>(writer: DataWriter<T>, options?: WriteBehindOptions): WriteBehindQueue<T> {
     const name = writer.name ?? (writer.constructor?.name !== 'Object' ? writer.constructor?.name : undefined);
     if (!name) throw new InvalidArgumentError('a write-behind DataWriter needs a name (a `name` property or a class name): its queue must be found again by other instances');
     let q = this.#queues.get(name) as WriteBehindQueue<T> | undefined;
@@ -298,7 +330,7 @@ export class PatternManager {
       this.#queues.set(name, q as WriteBehindQueue);
       // A dead-lettered write is not in the source: the cache must not keep serving it.
       q.on('dead-letter', ({ keys }: { keys: string[] }) => {
-        for (const k of keys) this.#ctx.cache.delete(k).catch(() => undefined);
+        for (const k of keys) this.#ctx.ops.delete(k).catch(() => undefined);
       });
       q.start();
     }
@@ -310,6 +342,7 @@ export class PatternManager {
    * for tools (`tiercache dead-letters`) that have no writer. It is not started or kept.
    */
   inspectWriteBehindQueue(name: string): WriteBehindQueue {
+    this.#ctx.ops.refuseSync('inspectWriteBehindQueue');
     const backend = this.#ctx.backend;
     if (backend === null) throw new InvalidArgumentError('write-behind needs Redis for its durable queue');
     const writer: DataWriter = {
@@ -335,8 +368,8 @@ export class PatternManager {
     }
   }
 
-  /** Counters, with each write-behind queue's. */
-  snapshot(): CacheStatsSnapshot['patterns'] {
+  /** Counters, with each write-behind queue's (what the cache's stats report). */
+  #snapshot(): CacheStatsSnapshot['patterns'] {
     const queues: CacheStatsSnapshot['patterns']['queues'] = {};
     for (const [name, q] of this.#queues) queues[name] = { ...q.stats };
     return { ...this.stats, queues };

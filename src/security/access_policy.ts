@@ -8,7 +8,9 @@ export function literalPrefix(glob: string): { prefix: string; literal: boolean 
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
     if (c === '\\') {
-      if (i + 1 < glob.length) out += glob[++i];
+      // A trailing backslash escapes nothing: Redis matches it as a literal backslash (dropping
+      // it let a role limited to `doc:1` delete `doc:1\`).
+      out += i + 1 < glob.length ? glob[++i] : '\\';
       continue;
     }
     if (META.has(c)) return { prefix: out, literal: false };

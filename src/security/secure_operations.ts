@@ -1,32 +1,11 @@
-import type { GetOptions, GetOrSetOptions, SetManyEntry, SetOptions } from '../core/integrated_cache_manager.js';
-import type { Loader } from '../core/tier_stack.js';
-import { AccessDeniedError, InvalidArgumentError } from '../errors.js';
-import type { DataLoader } from '../patterns/cache_pattern.js';
-import type { InvalidationManager } from '../patterns/invalidation_manager.js';
+import { AccessDeniedError, CacheStateError, InvalidArgumentError } from '../errors.js';
+import { validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
+import type { CacheEntry, CacheOperations, GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import type { RateLimiter, RateLimitSpec } from './rate_limiter.js';
 import { Permission, SecurityLevel } from './role.js';
 import type { SecurityContext, SecurityManager } from './security_manager.js';
 
-/** The session an operation runs under (required when security is on). */
-export interface GuardOptions {
-  sessionId?: string;
-}
-
-/** The cache's operations without guards (what SecureOperations calls once a request passed). */
-export interface RawOperations {
-  get(key: string, options?: GetOptions<unknown>): Promise<unknown>;
-  set(key: string, value: unknown, options?: SetOptions): Promise<void>;
-  delete(key: string): Promise<boolean>;
-  has(key: string): Promise<boolean>;
-  getMany(keys: readonly string[]): Promise<unknown[]>;
-  setMany(entries: readonly SetManyEntry[]): Promise<void>;
-  getOrSet(key: string, loader: Loader<unknown>, options?: GetOrSetOptions): Promise<unknown>;
-  invalidatePattern(pattern: string): Promise<number>;
-  invalidateTags(tags: string[]): Promise<number>;
-  clear(): Promise<void>;
-  /** Keys matching a pattern, without deleting (dry run). */
-  scanKeys(pattern: string): Promise<string[]>;
-}
+export type { GuardOptions } from '../types/cache_operations.js';
 
 /**
  * A stored value with its security level. With security on every value is stored wrapped, so the
@@ -41,54 +20,120 @@ function isLabeled(v: unknown): v is Labeled {
   return typeof v === 'object' && v !== null && '$tcl' in v && '$tcv' in v && typeof (v as Labeled).$tcl === 'number';
 }
 
+const LEVELS = new Set<number>(Object.values(SecurityLevel));
+const PERMISSIONS = new Set<string>(Object.values(Permission));
+
+/** One call as the chain sees it. */
+interface Request {
+  op: string;
+  /** The call's arguments, for step 1. */
+  args: readonly unknown[];
+  sessionId: unknown;
+  permissions: readonly Permission[];
+  /** Keys the call names (validated in step 1, authorized in step 3). */
+  keys?: readonly string[];
+  /** A bulk pattern (authorized as "provably inside the role's patterns"). */
+  pattern?: string;
+}
+
+/** A list argument (keys, dependencies) as an array; anything else is a typed refusal. */
+function listOf(op: string, name: string, v: unknown): readonly string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new InvalidArgumentError(`${op}: ${name} must be an array`);
+  return v as string[];
+}
+
+function sessionOf(options: unknown): unknown {
+  return typeof options === 'object' && options !== null ? (options as GuardOptions).sessionId : undefined;
+}
+
 /**
- * The guards of the request path (facade → guards → tiers) when security or a global rate limit
- * is on: every operation takes a global token, is authorized (session, permission, key patterns,
- * user rate limit), runs, and is audited with its outcome. Reads refuse values above the role's
- * level; writes label values with a level (at most the role's); deletes, tags and patterns are
- * refused if anything they would remove — cascades through dependencies included — lies outside
- * the role's patterns.
+ * The one door: every operation any public object can start passes this chain, read top to bottom
+ * in `#pipeline`:
+ *
+ *   1. validate arguments   guards/argument_validator.ts (keys, shapes) — nothing else happened yet
+ *   2. global rate limit    one token from the namespace's bucket (`globalRateLimit`)
+ *   3. authorize            session, permission, every key (dependencies included) and pattern
+ *                           inside the role, the user's rate limit; denials audited here
+ *   4. run                  the tier operation (core/tier_operations.ts); values are labeled with
+ *                           their level on the way in and checked against the role's on the way out
+ *   5. audit                the outcome ('ok' / 'error') with the call's latency
+ *
+ * Denials (steps 1–3, and the level and cascade checks that start step 4) happen before any side
+ * effect. With neither security nor a global limit, steps 2, 3 and 5 are empty and an L1 hit of
+ * `get`/`getOrSet` skips step 1 (a resident key was validated when it was written).
  */
-export class SecureOperations {
+export class SecureOperations implements CacheOperations {
   readonly #security: SecurityManager | null;
-  readonly #limiter: RateLimiter;
+  readonly #limiter: RateLimiter | null;
   readonly #global: RateLimitSpec | null;
   readonly #raw: RawOperations;
-  readonly #invalidation: InvalidationManager;
-  readonly #wrappedLoaders = new WeakMap<object, Loader<unknown>>();
+  readonly #args: ArgumentContext;
+  /** No security, no global limit: the read fast paths go straight to the tiers. */
+  readonly #open: boolean;
 
-  constructor(o: { security: SecurityManager | null; limiter: RateLimiter; global: RateLimitSpec | null; raw: RawOperations; invalidation: InvalidationManager }) {
+  constructor(o: { security: SecurityManager | null; limiter: RateLimiter | null; global: RateLimitSpec | null; raw: RawOperations; args: ArgumentContext }) {
     this.#security = o.security;
     this.#limiter = o.limiter;
     this.#global = o.global;
     this.#raw = o.raw;
-    this.#invalidation = o.invalidation;
+    this.#args = o.args;
+    this.#open = o.security === null && o.global === null;
   }
 
-  async #run<R>(op: string, sessionId: unknown, permissions: Permission[], keys: readonly string[] | undefined, pattern: string | undefined, fn: (ctx: SecurityContext | null) => Promise<R>): Promise<R> {
-    const started = performance.now();
-    if (this.#global !== null) await this.#limiter.take('global', this.#global);
+  /** Whether calls are checked against sessions (security on). */
+  get secured(): boolean {
+    return this.#security !== null;
+  }
+
+  /**
+   * A synchronous call (getSync, getStatsSync, resizeL1, getMemoryMonitor) cannot look a session
+   * up: with security on it is refused, and the refusal audited, before it does anything.
+   */
+  refuseSync(op: string): void {
     const sec = this.#security;
-    const ctx = sec === null ? null : await sec.authorize({ op, sessionId, permissions, keys, pattern });
+    if (sec === null) return;
+    sec.denied++;
+    sec.audit(op, null, '', null, SecurityLevel.RESTRICTED, 'denied', 'a synchronous call has no session to check', 0);
+    throw new CacheStateError(`${op} has no session to check: with security on, use the asynchronous call with { sessionId }`);
+  }
+
+  async #pipeline<R>(req: Request, run: (ctx: SecurityContext | null) => Promise<R> | R): Promise<R> {
+    const started = performance.now();
+    // 1. validate arguments
+    validateArgs(req.op, req.args, this.#args, req.keys, req.pattern);
+    // 2. global rate limit
+    if (this.#global !== null) await (this.#limiter as RateLimiter).take('global', this.#global);
+    // 3. authorize
+    const sec = this.#security;
+    const ctx = sec === null ? null : await sec.authorize({ op: req.op, sessionId: req.sessionId, permissions: [...req.permissions], keys: req.keys, pattern: req.pattern });
+    const auditKey = req.keys?.[0] ?? req.pattern ?? null;
     try {
-      const r = await fn(ctx);
-      if (sec !== null && ctx !== null) sec.audit(op, ctx.session.userId, ctx.sessionId, keys?.[0] ?? pattern ?? null, ctx.role.securityLevel, 'ok', null, performance.now() - started);
+      // 4. run
+      const r = await run(ctx);
+      // 5. audit
+      if (sec !== null && ctx !== null) sec.audit(req.op, ctx.session.userId, ctx.sessionId, auditKey, ctx.role.securityLevel, 'ok', null, performance.now() - started);
       return r;
     } catch (err) {
       if (sec !== null && ctx !== null && !(err instanceof AccessDeniedError)) {
-        sec.audit(op, ctx.session.userId, ctx.sessionId, keys?.[0] ?? pattern ?? null, ctx.role.securityLevel, 'error', (err as Error).message, performance.now() - started);
+        sec.audit(req.op, ctx.session.userId, ctx.sessionId, auditKey, ctx.role.securityLevel, 'error', (err as Error).message, performance.now() - started);
       }
       throw err;
     }
   }
 
-  #label(ctx: SecurityContext | null, op: string, key: string, value: unknown, level: number | undefined): unknown {
-    if (ctx === null) return value;
+  /** The level a write stores, checked against the writer's role before anything is written. */
+  #levelFor(ctx: SecurityContext, op: string, key: string, level: unknown): number {
     // Default: INTERNAL, or the writer's own level when lower. Sensitive data says so explicitly.
     const l = level ?? Math.min(SecurityLevel.INTERNAL, ctx.role.securityLevel);
-    if (!Object.values(SecurityLevel).includes(l as SecurityLevel)) throw new InvalidArgumentError('securityLevel must be a SecurityLevel', { key });
+    if (typeof l !== 'number' || !LEVELS.has(l)) throw new InvalidArgumentError('securityLevel must be a SecurityLevel', { key });
     if (l > ctx.role.securityLevel) (this.#security as SecurityManager).denyInside(ctx, op, key, l, `cannot write a value above role ${ctx.role.name}'s level`);
-    return { $tcl: l, $tcv: value } satisfies Labeled;
+    return l;
+  }
+
+  #label(ctx: SecurityContext | null, op: string, key: string, value: unknown, level: unknown): unknown {
+    if (ctx === null) return value;
+    return { $tcl: this.#levelFor(ctx, op, key, level), $tcv: value } satisfies Labeled;
   }
 
   #unlabel(ctx: SecurityContext | null, op: string, key: string, v: unknown): unknown {
@@ -108,79 +153,98 @@ export class SecureOperations {
     }
   }
 
-  /** Authorizes (and audits) an operation done outside the cache, before it happens: a pattern's source write. */
-  check(op: string, sessionId: unknown, permissions: Permission[], keys: readonly string[]): Promise<void> {
-    return this.#run(op, sessionId, permissions, keys, undefined, async () => undefined);
+  check(op: string, permissions: readonly string[], keys: readonly string[], options?: GuardOptions): Promise<void> {
+    if (!Array.isArray(permissions) || permissions.some((p) => !PERMISSIONS.has(p))) return Promise.reject(new InvalidArgumentError(`${op}: unknown permission`));
+    return this.#pipeline({ op, args: [permissions, keys, options], sessionId: sessionOf(options), permissions: permissions as Permission[], keys }, () => undefined);
   }
 
-  get(key: string, options?: GetOptions<unknown> & GuardOptions): Promise<unknown> {
-    return this.#run('get', options?.sessionId, [Permission.READ], [key], undefined, async (ctx) => this.#unlabel(ctx, 'get', key, await this.#raw.get(key, options)));
+  admin<R>(op: string, options: GuardOptions | undefined, fn: () => Promise<R> | R): Promise<R> {
+    return this.#pipeline({ op, args: [options], sessionId: sessionOf(options), permissions: [Permission.ADMIN] }, fn);
   }
 
-  set(key: string, value: unknown, options?: SetOptions & GuardOptions & { securityLevel?: number }): Promise<void> {
-    return this.#run('set', options?.sessionId, [Permission.WRITE], [key, ...(options?.dependsOn ?? [])], undefined, (ctx) => this.#raw.set(key, this.#label(ctx, 'set', key, value, options?.securityLevel), options));
+  get(key: string, options?: GetOptions<unknown>): Promise<unknown> {
+    if (this.#open) return this.#raw.get(key, options);
+    return this.#pipeline({ op: 'get', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: [key] }, async (ctx) => this.#unlabel(ctx, 'get', key, await this.#raw.get(key, options)));
+  }
+
+  set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    return this.#pipeline({ op: 'set', args: [key, value, options], sessionId: sessionOf(options), permissions: [Permission.WRITE], keys: [key, ...listOf('set', 'dependsOn', options?.dependsOn)] }, (ctx) =>
+      this.#raw.set(key, this.#label(ctx, 'set', key, value, options?.securityLevel), options),
+    );
   }
 
   has(key: string, options?: GuardOptions): Promise<boolean> {
-    return this.#run('has', options?.sessionId, [Permission.READ], [key], undefined, () => this.#raw.has(key));
+    return this.#pipeline({ op: 'has', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: [key] }, () => this.#raw.has(key));
   }
 
   getMany(keys: readonly string[], options?: GuardOptions): Promise<unknown[]> {
-    return this.#run('getMany', options?.sessionId, [Permission.READ], keys, undefined, async (ctx) => (await this.#raw.getMany(keys)).map((v, i) => this.#unlabel(ctx, 'getMany', keys[i], v)));
+    if (!Array.isArray(keys)) return Promise.reject(new InvalidArgumentError('getMany: keys must be an array'));
+    return this.#pipeline({ op: 'getMany', args: [keys, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys }, async (ctx) =>
+      (await this.#raw.getMany(keys)).map((v, i) => this.#unlabel(ctx, 'getMany', keys[i], v)),
+    );
   }
 
   setMany(entries: readonly SetManyEntry[], options?: GuardOptions): Promise<void> {
-    return this.#run('setMany', options?.sessionId, [Permission.WRITE], entries.map((e) => e.key), undefined, (ctx) =>
+    if (!Array.isArray(entries)) return Promise.reject(new InvalidArgumentError('setMany: entries must be an array'));
+    const keys = entries.map((e: SetManyEntry) => (typeof e === 'object' && e !== null ? e.key : e) as string);
+    return this.#pipeline({ op: 'setMany', args: [entries, options], sessionId: sessionOf(options), permissions: [Permission.WRITE], keys }, (ctx) =>
       this.#raw.setMany(entries.map((e) => ({ ...e, value: this.#label(ctx, 'setMany', e.key, e.value, undefined) }))),
     );
   }
 
-  getOrSet(key: string, loader: Loader<unknown> | DataLoader<unknown>, options?: GetOrSetOptions & GuardOptions): Promise<unknown> {
-    return this.#run('getOrSet', options?.sessionId, [Permission.READ, Permission.WRITE], [key], undefined, async (ctx) => {
-      let wrapped = this.#wrappedLoaders.get(loader);
-      if (wrapped === undefined) {
-        const fn = typeof loader === 'function' ? loader : (k: string) => loader.load(k);
-        // One wrapper per loader (and per level): the loader's breaker keeps seeing all its calls.
-        wrapped = async (k: string) => {
-          const v = await fn(k);
-          return v === undefined ? undefined : this.#label(ctx, 'getOrSet', k, v, undefined);
-        };
-        if (ctx === null) this.#wrappedLoaders.set(loader, wrapped);
-      }
+  getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown> {
+    if (this.#open) return this.#raw.getOrSet(key, loader, options);
+    // A dependency is a write to the dependency's graph: authorized like set's.
+    return this.#pipeline({ op: 'getOrSet', args: [key, loader, options], sessionId: sessionOf(options), permissions: [Permission.READ, Permission.WRITE], keys: [key, ...listOf('getOrSet', 'dependsOn', options?.dependsOn)] }, async (ctx) => {
+      if (ctx === null) return this.#raw.getOrSet(key, loader, options);
+      // The level is decided (and refused if above the role) before the loader can run.
+      const level = this.#levelFor(ctx, 'getOrSet', key, options?.securityLevel);
+      const fn = typeof loader === 'function' ? loader : (k: string) => loader.load(k);
+      const wrapped = async (k: string): Promise<unknown> => {
+        const v = await fn(k);
+        return v === undefined ? undefined : ({ $tcl: level, $tcv: v } satisfies Labeled);
+      };
       return this.#unlabel(ctx, 'getOrSet', key, await this.#raw.getOrSet(key, wrapped, options));
     });
   }
 
+  getEntry(key: string, options?: GuardOptions): Promise<CacheEntry | undefined> {
+    return this.#pipeline({ op: 'getEntry', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: [key] }, async (ctx) => {
+      const e = await this.#raw.getEntry(key);
+      return e === undefined ? undefined : { value: this.#unlabel(ctx, 'getEntry', key, e.value), freshUntil: e.freshUntil };
+    });
+  }
+
   delete(key: string, options?: GuardOptions): Promise<boolean> {
-    return this.#run('delete', options?.sessionId, [Permission.DELETE], [key], undefined, async (ctx) => {
-      if (ctx !== null) await this.#checkAll(ctx, 'delete', await this.#invalidation.collectCascade([key]), 'a dependent key is outside the role’s patterns');
+    return this.#pipeline({ op: 'delete', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.DELETE], keys: [key] }, async (ctx) => {
+      if (ctx !== null) await this.#checkAll(ctx, 'delete', await this.#raw.collectCascade([key]), 'a dependent key is outside the role’s patterns');
       return this.#raw.delete(key);
     });
   }
 
   invalidateTags(tags: string[], options?: GuardOptions): Promise<number> {
-    return this.#run('invalidateTags', options?.sessionId, [Permission.DELETE], undefined, undefined, async (ctx) => {
+    return this.#pipeline({ op: 'invalidateTags', args: [tags, options], sessionId: sessionOf(options), permissions: [Permission.DELETE] }, async (ctx) => {
       if (ctx !== null && Array.isArray(tags)) {
-        const members = await this.#invalidation.tagMembers(tags);
+        const members = await this.#raw.tagMembers(tags);
         await this.#checkAll(ctx, 'invalidateTags', members, 'a tagged key is outside the role’s patterns');
-        await this.#checkAll(ctx, 'invalidateTags', await this.#invalidation.collectCascade(members), 'a dependent key is outside the role’s patterns');
+        await this.#checkAll(ctx, 'invalidateTags', await this.#raw.collectCascade(members), 'a dependent key is outside the role’s patterns');
       }
       return this.#raw.invalidateTags(tags);
     });
   }
 
   invalidatePattern(pattern: string, options?: GuardOptions): Promise<number> {
-    return this.#run('invalidatePattern', options?.sessionId, [Permission.DELETE], undefined, typeof pattern === 'string' ? pattern : '', async (ctx) => {
+    return this.#pipeline({ op: 'invalidatePattern', args: [pattern, options], sessionId: sessionOf(options), permissions: [Permission.DELETE], pattern: typeof pattern === 'string' ? pattern : '' }, async (ctx) => {
       if (ctx !== null) {
         // The pattern is provably inside (authorize); what its keys' dependents reach may not be.
         const matched = await this.#raw.scanKeys(pattern);
-        await this.#checkAll(ctx, 'invalidatePattern', await this.#invalidation.collectCascade(matched), 'a dependent key is outside the role’s patterns');
+        await this.#checkAll(ctx, 'invalidatePattern', await this.#raw.collectCascade(matched), 'a dependent key is outside the role’s patterns');
       }
       return this.#raw.invalidatePattern(pattern);
     });
   }
 
   clear(options?: GuardOptions): Promise<void> {
-    return this.#run('clear', options?.sessionId, [Permission.ADMIN], undefined, '*', () => this.#raw.clear());
+    return this.#pipeline({ op: 'clear', args: [options], sessionId: sessionOf(options), permissions: [Permission.ADMIN], pattern: '*' }, () => this.#raw.clear());
   }
 }

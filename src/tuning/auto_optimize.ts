@@ -1,4 +1,5 @@
 import type { IntegratedCacheManager } from '../core/integrated_cache_manager.js';
+import { internalsOf } from '../core/cache_internals.js';
 import { CacheStateError } from '../errors.js';
 import { quickTune, type QuickTuneOptions, type Recommendation, type TuneReport } from './quick_tune.js';
 
@@ -28,12 +29,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** L1 hit ratio over the next `accesses` lookups (or `timeoutMs`). */
 export async function measureL1HitRatio(cache: IntegratedCacheManager, accesses: number, timeoutMs = 30_000): Promise<number> {
-  const l1 = cache.l1Tier;
+  const l1 = internalsOf(cache).l1();
   if (l1 === null) throw new CacheStateError('needs L1');
   const s0 = l1.stats();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const tier = cache.l1Tier ?? l1;
+    const tier = internalsOf(cache).l1() ?? l1;
     const s = tier.stats();
     const n = s.hits + s.misses - (tier === l1 ? s0.hits + s0.misses : 0);
     if (n >= accesses || Date.now() > deadline) {
@@ -61,7 +62,7 @@ export async function autoOptimize(
   const pick = goal === PerformanceGoal.MINIMIZE_MEMORY ? resizes.find((r) => (r.change.to as number) < report.currentL1Size) : resizes.find((r) => r.predictedGain > 0);
   const applied: Recommendation[] = [];
   if (pick !== undefined) {
-    cache.resizeL1(pick.change.to as number);
+    internalsOf(cache).resizeL1(pick.change.to as number);
     applied.push(pick);
     await measureL1HitRatio(cache, options.warmupAccesses ?? accesses, options.timeoutMs);
   }

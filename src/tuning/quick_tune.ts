@@ -1,5 +1,6 @@
 import { deflateRawSync } from 'node:zlib';
 import type { IntegratedCacheManager } from '../core/integrated_cache_manager.js';
+import { internalsOf } from '../core/cache_internals.js';
 import { CacheStateError } from '../errors.js';
 import { POLICIES } from '../policy/policies.js';
 import { AccessSampler } from './access_sampler.js';
@@ -48,6 +49,8 @@ export interface QuickTuneOptions {
   factors?: number[];
   /** Cap on recommended L1 memory (estimated from the current bytes per entry). @default 1024 */
   memoryBudgetMb?: number;
+  /** With security on: an ADMIN session (tuning samples live keys and values). */
+  sessionId?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +63,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The cache keeps serving throughout; sampling costs one hash per lookup for the window only.
  */
 export async function quickTune(cache: IntegratedCacheManager, options: QuickTuneOptions = {}): Promise<TuneReport> {
-  const l1 = cache.l1Tier;
+  await internalsOf(cache).admit('quickTune', options.sessionId);
+  const l1 = internalsOf(cache).l1();
   if (l1 === null) throw new CacheStateError('quickTune needs L1 (enableL1Cache)');
   const current = l1.entryLimit;
   const factors = options.factors ?? [0.25, 0.5, 1, 2, 4, 8, 16];
