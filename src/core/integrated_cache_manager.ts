@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { BenchmarkType, runBenchmark, type BenchmarkResult } from '../bench/cache_benchmark.js';
-import { pino, type Logger } from 'pino';
+import { defaultLogger, type CacheLogger as Logger } from '../observability/logger.js';
 import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { CacheStateError, InvalidArgumentError, InvalidOptionsError, TierUnavailableError } from '../errors.js';
@@ -179,7 +179,7 @@ export class IntegratedCacheManager {
     this.#inputOptions = options;
     this.config = resolveConfig(options);
     const c = this.config;
-    this.logger = (c.logger ?? pino({ name: 'tiercache', level: c.logLevel }, pino.destination(2))).child({ component: 'tiercache' });
+    this.logger = (c.logger ?? defaultLogger(c.logLevel)).child({ component: 'tiercache' });
     this.#clock = c.clock ?? new SystemClock();
     this.#keys = new KeyValidator(c.maxKeyLength, c.allowedKeyPattern === undefined ? null : new RegExp(c.allowedKeyPattern, 'u'));
     this.#stats = new CacheStats(c.enableMonitoring);
