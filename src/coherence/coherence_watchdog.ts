@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { CacheLogger as Logger } from '../observability/logger.js';
 import { withDeadline } from '../tiers/redis/deadline.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 

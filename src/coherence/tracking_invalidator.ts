@@ -1,4 +1,4 @@
-import { BasicPooledClientSideCache } from 'redis';
+import { BasicPooledClientSideCache } from '@redis/client';
 
 /** What the invalidator tells the tier stack. */
 export interface InvalidationSink {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Logger } from 'pino';
-import type { Meter } from '@opentelemetry/api';
+import type { CacheLogger as Logger } from '../observability/logger.js';
+import type { MeterLike } from '../observability/prometheus_metrics.js';
 import type { Clock } from '../core/clock.js';
 import { InvalidOptionsError } from '../errors.js';
 import type { PolicyFactory } from '../policy/eviction_policy.js';
@@ -203,11 +203,13 @@ export const integratedCacheConfigSchema = z
     /** L1 keys dropped first under pressure (Redis globs). @default ['temp:*'] */
     temporaryKeyPatterns: z.array(z.string().min(1)).default(['temp:*']),
     /** An OpenTelemetry Meter (`@opentelemetry/api`) to publish the cache's figures on. */
-    meter: z.custom<Meter>((v) => typeof v === 'object' && v !== null && 'createObservableGauge' in v, 'must be an OpenTelemetry Meter').optional(),
+    meter: z.custom<MeterLike>((v) => typeof v === 'object' && v !== null && 'createObservableGauge' in v, 'must be an OpenTelemetry Meter').optional(),
     /** pino level for the default logger. @default 'warn' */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
-    /** Your pino logger (its level wins over `logLevel`). */
-    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v, 'must be a pino logger').optional(),
+    /** Your logger: pino, or any object with pino's `error`/`warn`/`info`/`debug`/`child` (its level wins over `logLevel`). */
+    logger: z
+      .custom<Logger>((v) => typeof v === 'object' && v !== null && ['error', 'warn', 'info', 'debug', 'child'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'), 'must be a pino-shaped logger (error, warn, info, debug, child)')
+      .optional(),
     /** Time source (tests pass a ManualClock). */
     clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && 'now' in v && 'coarseNow' in v, 'must be a Clock').optional(),
     /**

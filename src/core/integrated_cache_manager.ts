@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import { pino, type Logger } from 'pino';
 import { BenchmarkType, runBenchmark, scratchNamespace, type BenchmarkResult } from '../bench/cache_benchmark.js';
+import { defaultLogger, type CacheLogger as Logger } from '../observability/logger.js';
 import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { configFromEnv } from '../config/env_config.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
@@ -83,7 +83,7 @@ export class IntegratedCacheManager {
     this.#inputOptions = options;
     this.config = resolveConfig(options);
     const c = this.config;
-    this.logger = (c.logger ?? pino({ name: 'tiercache', level: c.logLevel }, pino.destination(2))).child({ component: 'tiercache' });
+    this.logger = (c.logger ?? defaultLogger(c.logLevel)).child({ component: 'tiercache' });
     this.#clock = c.clock ?? new SystemClock();
     this.#keys = new KeyValidator(c.maxKeyLength, c.allowedKeyPattern === undefined ? null : new RegExp(c.allowedKeyPattern, 'u'));
     this.#stats = new CacheStats(c.enableMonitoring);

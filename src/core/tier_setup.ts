@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { WIRE_VERSION } from '../codec/envelope_header.js';
 import { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';

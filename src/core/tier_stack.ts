@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CircuitOpenError, CorruptValueError, LoaderError, LoaderTimeoutError, RecursiveLoadError, TierUnavailableError } from '../errors.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
-import type { Logger } from 'pino';
+import type { CacheLogger as Logger } from './logger.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import { globMatcher } from '../util/glob.js';
 

@@ -1,7 +1,27 @@
-import { Counter, Gauge, Registry } from 'prom-client';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Meter } from '@opentelemetry/api';
 import type { CacheStatsSnapshot } from './cache_stats.js';
+import { loadPeer } from '../util/optional_peer.js';
+
+/**
+ * The registry behind `cache.metrics()`: a prom-client `Registry` at run time (merge it into yours
+ * with `Registry.merge([yours, cache.prometheus.registry as Registry])`). Typed by its shape so the
+ * declarations need no prom-client, which is an optional peer.
+ */
+export interface MetricsRegistry {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
+/**
+ * The part of an OpenTelemetry `Meter` (`@opentelemetry/api`) that tiercache calls: any Meter,
+ * the SDK's or a vendor's, fits. Typed by its shape so the declarations need no
+ * `@opentelemetry/api`.
+ */
+export interface MeterLike {
+  createObservableCounter(name: string, options?: { description?: string; unit?: string }): object;
+  createObservableGauge(name: string, options?: { description?: string; unit?: string }): object;
+  addBatchObservableCallback(callback: (result: { observe(observable: object, value: number, attributes?: Record<string, string>): void }) => void, observables: object[]): void;
+}
 
 type Snapshot = () => CacheStatsSnapshot;
 
@@ -12,9 +32,11 @@ type Snapshot = () => CacheStatsSnapshot;
  * units (seconds, bytes), `_total` for counters.
  */
 export class PrometheusMetrics {
-  readonly registry: Registry;
+  readonly registry: MetricsRegistry;
 
+  /** Throws `InvalidOptionsError` when prom-client (an optional peer) is not installed. */
   constructor(snapshot: Snapshot, labels: Record<string, string> = {}) {
+    const { Counter, Gauge, Registry } = loadPeer<typeof import('prom-client')>('prom-client', 'metrics');
     const registry = new Registry();
     registry.setDefaultLabels(labels);
     this.registry = registry;
@@ -81,7 +103,7 @@ export class PrometheusMetrics {
  * The same figures as OpenTelemetry observable instruments on a meter you pass (any
  * `@opentelemetry/api` Meter: the SDK's, or a vendor's). Read at collection time.
  */
-export function registerOpenTelemetry(meter: Meter, snapshot: Snapshot): void {
+export function registerOpenTelemetry(meter: MeterLike, snapshot: Snapshot): void {
   const hits = meter.createObservableCounter('tiercache.hits', { description: 'Reads answered by a tier' });
   const misses = meter.createObservableCounter('tiercache.misses', { description: 'Reads answered by no tier' });
   const errors = meter.createObservableCounter('tiercache.errors', { description: 'Errors by kind' });

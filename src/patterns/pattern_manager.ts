@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import type { StampedeLock } from '../coherence/stampede_lock.js';
 import { CacheError, InvalidArgumentError, TierUnavailableError } from '../errors.js';

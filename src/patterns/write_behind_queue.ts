@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Logger } from 'pino';
+import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { CacheError, TierUnavailableError } from '../errors.js';
 import { withDeadline } from '../tiers/redis/deadline.js';

@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
+import { auditFileLogger, type CacheLogger as Logger } from '../observability/logger.js';
 
 /** One audited operation. */
 export interface AuditRecord {
@@ -49,9 +49,7 @@ export class AuditLog {
   constructor(options: { path?: string; logger?: Logger; hmacKey?: Buffer | null; instance: string }) {
     this.#key = options.hmacKey ?? null;
     this.#instance = options.instance;
-    this.#logger =
-      options.logger ??
-      pino({ base: null, timestamp: false, level: 'info' }, pino.destination({ dest: options.path ?? 1, sync: true, mkdir: true }));
+    this.#logger = options.logger ?? auditFileLogger(options.path);
   }
 
   record(entry: { user: string | null; session: string | null; op: string; key: string | null; keyHashed: boolean; outcome: AuditRecord['outcome']; reason?: string | null; latencyMs: number }): void {

@@ -1,4 +1,4 @@
-import type { createCluster } from 'redis';
+import type { createCluster } from '@redis/client';
 import { groupBySlot } from './hash_slot.js';
 import { BINARY, type RedisBackend } from './redis_backend.js';
 import { scanNode } from './standalone_backend.js';

@@ -1,4 +1,4 @@
-import { RESP_TYPES } from 'redis';
+import { RESP_TYPES } from '@redis/client';
 
 /** How tiercache reaches Redis. */
 export type RedisTopology = 'standalone' | 'cluster' | 'sentinel';

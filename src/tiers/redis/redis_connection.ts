@@ -1,14 +1,21 @@
 import { readFileSync } from 'node:fs';
-import { createClient, createCluster, createSentinel } from 'redis';
-import type { Logger } from 'pino';
+import { createClient, createCluster, createSentinel, type RedisClientType } from '@redis/client';
+import type { CacheLogger as Logger } from '../../observability/logger.js';
 import type { TrackingInvalidator } from '../../coherence/tracking_invalidator.js';
 import { ClusterBackend } from './cluster_backend.js';
 import type { RedisBackend } from './redis_backend.js';
 import { SentinelBackend } from './sentinel_backend.js';
 import { StandaloneBackend } from './standalone_backend.js';
 
-/** A node-redis v5 standalone client, as `createClient()` returns it. */
-export type RedisClient = ReturnType<typeof createClient>;
+/**
+ * A node-redis v5 standalone client, from `redis` or `@redis/client`, with any modules, scripts
+ * or RESP version. Named (not `ReturnType<typeof createClient>`) so declarations refer to it
+ * instead of inlining node-redis's whole command map.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any client shape is accepted; tiercache only sends raw commands
+export type RedisClient = RedisClientType<any, any, any, any, any>;
+/** The client type the backend is written against (no modules, RESP2 replies as typed). */
+type BackendClient = ConstructorParameters<typeof StandaloneBackend>[0];
 
 /** Where Redis is: exactly one of the three. */
 export type RedisEndpoint =
@@ -101,17 +108,17 @@ export function openBackend(options: RedisConnectionOptions): OpenedBackend {
       const lanes = Array.from({ length: extra }, () => {
         const lane = createClient(base);
         lane.on('error', onError);
-        return lane as unknown as RedisClient;
+        return lane as unknown as BackendClient;
       });
-      return { backend: new StandaloneBackend(client as RedisClient, { extraLanes: lanes, trackedWrites: tracker !== null, scriptedWrites: options.scriptedWrites }), owned: true };
+      return { backend: new StandaloneBackend(client as unknown as BackendClient, { extraLanes: lanes, trackedWrites: tracker !== null, scriptedWrites: options.scriptedWrites }), owned: true };
     }
     case 'client': {
-      if (tracker === null) return { backend: new StandaloneBackend(endpoint.client, { scriptedWrites: options.scriptedWrites }), owned: false };
+      if (tracker === null) return { backend: new StandaloneBackend(endpoint.client as unknown as BackendClient, { scriptedWrites: options.scriptedWrites }), owned: false };
       // Tracking must live on the connection that carries the reads (ordering of pushes and
       // replies), so coherence needs a connection of our own: same options as yours, plus RESP3.
       const client = endpoint.client.duplicate({ disableOfflineQueue: true, ...coherence });
       client.on('error', onError);
-      return { backend: new StandaloneBackend(client as unknown as RedisClient, { trackedWrites: true }), owned: true };
+      return { backend: new StandaloneBackend(client as unknown as BackendClient, { trackedWrites: true }), owned: true };
     }
     case 'cluster': {
       // Nodes found by discovery inherit `defaults`, so TLS must be stated there too.

@@ -1,4 +1,4 @@
-import type { createSentinel } from 'redis';
+import type { createSentinel } from '@redis/client';
 import { BINARY, type RedisBackend } from './redis_backend.js';
 import { scanNode } from './standalone_backend.js';
 

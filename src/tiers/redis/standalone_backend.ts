@@ -1,4 +1,4 @@
-import type { createClient } from 'redis';
+import type { createClient } from '@redis/client';
 import { withDeadline } from './deadline.js';
 import { hashKey } from '../../util/hash.js';
 import { BINARY, type RedisBackend } from './redis_backend.js';
