@@ -246,6 +246,30 @@ describe('issue 13: concurrent writers, deletes, the stampede lock and reconnect
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
     expect(a.getSync('k')).toBeUndefined(); // last confirmed ≥ 1.5 s ago > the 1 s bound
   });
+
+  it('8. a TTL Redis cannot take (PX past its range, or past exact integers) is refused with a typed error and nothing is written', async () => {
+    const a = await makeCache({ namespace: 'ttl8' });
+    const b = await makeCache({ namespace: 'ttl8' });
+    let loads = 0;
+    for (const ttl of [9.3e15, 1e21, Number.MAX_VALUE, 5e12]) {
+      await expect(a.set('k', 'v', { ttl })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+      await expect(a.setMany([{ key: 'ok', value: 1 }, { key: 'k', value: 'v', ttl }])).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+      await expect(a.getOrSet('k', () => ++loads, { ttl })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+      await expect(a.getOrSet('k', () => ++loads, { ttl: 60, grace: ttl })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    }
+    await expect(a.getOrSet('k', () => 1, { softTimeoutMs: 2 ** 31 })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    expect(loads).toBe(0);
+    await sleep(50);
+    // Nothing anywhere: not in the writer's L1, not in Redis, not on the other instance.
+    expect(a.getSync('k')).toBeUndefined();
+    expect(await a.get('k')).toBeUndefined();
+    expect(await b.get('k')).toBeUndefined();
+    expect(await b.get('ok')).toBeUndefined();
+    expect(() => createIntegratedCache({ defaultTtl: 1e16 })).toThrow();
+    // The largest accepted TTL is really written to Redis.
+    await a.set('big', 'v', { ttl: 2 ** 52 / 1000 });
+    expect(await b.get('big')).toBe('v');
+  });
 });
 
 /** Client ids of connections with client tracking on (flag `t`). */

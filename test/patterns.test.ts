@@ -146,7 +146,7 @@ describe('write patterns over PostgreSQL', () => {
 
   it('write-behind: set returns once queued; writes are coalesced and flushed in batches; close() drains', async () => {
     const db = await users();
-    const cache = await makeCache({}, { writeBehind: { batchSize: 300, flushIntervalMs: 20 } });
+    const cache = await makeCache({}, { writeBehind: { batchSize: 300, flushIntervalMs: 1000 } });
     const pm = cache.patternManager;
     for (let v = 1; v <= 5; v++) {
       await Promise.all(Array.from({ length: 100 }, (_, i) => pm.setWithPattern(`user:${i}`, { v }, { dataWriter: db, pattern: CachePattern.WRITE_BEHIND })));

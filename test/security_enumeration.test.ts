@@ -74,6 +74,7 @@ const CALLS: Record<string, (o: Record<string, (...a: unknown[]) => unknown>) =>
   'patternManager.configFor': (o) => o.configFor('user:1'),
   'patternManager.ttlFor': (o) => o.ttlFor('user:1'),
   'patternManager.writeBehindQueue': (o) => o.writeBehindQueue(writer),
+  'patternManager.inspectWriteBehindQueue': (o) => o.inspectWriteBehindQueue('users'),
   'invalidationManager.invalidateTags': (o) => o.invalidateTags(['t'], opts()),
   'invalidationManager.invalidatePattern': (o) => o.invalidatePattern('user:*', opts()),
   'invalidationManager.addEventHandler': (o) => o.addEventHandler('user:*', () => undefined, opts()),

@@ -6,7 +6,8 @@ import { InvalidOptionsError } from '../errors.js';
 import type { PolicyFactory } from '../policy/eviction_policy.js';
 import type { RedisClient } from '../tiers/redis/redis_connection.js';
 
-const seconds = z.number().finite().positive();
+// Upper bound: core/tier_operations.ts MAX_TTL_MS (Redis PX, exact integer ms).
+const seconds = z.number().finite().positive().max(2 ** 52 / 1000);
 
 /**
  * The schema behind {@link IntegratedCacheConfig}. Validated once, in `createIntegratedCache`;
@@ -54,11 +55,11 @@ export const integratedCacheConfigSchema = z
     /** TTL in seconds when a call gives none. @default 3600 */
     defaultTtl: seconds.default(3600),
     /** Fail-safe grace in seconds for `getOrSet` (see GetOrSetOptions.grace); 0 = off. @default 0 */
-    defaultGrace: z.number().finite().min(0).default(0),
+    defaultGrace: z.number().finite().min(0).max(2 ** 52 / 1000).default(0),
     /** Default soft timeout of a loader, in ms (needs a stale value to answer); 0 = none. @default 0 */
-    loaderSoftTimeoutMs: z.number().int().min(0).default(0),
+    loaderSoftTimeoutMs: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     /** Default hard timeout of a loader, in ms; 0 = none. @default 0 */
-    loaderHardTimeoutMs: z.number().int().min(0).default(0),
+    loaderHardTimeoutMs: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     /** Wire format for values. @default 'json' */
     serializer: z.enum(['json', 'msgpack', 'v8']).default('json'),
     /** Compress L2 values whose serialized size exceeds `compressionThreshold`. @default true */

@@ -10,6 +10,16 @@ import { ConsistencyLevel, ConsistencySession } from './consistency.js';
 import type { DependencyGraph } from './dependency_graph.js';
 import type { LoadOptions, TierStack } from './tier_stack.js';
 
+/**
+ * Longest entry life, in ms (2^52, about 142,000 years). Redis refuses a PX whose expiry
+ * (now + PX) passes 2^63 ms, and past 2^53 a JS number is no longer an exact count of ms (past
+ * 1e21 it even prints as `1e+21`): a larger TTL was refused by Redis after `set` had resolved,
+ * so the value lived only in the writer's L1. Refused here, before anything is written.
+ */
+export const MAX_TTL_MS = 2 ** 52;
+/** Longest timer Node honours (a longer one fires at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface TierOperationsDeps {
   config: IntegratedCacheConfig;
   /** The stack, or a CacheStateError when the cache is not ready. */
@@ -284,17 +294,20 @@ export class TierOperations implements RawOperations {
   /** Resolves a call's read-through options against the config (validated; typed errors). */
   loadOptions(options: GetOrSetOptions | undefined, loader?: object): LoadOptions {
     const c = this.#d.config;
-    const ms = (name: string, v: number | undefined, fallback: number): number => {
+    const ms = (name: string, v: number | undefined, fallback: number, max: number): number => {
       if (v === undefined) return fallback;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${name} must be a non-negative number, got ${String(v)}`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) throw new InvalidArgumentError(`${name} must be a number in 0..${max}, got ${String(v)}`);
       return v;
     };
+    const ttlMs = this.ttlMs(options?.ttl);
     const breaker = loader === undefined ? null : this.#loaderBreaker(loader, options?.breakerKey);
     return {
-      ttlMs: this.ttlMs(options?.ttl),
-      graceMs: ms('grace', options?.grace, c.defaultGrace) * 1000,
-      softTimeoutMs: ms('softTimeoutMs', options?.softTimeoutMs, c.loaderSoftTimeoutMs),
-      hardTimeoutMs: ms('hardTimeoutMs', options?.hardTimeoutMs, c.loaderHardTimeoutMs),
+      ttlMs,
+      // ttl + grace is the lifetime written to Redis: together they stay within MAX_TTL_MS.
+      graceMs: ms('grace', options?.grace, c.defaultGrace, (MAX_TTL_MS - ttlMs) / 1000) * 1000,
+      // A Node timer past 2^31-1 ms fires at once: a longer timeout would mean none.
+      softTimeoutMs: ms('softTimeoutMs', options?.softTimeoutMs, c.loaderSoftTimeoutMs, MAX_TIMER_MS),
+      hardTimeoutMs: ms('hardTimeoutMs', options?.hardTimeoutMs, c.loaderHardTimeoutMs, MAX_TIMER_MS),
       guard: breaker === null ? undefined : (call) => breaker.run(call),
       strong: this.#d.strong,
     };
@@ -302,8 +315,8 @@ export class TierOperations implements RawOperations {
 
   ttlMs(ttl: number | undefined): number {
     if (ttl === undefined) return this.#defaultTtlMs;
-    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
-      throw new InvalidArgumentError(`ttl must be a positive number of seconds, got ${String(ttl)}`);
+    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl * 1000 > MAX_TTL_MS) {
+      throw new InvalidArgumentError(`ttl must be a positive number of seconds up to ${MAX_TTL_MS / 1000}, got ${String(ttl)}`);
     }
     return ttl * 1000;
   }
