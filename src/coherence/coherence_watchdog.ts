@@ -73,7 +73,16 @@ export class CoherenceWatchdog {
   /** First confirmation now (awaited), then periodic ones. */
   async start(): Promise<void> {
     this.#gate.setServableUntil(0);
-    if (!(await this.confirm())) this.#enterOutage();
+    // A tracking handshake that lands during the first confirmation (a lane connecting) opens a
+    // new loss epoch, and that confirmation no longer proves it: confirm again, or a cache that
+    // resolved initialize() would refuse every L1 fill until the first periodic round.
+    let ok = false;
+    for (let round = 0; round < 3; round++) {
+      const epoch = this.#gate.lossEpoch();
+      ok = await this.confirm();
+      if (!ok || this.#gate.lossEpoch() === epoch) break;
+    }
+    if (!ok) this.#enterOutage();
     this.#timer = setInterval(() => {
       if (!this.outage && Date.now() >= this.confirmedAt + this.#boundMs) this.#enterOutage();
       void this.confirm();
