@@ -158,6 +158,11 @@ export class TierRuntime {
         };
         rt.watchdog = new CoherenceWatchdog(l2.backend, gate, (reason) => rt.stack.invalidateAll(reason), c.coherenceStalenessMs, o.logger);
         await rt.watchdog.start();
+        // A tracking handshake can land after the first confirmation (a connection finishing its
+        // set-up): initialize() must not resolve into a window where sets and loads do not fill L1.
+        for (let i = 0; i < 10 && rt.stack.fillsPaused && !rt.watchdog.outage; i++) {
+          if (!(await rt.watchdog.confirm())) await new Promise((r) => setTimeout(r, 5));
+        }
       }
     }
     rt.#initializing = false;

@@ -184,6 +184,11 @@ export class TierStack implements InvalidationSink {
    * now on may fill L1 until the watchdog confirms (`coherenceRestored`). L1 keeps what it has,
    * under the staleness gate.
    */
+  /** True from a tracking loss until the watchdog confirms tracking again: nothing fills L1 meanwhile. */
+  get fillsPaused(): boolean {
+    return this.#gap;
+  }
+
   coherenceLost(): void {
     this.lossEpoch++;
     this.#gap = true;
