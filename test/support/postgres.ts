@@ -55,8 +55,12 @@ export class UsersTable implements DataLoader<Record<string, unknown>>, DataWrit
     return true;
   }
 
+  /** While set, batch writes wait for it (a test holds the flusher to let writes pile up). */
+  holdBatches: Promise<void> | null = null;
+
   async writeBatch(items: Map<string, Record<string, unknown>>): Promise<boolean> {
     this.batchWrites++;
+    if (this.holdBatches !== null) await this.holdBatches;
     if (this.writeDelayMs > 0) await new Promise((r) => setTimeout(r, this.writeDelayMs));
     if (this.failWrites) throw this.failWrites;
     const keys = [...items.keys()];
