@@ -24,6 +24,8 @@ export interface HistoryRunOptions {
   beforeSegment?: (elapsedMs: number) => Promise<void>;
   /** Called before each quiet period's reads (e.g. to wait until a failover is over). */
   beforeQuietReads?: () => Promise<void>;
+  /** Writes the store itself may have lost (see CheckOptions.uncertainWrites). */
+  uncertainWrites?: (op: HistoryOp) => boolean;
 }
 
 export interface HistoryRunResult {
@@ -101,7 +103,7 @@ export async function runHistory(o: HistoryRunOptions): Promise<HistoryRunResult
     checkHistory(
       history,
       quiet.filter((q) => m === undefined || q.mode === m).map((q) => q.period),
-      { boundMs: o.boundMs, reads: m === undefined ? undefined : (op) => mode.get(op) === m },
+      { boundMs: o.boundMs, reads: m === undefined ? undefined : (op) => mode.get(op) === m, uncertainWrites: o.uncertainWrites },
     );
   return { all: check(), random: check('random'), burst: check('burst'), history };
 }
