@@ -16,7 +16,7 @@
  * (b) Divergence. After a quiet period longer than the bound, every process's read of every key
  *     must equal what Redis (L2) holds.
  *
- * All times are ms on one clock shared by the processes (performance.timeOrigin + performance.now()).
+ * All times are ms on one clock shared by the processes (support/machine_clock.ts: CLOCK_MONOTONIC).
  */
 
 export type HistoryOpKind = 'get' | 'set' | 'delete' | 'getOrSet';

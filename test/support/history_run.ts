@@ -7,6 +7,7 @@ import { EnvelopeCodec } from '../../src/codec/envelope_codec.js';
 import { WIRE_VERSION } from '../../src/codec/envelope_header.js';
 import { checkHistory, type HistoryOp, type HistoryReport, type QuietPeriod } from './history_checker.js';
 import type { HistoryProcess } from './history_process.js';
+import { machineNow } from './machine_clock.js';
 
 export interface HistoryRunOptions {
   processes: HistoryProcess[];
@@ -36,7 +37,7 @@ export interface HistoryRunResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const now = (): number => performance.timeOrigin + performance.now();
+const now = machineNow;
 
 // Decodes L2 as the cache does (the children use these same settings: json, compression above 1 KiB).
 const codec = new EnvelopeCodec({ serializer: 'json', compressAbove: 1024, maxValueBytes: 8 * 1024 * 1024 });
