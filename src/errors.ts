@@ -35,7 +35,22 @@ export class InvalidKeyError extends CacheError {
 
 /** A per-call option (ttl, default, …) is not acceptable. */
 export class InvalidArgumentError extends CacheError {
-  static override readonly code = 'E_INVALID_ARGUMENT';
+  static override readonly code: string = 'E_INVALID_ARGUMENT';
+}
+
+/**
+ * A call is larger than a configured bound (`maxTagsPerKey`, `maxDependencies`, `maxBatchSize`):
+ * refused before any work, so one call cannot stall the event loop or fill memory.
+ */
+export class LimitExceededError extends InvalidArgumentError {
+  static override readonly code = 'E_LIMIT_EXCEEDED';
+  readonly limit: number;
+  readonly size: number;
+  constructor(message: string, size: number, limit: number) {
+    super(message);
+    this.size = size;
+    this.limit = limit;
+  }
 }
 
 /** The value cannot be stored: `undefined`, a function, a cycle under JSON, a type the serializer lacks. */
@@ -76,6 +91,16 @@ export class RecursiveLoadError extends LoaderError {
 /** The loader did not answer within the call's hard timeout (it may still complete and fill the cache). */
 export class LoaderTimeoutError extends CacheError {
   static override readonly code = 'E_LOADER_TIMEOUT';
+}
+
+/** The DataWriter (the source's write side) refused a write, or threw; `cause` holds what it threw. */
+export class WriterError extends CacheError {
+  static override readonly code = 'E_WRITER';
+}
+
+/** An invalidation event handler (`addEventHandler`) threw; `cause` holds what it threw. */
+export class HandlerError extends CacheError {
+  static override readonly code = 'E_HANDLER';
 }
 
 /** A circuit breaker is open: the protected dependency failed too often and is not being called. */
@@ -119,12 +144,15 @@ export const errors = {
   InvalidOptionsError,
   InvalidKeyError,
   InvalidArgumentError,
+  LimitExceededError,
   SerializationError,
   ValueTooLargeError,
   CorruptValueError,
   LoaderError,
   LoaderTimeoutError,
   RecursiveLoadError,
+  WriterError,
+  HandlerError,
   CircuitOpenError,
   RateLimitError,
   AccessDeniedError,

@@ -247,6 +247,10 @@ export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedC
     // Asking for encryption without a key must not start an unencrypted cache.
     throw new InvalidOptionsError('encryptionKeys', 'required when enableEncryption is true (or set CACHE_ENCRYPTION_KEY / CACHE_ENCRYPTION_KEYRING)');
   }
+  if (d.redisTls !== undefined && [d.redisUrl, ...(d.redisClusterNodes ?? [])].some((u) => u?.startsWith('redis://'))) {
+    // An explicit plaintext URL and TLS settings contradict each other: say so rather than guess.
+    throw new InvalidOptionsError('redisTls', 'needs rediss:// URLs (a redis:// URL asks for plaintext)');
+  }
   if (d.sentinels !== undefined && d.sentinelMasterName === undefined) {
     throw new InvalidOptionsError('sentinelMasterName', 'is required with sentinels');
   }

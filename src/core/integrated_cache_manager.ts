@@ -7,6 +7,7 @@ import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { configFromEnv } from '../config/env_config.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOptionsError, RateLimitError } from '../errors.js';
+import { UNBOUNDED, type ArgumentContext } from '../guards/argument_validator.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { getMemoryMonitor, type MemoryMonitor } from '../observability/memory_monitor.js';
@@ -73,6 +74,7 @@ export class IntegratedCacheManager {
   #memory: MemoryMonitor | null = null;
   #unregisterMemory: (() => void) | null = null;
   #prom: PrometheusMetrics | null = null;
+  #audit: AuditLog | null = null;
 
   /**
    * @param patternOptions the pattern manager's defaults (read/write pattern, TTLs, adaptive TTL,
@@ -121,8 +123,19 @@ export class IntegratedCacheManager {
     if (this.#state !== 'new') throw new CacheStateError(`initialize() called on a cache that is ${this.#state}`);
     this.#state = 'initializing';
     const c = this.config;
+    const secured = c.enableSecurity || c.enableAccessControl;
     let rt: TierRuntime;
+    let audit: AuditLog | null = null;
     try {
+      // First: an unusable audit path fails initialize() before any connection is opened.
+      if (secured) {
+        audit = new AuditLog({
+          path: c.auditLogPath,
+          logger: c.auditLogPath === undefined ? this.logger.child({ component: 'audit' }) : undefined,
+          hmacKey: c.auditHmacKey === undefined ? null : Buffer.from(c.auditHmacKey),
+          instance: c.instanceId ?? `${hostname()}:${process.pid}`,
+        });
+      }
       rt = await TierRuntime.open({
         config: c,
         clock: this.#clock,
@@ -138,8 +151,10 @@ export class IntegratedCacheManager {
       });
     } catch (err) {
       this.#state = 'closed';
+      audit?.close();
       throw err;
     }
+    this.#audit = audit;
     this.#runtime = rt;
     const backend = rt.backend;
     const stack = rt.stack;
@@ -150,22 +165,16 @@ export class IntegratedCacheManager {
       ready: () => this.#ready().stack,
       l1: () => (this.#state === 'ready' ? stack.l1 : null),
       keys: this.#keys,
+      args: this.#argumentContext(),
       stats: this.#stats,
       graph,
       strong: this.#strong,
       hasL2: this.hasL2,
       confirmedAt: () => rt.watchdog?.confirmedAt ?? null,
     });
-    const secured = c.enableSecurity || c.enableAccessControl;
     const limiter = secured || c.globalRateLimit !== undefined ? new RateLimiter(backend, `${c.namespace}:`, c.l2CommandTimeoutMs) : null;
     let security: SecurityManager | null = null;
     if (secured) {
-      const audit = new AuditLog({
-        path: c.auditLogPath,
-        logger: c.auditLogPath === undefined ? this.logger.child({ component: 'audit' }) : undefined,
-        hmacKey: c.auditHmacKey === undefined ? null : Buffer.from(c.auditHmacKey),
-        instance: c.instanceId ?? `${hostname()}:${process.pid}`,
-      });
       security = new SecurityManager({ sessions: this.#sessions, audit, limiter: limiter as RateLimiter });
       security.on('security', (e) => this.events.emit('security', e));
     }
@@ -174,7 +183,7 @@ export class IntegratedCacheManager {
       limiter,
       global: c.globalRateLimit === undefined ? null : { ratePerSecond: c.globalRateLimit.opsPerSecond, burst: c.globalRateLimit.burst },
       raw: this.#tierOps,
-      args: { keys: this.#keys },
+      args: this.#argumentContext(),
     });
     this.#door = door;
     this.#securityAdmin = security === null ? null : new SecurityAdmin(security, door);
@@ -464,6 +473,7 @@ export class IntegratedCacheManager {
     this.#stats.stop();
     this.#unregisterMemory?.();
     await this.#runtime?.close();
+    this.#audit?.close();
   }
 
   #ready(): TierRuntime {
@@ -481,6 +491,10 @@ export class IntegratedCacheManager {
   #ops(): SecureOperations {
     this.#ready();
     return this.#door as SecureOperations;
+  }
+
+  #argumentContext(): ArgumentContext {
+    return { keys: this.#keys, limits: UNBOUNDED };
   }
 
   #sources(): ReportSources {
