@@ -85,6 +85,19 @@ export const integratedCacheConfigSchema = z
         }
       }, 'must be a valid regular expression')
       .optional(),
+    /**
+     * Most tags one `set`/`getOrSet` may carry, and most tags one `invalidateTags` may name (a
+     * larger call is a LimitExceededError: one call with 1e6 tags stalled the event loop ~5 s).
+     * @default 1000
+     */
+    maxTagsPerKey: z.number().int().min(1).max(1_000_000).default(1000),
+    /** Most `dependsOn` keys one write may declare. @default 1000 */
+    maxDependencies: z.number().int().min(1).max(1_000_000).default(1000),
+    /**
+     * Most keys or entries in one bulk call: getMany, setMany, the pattern manager's getMany /
+     * setManyWithPattern, warmKeys. Bulk calls also cost their size in rate-limit tokens. @default 10000
+     */
+    maxBatchSize: z.number().int().min(1).max(10_000_000).default(10_000),
     /** Record per-operation latency histograms. @default true */
     enableMonitoring: z.boolean().default(true),
     /** With L1 on, an L2 failure on a write is logged and counted instead of thrown. @default true */

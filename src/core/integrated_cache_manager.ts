@@ -7,7 +7,7 @@ import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { configFromEnv } from '../config/env_config.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOptionsError, RateLimitError } from '../errors.js';
-import { UNBOUNDED, type ArgumentContext } from '../guards/argument_validator.js';
+import type { ArgumentContext } from '../guards/argument_validator.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { getMemoryMonitor, type MemoryMonitor } from '../observability/memory_monitor.js';
@@ -494,7 +494,8 @@ export class IntegratedCacheManager {
   }
 
   #argumentContext(): ArgumentContext {
-    return { keys: this.#keys, limits: UNBOUNDED };
+    const c = this.config;
+    return { keys: this.#keys, limits: { maxTags: c.maxTagsPerKey, maxDependencies: c.maxDependencies, maxBatch: c.maxBatchSize } };
   }
 
   #sources(): ReportSources {
