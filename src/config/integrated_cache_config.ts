@@ -3,6 +3,7 @@ import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { MeterLike } from '../observability/prometheus_metrics.js';
 import type { Clock } from '../core/clock.js';
 import { InvalidOptionsError } from '../errors.js';
+import { redactedConfig, redactWith } from '../util/redaction.js';
 import type { PolicyFactory } from '../policy/eviction_policy.js';
 import type { RedisClient } from '../tiers/redis/redis_connection.js';
 
@@ -270,5 +271,6 @@ export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedC
   if (d.sentinelMasterName !== undefined && d.sentinels === undefined) {
     throw new InvalidOptionsError('sentinels', 'is required with sentinelMasterName');
   }
-  return parsed.data;
+  // The resolved config is public (`cache.config`) and holds the keyring: it never prints it.
+  return redactWith(d, () => redactedConfig(d));
 }

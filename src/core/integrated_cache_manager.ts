@@ -23,6 +23,7 @@ import { SecurityAdmin } from '../security/security_admin.js';
 import { SecurityManager } from '../security/security_manager.js';
 import { SessionStore } from '../security/session_store.js';
 import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetManyEntry, SetOptions } from '../types/cache_operations.js';
+import { redactWith } from '../util/redaction.js';
 import { registerInternals } from './cache_internals.js';
 import { healthReport, statsSnapshot, totalOps, type HealthReport, type ReportSources } from './cache_report.js';
 import { SystemClock, type Clock } from './clock.js';
@@ -87,6 +88,8 @@ export class IntegratedCacheManager {
     const c = this.config;
     this.logger = (c.logger ?? defaultLogger(c.logLevel)).child({ component: 'tiercache' });
     this.#clock = c.clock ?? new SystemClock();
+    // What printing the cache shows: its namespace, state and (redacted) config, never a key.
+    redactWith(this, () => ({ IntegratedCacheManager: { namespace: this.config.namespace, state: this.#state, config: this.config } }));
     this.#keys = new KeyValidator(c.maxKeyLength, c.allowedKeyPattern === undefined ? null : new RegExp(c.allowedKeyPattern, 'u'));
     this.#stats = new CacheStats(c.enableMonitoring);
     let cipher: AesGcmCipher | undefined;

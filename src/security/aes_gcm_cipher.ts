@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CorruptValueError, InvalidOptionsError } from '../errors.js';
 import type { ValueCipher } from '../codec/value_cipher.js';
+import { redactWith } from '../util/redaction.js';
 
 /** One key of the keyring: an id (1-255, written in every sealed value) and 32 bytes. */
 export interface EncryptionKey {
@@ -46,6 +47,7 @@ export class AesGcmCipher implements ValueCipher {
     }
     this.#current = currentId ?? Math.max(...this.#keys.keys());
     if (!this.#keys.has(this.#current)) throw new InvalidOptionsError('encryptionKeyId', `no key with id ${this.#current} in the keyring`);
+    redactWith(this, () => ({ cipher: 'aes-256-gcm', currentKeyId: this.#current, keyIds: [...this.#keys.keys()] }));
   }
 
   /** The id new values are sealed with. */

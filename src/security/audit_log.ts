@@ -3,6 +3,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, re
 import { dirname } from 'node:path';
 import { CacheStateError, InvalidOptionsError } from '../errors.js';
 import { escapeAuditText } from './audit_text.js';
+import { redactWith } from '../util/redaction.js';
 import { auditFileLogger, type CacheLogger as Logger } from '../observability/logger.js';
 
 /** One audited operation. */
@@ -135,6 +136,7 @@ export class AuditLog {
   constructor(options: { path?: string; logger?: Logger; hmacKey?: Buffer | null; instance: string }) {
     this.#key = options.hmacKey ?? null;
     this.#instance = escapeAuditText(options.instance);
+    redactWith(this, () => ({ auditLog: this.#file === null ? 'logger' : 'file', hmac: this.#key !== null, seq: this.#seq }));
     if (options.path !== undefined && options.logger === undefined) {
       this.#file = new AuditFile(options.path);
       this.#logger = null;

@@ -7,6 +7,7 @@ import { auditKeyText } from './audit_text.js';
 import type { RateLimiter, RateLimitSpec } from './rate_limiter.js';
 import { ADMIN_ROLE, hasPermission, Permission, SecurityLevel, type Role } from './role.js';
 import { SessionStore, type SessionRecord } from './session_store.js';
+import { redactWith } from '../util/redaction.js';
 
 /** Who is calling, once authorized. */
 export interface SecurityContext {
@@ -57,6 +58,7 @@ export class SecurityManager extends EventEmitter {
     this.#audit = options.audit;
     this.#limiter = options.limiter;
     this.addCustomRole(ADMIN_ROLE);
+    redactWith(this, () => ({ roles: [...this.#roles.keys()], denied: this.denied }));
   }
 
   /** Adds (or replaces) a role. Validated: a malformed role is an error, not a silently wider one. */
