@@ -120,7 +120,15 @@ export class RateLimitError extends CacheError {
 
 /** The session may not do this: wrong permission, key outside its patterns, level too high, expired or unknown session. */
 export class AccessDeniedError extends CacheError {
-  static override readonly code = 'E_ACCESS_DENIED';
+  static override readonly code: string = 'E_ACCESS_DENIED';
+}
+
+/**
+ * A session record in Redis did not authenticate (its HMAC is missing or wrong): it was written or
+ * changed by someone other than tiercache (`HSET <ns>:session:<id> role admin`). Refused, audited.
+ */
+export class SessionForgedError extends AccessDeniedError {
+  static override readonly code = 'E_SESSION_FORGED';
 }
 
 /** A tier (Redis) could not be reached and the call required it. */
@@ -156,6 +164,7 @@ export const errors = {
   CircuitOpenError,
   RateLimitError,
   AccessDeniedError,
+  SessionForgedError,
   TierUnavailableError,
   CacheStateError,
 } as const;

@@ -28,6 +28,7 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_MAX_VALUE_BYTES: { option: 'maxValueBytes', kind: 'int' },
   CACHE_MAX_KEY_LENGTH: { option: 'maxKeyLength', kind: 'int' },
   CACHE_ALLOWED_KEY_PATTERN: { option: 'allowedKeyPattern', kind: 'string' },
+  CACHE_SESSION_SECRET: { option: 'sessionSecret', kind: 'string' },
   CACHE_MAX_TAGS_PER_KEY: { option: 'maxTagsPerKey', kind: 'int' },
   CACHE_MAX_DEPENDENCIES: { option: 'maxDependencies', kind: 'int' },
   CACHE_MAX_BATCH_SIZE: { option: 'maxBatchSize', kind: 'int' },

@@ -203,6 +203,13 @@ export const integratedCacheConfigSchema = z
     enableAccessControl: z.boolean().default(false),
     /** Audit trail file (JSON lines, hash-chained); without it records go to the cache's logger. */
     auditLogPath: z.string().min(1).optional(),
+    /**
+     * The server key that authenticates session records in Redis (HMAC-SHA256): every instance
+     * sharing sessions needs the same one. Without it the key is derived from the current
+     * encryption key (HKDF; rotating that key ends existing sessions), else it is random per
+     * process (sessions then work only on the instance that created them; a warning says so).
+     */
+    sessionSecret: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Makes the audit chain an HMAC chain (editing needs the key to go unnoticed). */
     auditHmacKey: z.string().min(16, 'must be at least 16 characters').optional(),
     /** A token bucket shared by every instance of the namespace, for all operations. */

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BenchmarkType, runBenchmark, scratchNamespace, type BenchmarkResult } from '../bench/cache_benchmark.js';
 import { defaultLogger, type CacheLogger as Logger } from '../observability/logger.js';
@@ -161,7 +162,7 @@ export class IntegratedCacheManager {
     this.#runtime = rt;
     const backend = rt.backend;
     const stack = rt.stack;
-    this.#sessions = new SessionStore(backend, `${c.namespace}:`, c.l2CommandTimeoutMs, rt.tracker !== null);
+    this.#sessions = new SessionStore(backend, `${c.namespace}:`, c.l2CommandTimeoutMs, rt.tracker !== null, this.#sessionKey(backend !== null && secured));
     const graph = new DependencyGraph({ namespacePrefix: `${c.namespace}:`, backend, commandTimeoutMs: c.l2CommandTimeoutMs, deleteKeys: (keys) => stack.deleteKeys(keys) });
     this.#tierOps = new TierOperations({
       config: c,
@@ -494,6 +495,15 @@ export class IntegratedCacheManager {
   #ops(): SecureOperations {
     this.#ready();
     return this.#door as SecureOperations;
+  }
+
+  /** The key that authenticates session records (see `sessionSecret`). */
+  #sessionKey(shared: boolean): Buffer {
+    const secret = this.config.sessionSecret ?? configFromEnv(process.env).sessionSecret;
+    if (secret !== undefined) return createHash('sha256').update(`tiercache-session-secret:${secret}`).digest();
+    if (this.#cipher !== null) return this.#cipher.deriveKey('tiercache session records v1');
+    if (shared) this.logger.warn('no sessionSecret and no encryption key: session records are authenticated with a key of this process only, so a session works only on the instance that created it');
+    return randomBytes(32);
   }
 
   #argumentContext(): ArgumentContext {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { CorruptValueError, InvalidOptionsError } from '../errors.js';
 import type { ValueCipher } from '../codec/value_cipher.js';
 import { redactWith } from '../util/redaction.js';
@@ -82,6 +82,14 @@ export class AesGcmCipher implements ValueCipher {
     } catch {
       throw new CorruptValueError('Encrypted value failed authentication (tampered, moved to another key, or wrong key)');
     }
+  }
+
+  /**
+   * A key for another purpose (`info` names it), derived from the current key with HKDF-SHA256:
+   * one configured secret serves both, and neither use reveals the other's key.
+   */
+  deriveKey(info: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#keys.get(this.#current) as Buffer, Buffer.alloc(0), info, 32));
   }
 
   /** The key id a sealed value names (for rotation reports). */

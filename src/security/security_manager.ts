@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { AccessDeniedError, InvalidArgumentError, RateLimitError } from '../errors.js';
+import { AccessDeniedError, InvalidArgumentError, RateLimitError, SessionForgedError } from '../errors.js';
 import { AccessPolicy } from './access_policy.js';
 import type { AuditLog } from './audit_log.js';
 import { auditKeyText } from './audit_text.js';
@@ -105,8 +105,17 @@ export class SecurityManager extends EventEmitter {
   /** Authorizes a request or throws (AccessDeniedError / RateLimitError), auditing the refusal. */
   async authorize(req: AccessRequest): Promise<SecurityContext> {
     const started = performance.now();
-    const session = await this.sessions.get(req.sessionId);
     const sid = typeof req.sessionId === 'string' ? req.sessionId : '';
+    let session: SessionRecord | null;
+    try {
+      session = await this.sessions.get(req.sessionId);
+    } catch (err) {
+      if (!(err instanceof SessionForgedError)) throw err;
+      this.denied++;
+      this.audit(req.op, null, sid, req.keys?.[0] ?? req.pattern ?? null, SecurityLevel.RESTRICTED, 'denied', 'session record failed authentication (forged or changed in Redis)', performance.now() - started);
+      this.emit('security', { type: 'session_forged', op: req.op, user: null, reason: err.message });
+      throw err;
+    }
     const deny = (reason: string, user: string | null, level: number, subject: unknown = req.keys?.[0] ?? req.pattern ?? null): never => {
       this.denied++;
       this.audit(req.op, user, sid, subject, level, 'denied', reason, performance.now() - started);
