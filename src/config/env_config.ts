@@ -24,6 +24,7 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
   CACHE_LOADER_HARD_TIMEOUT_MS: { option: 'loaderHardTimeoutMs', kind: 'int' },
   CACHE_SERIALIZER: { option: 'serializer', kind: ['json', 'msgpack', 'v8'] },
   CACHE_ENABLE_COMPRESSION: { option: 'enableCompression', kind: 'bool' },
+  CACHE_COMPRESS_ENCRYPTED: { option: 'compressEncrypted', kind: 'bool' },
   CACHE_COMPRESSION_THRESHOLD: { option: 'compressionThreshold', kind: 'int' },
   CACHE_MAX_VALUE_BYTES: { option: 'maxValueBytes', kind: 'int' },
   CACHE_MAX_KEY_LENGTH: { option: 'maxKeyLength', kind: 'int' },

@@ -100,7 +100,9 @@ export class IntegratedCacheManager {
       cipher = new AesGcmCipher(keys, c.encryptionKeyId ?? configFromEnv(process.env).encryptionKeyId);
     }
     this.#cipher = cipher ?? null;
-    this.#codec = new EnvelopeCodec({ serializer: c.serializer, compressAbove: c.enableCompression ? c.compressionThreshold : false, maxValueBytes: c.maxValueBytes, cipher });
+    // Encrypted values are not compressed unless asked (compressEncrypted: size leaks content).
+    const compress = c.enableCompression && (cipher === undefined || c.compressEncrypted);
+    this.#codec = new EnvelopeCodec({ serializer: c.serializer, compressAbove: compress ? c.compressionThreshold : false, maxValueBytes: c.maxValueBytes, cipher });
     // One process, one copy: without Redis, L1 alone is linearizable and there is nothing to bypass.
     this.#strong = c.consistencyLevel === ConsistencyLevel.STRONG && endpointOf(c) !== null;
     registerInternals(this, {
