@@ -3,6 +3,7 @@ import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { MeterLike } from '../observability/prometheus_metrics.js';
 import type { Clock } from '../core/clock.js';
 import { InvalidOptionsError } from '../errors.js';
+import { redactedConfig, redactWith } from '../util/redaction.js';
 import type { PolicyFactory } from '../policy/eviction_policy.js';
 import type { RedisClient } from '../tiers/redis/redis_connection.js';
 
@@ -64,6 +65,14 @@ export const integratedCacheConfigSchema = z
     serializer: z.enum(['json', 'msgpack', 'v8']).default('json'),
     /** Compress L2 values whose serialized size exceeds `compressionThreshold`. @default true */
     enableCompression: z.boolean().default(true),
+    /**
+     * With `enableEncryption`: compress before encrypting too. Off by default: compressed size
+     * depends on content, so when a value mixes a secret with attacker-controlled text and its
+     * stored size is visible (anyone reading Redis), the secret can be guessed from sizes (CRIME
+     * / BREACH: an 8-character secret fell in 288 writes). Turn on only for values that do not
+     * mix trust levels, where the smaller values are worth it. @default false
+     */
+    compressEncrypted: z.boolean().default(false),
     /** Bytes above which values are compressed. @default 1024 */
     compressionThreshold: z.number().int().min(0).default(1024),
     /** Largest serialized value accepted. @default 8 MiB */
@@ -85,6 +94,19 @@ export const integratedCacheConfigSchema = z
         }
       }, 'must be a valid regular expression')
       .optional(),
+    /**
+     * Most tags one `set`/`getOrSet` may carry, and most tags one `invalidateTags` may name (a
+     * larger call is a LimitExceededError: one call with 1e6 tags stalled the event loop ~5 s).
+     * @default 1000
+     */
+    maxTagsPerKey: z.number().int().min(1).max(1_000_000).default(1000),
+    /** Most `dependsOn` keys one write may declare. @default 1000 */
+    maxDependencies: z.number().int().min(1).max(1_000_000).default(1000),
+    /**
+     * Most keys or entries in one bulk call: getMany, setMany, the pattern manager's getMany /
+     * setManyWithPattern, warmKeys. Bulk calls also cost their size in rate-limit tokens. @default 10000
+     */
+    maxBatchSize: z.number().int().min(1).max(10_000_000).default(10_000),
     /** Record per-operation latency histograms. @default true */
     enableMonitoring: z.boolean().default(true),
     /** With L1 on, an L2 failure on a write is logged and counted instead of thrown. @default true */
@@ -189,6 +211,13 @@ export const integratedCacheConfigSchema = z
     enableAccessControl: z.boolean().default(false),
     /** Audit trail file (JSON lines, hash-chained); without it records go to the cache's logger. */
     auditLogPath: z.string().min(1).optional(),
+    /**
+     * The server key that authenticates session records in Redis (HMAC-SHA256): every instance
+     * sharing sessions needs the same one. Without it the key is derived from the current
+     * encryption key (HKDF; rotating that key ends existing sessions), else it is random per
+     * process (sessions then work only on the instance that created them; a warning says so).
+     */
+    sessionSecret: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Makes the audit chain an HMAC chain (editing needs the key to go unnoticed). */
     auditHmacKey: z.string().min(16, 'must be at least 16 characters').optional(),
     /** A token bucket shared by every instance of the namespace, for all operations. */
@@ -247,11 +276,16 @@ export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedC
     // Asking for encryption without a key must not start an unencrypted cache.
     throw new InvalidOptionsError('encryptionKeys', 'required when enableEncryption is true (or set CACHE_ENCRYPTION_KEY / CACHE_ENCRYPTION_KEYRING)');
   }
+  if (d.redisTls !== undefined && [d.redisUrl, ...(d.redisClusterNodes ?? [])].some((u) => u?.startsWith('redis://'))) {
+    // An explicit plaintext URL and TLS settings contradict each other: say so rather than guess.
+    throw new InvalidOptionsError('redisTls', 'needs rediss:// URLs (a redis:// URL asks for plaintext)');
+  }
   if (d.sentinels !== undefined && d.sentinelMasterName === undefined) {
     throw new InvalidOptionsError('sentinelMasterName', 'is required with sentinels');
   }
   if (d.sentinelMasterName !== undefined && d.sentinels === undefined) {
     throw new InvalidOptionsError('sentinels', 'is required with sentinelMasterName');
   }
-  return parsed.data;
+  // The resolved config is public (`cache.config`) and holds the keyring: it never prints it.
+  return redactWith(d, () => redactedConfig(d));
 }
