@@ -126,8 +126,9 @@ describe('metrics: Prometheus and OpenTelemetry', () => {
     expect(text).toMatch(/^tiercache_hits_total\{tier="l1",namespace="promtest"\} 1$/m);
     expect(text).toMatch(/^tiercache_misses_total\{namespace="promtest"\} 2$/m);
     expect(text).toMatch(/^tiercache_sets_total\{namespace="promtest"\} 2$/m);
-    expect(text).toMatch(/# TYPE tiercache_operation_duration_seconds gauge/);
-    expect(text).toMatch(/tiercache_operation_duration_seconds\{operation="getOrSet",quantile="0.99",namespace="promtest"\} [0-9.e-]+/);
+    expect(text).toMatch(/# TYPE tiercache_operation_duration_seconds histogram/);
+    expect(text).toMatch(/^tiercache_operation_duration_seconds_bucket\{le="\+Inf",operation="getOrSet",namespace="promtest"\} 1$/m);
+    expect(text).toMatch(/^tiercache_operation_duration_seconds_count\{operation="getOrSet",namespace="promtest"\} 1$/m);
     const server = createServer(cache.metricsHandler);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;

@@ -87,6 +87,7 @@ export function statsSnapshot(src: ReportSources): CacheStatsSnapshot {
     deletes: s.deletes,
     avgLatencyMs: lat.meanMs,
     latency: lat.byOp,
+    latencyHistogram: s.histogram(),
     opsPerSecond: s.opsPerSecond(total),
     memoryUsageMb: (l1s?.bytes ?? 0) / (1024 * 1024),
     processMemoryMb: process.memoryUsage.rss() / (1024 * 1024),

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheStatsSnapshot } from './cache_stats.js';
+import { LATENCY_BUCKETS_SECONDS, type CacheStatsSnapshot } from './cache_stats.js';
 import { loadPeer } from '../util/optional_peer.js';
 
 /**
@@ -66,14 +66,7 @@ export class PrometheusMetrics {
     gauge('tiercache_operations_per_second', 'Operations per second over the last 10 s.', [], (s, set) => set({}, s.opsPerSecond));
     gauge('tiercache_l1_entries', 'Entries in L1.', [], (s, set) => s.l1.enabled && set({}, s.l1.size));
     gauge('tiercache_l1_bytes', 'Estimated bytes of L1 values.', [], (s, set) => s.l1.enabled && set({}, s.l1.bytes));
-    gauge('tiercache_operation_duration_seconds', 'Latency quantiles per operation (perf_hooks histograms).', ['operation', 'quantile'], (s, set) => {
-      for (const [op, l] of Object.entries(s.latency)) {
-        if (l.count === 0) continue;
-        set({ operation: op, quantile: '0.5' }, l.p50Ms / 1000);
-        set({ operation: op, quantile: '0.95' }, l.p95Ms / 1000);
-        set({ operation: op, quantile: '0.99' }, l.p99Ms / 1000);
-      }
-    });
+    registry.registerMetric(latencyHistogram(snapshot) as never);
     gauge('tiercache_circuit_breaker_open', '1 when a breaker is open or half-open.', ['breaker'], (s, set) => {
       for (const b of s.breakers) set({ breaker: b.name }, b.state === 'closed' ? 0 : 1);
     });
@@ -97,6 +90,33 @@ export class PrometheusMetrics {
       },
     );
   };
+}
+
+/**
+ * `tiercache_operation_duration_seconds` as a real Prometheus histogram (`_bucket`/`_sum`/`_count`),
+ * read from CacheStats' fixed buckets at scrape time. A custom collector rather than a prom-client
+ * `Histogram`: that one can only observe, and replaying every timing at scrape would cost what the
+ * buckets exist to avoid.
+ */
+function latencyHistogram(snapshot: Snapshot) {
+  const name = 'tiercache_operation_duration_seconds';
+  const help = 'Latency of timed operations (L1 hits on the synchronous fast path are not timed).';
+  const les = [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf'];
+  const collect = () => {
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    for (const [operation, h] of Object.entries(snapshot().latencyHistogram)) {
+      if (h.count === 0) continue;
+      let cumulative = 0;
+      h.counts.forEach((c, i) => {
+        cumulative += c;
+        values.push({ metricName: `${name}_bucket`, labels: { le: les[i], operation }, value: cumulative });
+      });
+      values.push({ metricName: `${name}_sum`, labels: { operation }, value: h.sumSeconds });
+      values.push({ metricName: `${name}_count`, labels: { operation }, value: h.count });
+    }
+    return { name, help, type: 'histogram' as const, aggregator: 'sum' as const, values };
+  };
+  return { name, help, type: 'histogram', aggregator: 'sum', get: () => Promise.resolve(collect()), reset: () => {} };
 }
 
 /**
