@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
+import { autoOptimize, createIntegratedCache, PerformanceGoal, type IntegratedCacheManager } from '../src/index.js';
+import { zipfSampler } from '../src/util/zipf.js';
 import { LATENCY_BUCKETS_SECONDS } from '../src/observability/cache_stats.js';
 import { parseExposition } from './support/prom_text.js';
 
@@ -38,4 +39,64 @@ describe('issue 16: Prometheus exposition an SRE can load', () => {
     }
     expect(fam.find((s) => s.name.endsWith('_count') && s.labels.operation === 'delete')?.value).toBe(5);
   });
+});
+
+/** Read-through Zipf traffic until `stop()`, seeded: yields to the event loop every 500 reads. */
+function zipfTraffic(cache: IntegratedCacheManager, keys: number, seed: number) {
+  let s = seed >>> 0;
+  const rank = zipfSampler(keys, 0.9, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  });
+  let running = true;
+  const done = (async () => {
+    let i = 0;
+    while (running) {
+      const k = `item:${rank()}`;
+      await cache.getOrSet(k, () => ({ k }));
+      if (++i % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+  })();
+  return { stop: async () => { running = false; await done; } };
+}
+
+describe('issue 16: counters never fall', () => {
+  it('every counter (_total and histogram _count/_bucket) and getStats() hits/misses/evictions are monotonic across autoOptimize growing L1', async () => {
+    const cache = await ready({ namespace: 'mono', l1MaxSize: 500 });
+    const load = zipfTraffic(cache, 20_000, 11);
+    try {
+      // Far more lookups before than autoOptimize makes after its resize, so a reset cannot hide.
+      for (let t = 0; t < 600; t++) {
+        const l1 = (await cache.getStats()).l1;
+        if (l1.enabled && l1.hits + l1.misses >= 80_000) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const before = parseExposition(await cache.metrics());
+      const s0 = await cache.getStats();
+      expect(s0.l1.enabled && s0.l1.evictions).toBeGreaterThan(0);
+      const result = await autoOptimize(cache, PerformanceGoal.MAXIMIZE_HIT_RATE, { accesses: 10_000, warmupAccesses: 5_000 });
+      // Grown past its allocation: the L1 tier object was replaced, the case that reset counters.
+      expect(result.applied[0]?.change.to as number).toBeGreaterThan(500);
+      const after = parseExposition(await cache.metrics());
+      const s1 = await cache.getStats();
+      const monotonic = before.filter((x) => x.type === 'counter' || /_(count|bucket)$/.test(x.name));
+      expect(monotonic.some((x) => x.series.startsWith('tiercache_hits_total{tier="l1"'))).toBe(true);
+      expect(monotonic.some((x) => x.name === 'tiercache_operation_duration_seconds_count')).toBe(true);
+      for (const b of monotonic) {
+        const a = after.find((x) => x.series === b.series);
+        expect(a, b.series).toBeDefined();
+        expect(a!.value, b.series).toBeGreaterThanOrEqual(b.value);
+      }
+      expect(s1.hits).toBeGreaterThanOrEqual(s0.hits);
+      expect(s1.misses).toBeGreaterThanOrEqual(s0.misses);
+      if (s0.l1.enabled && s1.l1.enabled) {
+        expect(s1.l1.hits).toBeGreaterThanOrEqual(s0.l1.hits + 10_000 * 0.3); // what autoOptimize measured, on top
+        expect(s1.l1.evictions).toBeGreaterThanOrEqual(s0.l1.evictions);
+      }
+      expect(result.after).toBeGreaterThan(0);
+      expect(result.after).toBeLessThanOrEqual(1);
+    } finally {
+      await load.stop();
+    }
+  }, 60_000);
 });

@@ -353,7 +353,8 @@ export class MemoryTier<V = unknown> {
 
   /**
    * A new tier of `maxEntries` holding this tier's live entries (as many as fit; the policy of the
-   * new tier starts fresh). For resizing beyond the allocated capacity.
+   * new tier starts fresh) and carrying its hit/miss/eviction/expiration counters on. For resizing
+   * beyond the allocated capacity.
    */
   resized(maxEntries: number): MemoryTier<V> {
     const next = new MemoryTier<V>({ ...this.#options, maxEntries });
@@ -364,6 +365,12 @@ export class MemoryTier<V = unknown> {
     }
     next.setServableUntil(this.#servableUntil);
     next.setFillTtlCap(this.#fillTtlCapMs);
+    // The counters are the cache's, not this allocation's: Prometheus counters and getStats()
+    // must never fall because autoOptimize grew L1.
+    next.#hits += this.#hits;
+    next.#misses += this.#misses;
+    next.#evictions += this.#evictions;
+    next.#expirations += this.#expirations;
     return next;
   }
 
