@@ -41,6 +41,38 @@ describe('memory pressure', () => {
     expect((await cache.healthCheck()).overallHealth).toBe('healthy');
   });
 
+  it('issue 16: a threshold is per cache: a 1 MiB cache presses only itself, and once it closed a fresh default cache is not critical', async () => {
+    const start = async (o: Parameters<typeof createIntegratedCache>[0]) => {
+      const c = createIntegratedCache({ l1MaxSize: 1000, memoryCheckIntervalMs: 20, logLevel: 'silent', ...o });
+      await c.initialize();
+      open.push(c);
+      return c;
+    };
+    const roomy = await start({ enableMemoryMonitoring: true, memoryThresholdMb: 100_000 });
+    const tight = await start({ enableMemoryMonitoring: true, memoryThresholdMb: 1 }); // any process is above 1 MiB RSS
+    for (let i = 0; i < 500; i++) {
+      await roomy.set(`k${i}`, i);
+      await tight.set(`k${i}`, i);
+    }
+    await sleep(150);
+    const t = await tight.healthCheck();
+    expect(t.memoryPressure).toBe('critical');
+    expect(t.memory.thresholdMb).toBe(1);
+    expect(t.l1MaxSize).toBeLessThan(1000);
+    const r = await roomy.healthCheck();
+    expect(r.memoryPressure).toBe('low');
+    expect(r.memory.thresholdMb).toBe(100_000);
+    expect(r.l1MaxSize).toBe(1000);
+    expect(r.l1Size).toBe(500);
+    expect(r.issues.join(' ')).not.toMatch(/memory pressure/);
+    await tight.close();
+    const fresh = await start({});
+    const f = await fresh.healthCheck();
+    expect(f.memoryPressure).toBe('low');
+    expect(f.memory.thresholdMb).toBe(2048);
+    expect(f.overallHealth).toBe('healthy');
+  });
+
   it('reports process, heap, system and cgroup figures', async () => {
     const cache = createIntegratedCache({ logLevel: 'silent' });
     await cache.initialize();

@@ -1,7 +1,7 @@
 import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js';
 import type { CacheStats, CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { evaluateRules } from '../observability/health_rules.js';
-import type { MemoryMetrics, MemoryMonitor } from '../observability/memory_monitor.js';
+import type { MemoryMetrics } from '../observability/memory_monitor.js';
 import type { CircuitBreaker } from '../resilience/circuit_breaker.js';
 import type { TierRuntime } from './tier_setup.js';
 
@@ -107,7 +107,7 @@ export function statsSnapshot(src: ReportSources): CacheStatsSnapshot {
 }
 
 /** Pings Redis (bounded by `l2CommandTimeoutMs`) and reports what it found. */
-export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMonitor: MemoryMonitor): Promise<HealthReport> {
+export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMetrics: () => MemoryMetrics): Promise<HealthReport> {
   const stack = rt.stack;
   const issues: string[] = [];
   let redisConnected: boolean | null = null;
@@ -129,7 +129,7 @@ export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMo
   for (const b of src.breakers()) {
     if (b.state !== 'closed') issues.push(`circuit ${b.name} is ${b.state}: ${b.name === 'redis' ? 'L2 is skipped (L1 and loaders still serve)' : 'the loader is not called (stale values or errors)'}`);
   }
-  const memory = memoryMonitor.getCurrentMetrics();
+  const memory = memoryMetrics();
   if (memory.pressureLevel === 'high' || memory.pressureLevel === 'critical') issues.push(`memory pressure is ${memory.pressureLevel}`);
   const recommendations = evaluateRules({ stats: statsSnapshot(src), memory, redisConnected, redisLatencyMs, l1MaxSize: stack.l1?.entryLimit ?? 0 }).map((r) => `[${r.id}] ${r.recommendation}`);
   const wd = rt.watchdog;
