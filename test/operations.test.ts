@@ -129,6 +129,14 @@ describe('health recommendations: each rule fires on its figure and only then', 
     expect(out[0].recommendation).toMatch(/\d/); // it quotes the measured figure
   });
 
+  it('issue 16: coherence never confirmed since start still quotes how long (it printed "unconfirmed for ? ms")', () => {
+    const i = base();
+    i.stats.coherence = { ...i.stats.coherence, outage: true, confirmedAgoMs: null, unconfirmedForMs: 1234 };
+    const text = evaluateRules(i).map((r) => r.recommendation).join(' ');
+    expect(text).not.toContain('?');
+    expect(text).toMatch(/unconfirmed for 1234 ms \(never confirmed since start\)/);
+  });
+
   it('every rule is documented and covered above', () => {
     expect(HEALTH_RULES.map((r) => r.id).sort()).toEqual(cases.map((c) => c[0]).sort());
     for (const r of HEALTH_RULES) expect(r.doc.length).toBeGreaterThan(20);

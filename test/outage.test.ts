@@ -64,4 +64,29 @@ describe('Redis outage', () => {
     expect((await cache.healthCheck()).redisConnected).toBe(false);
     await cache.close();
   });
+
+  it('issue 16: an idle cache is healthy again within 2x the breaker open time after Redis is back (healthCheck\'s PING closes a half-open breaker)', async () => {
+    const openMs = 2000; // above the client's 2 s reconnect backoff cap, so "back" is reachable in time
+    const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', l2CommandTimeoutMs: 300, circuitBreaker: { openMs } });
+    await cache.initialize();
+    try {
+      await redis.server.kill();
+      for (let i = 0; i < 40 && (await cache.getStats()).breakers.find((b) => b.name === 'redis')?.state !== 'open'; i++) await cache.get(`cold${i}`);
+      expect((await cache.getStats()).breakers.find((b) => b.name === 'redis')?.state).toBe('open');
+      await redis.server.restart();
+      const back = Date.now();
+      // Idle from here on: no request but the probe's own health checks.
+      let h = await cache.healthCheck();
+      while (h.overallHealth !== 'healthy' && Date.now() - back < 3 * openMs) {
+        await new Promise((r) => setTimeout(r, 100));
+        h = await cache.healthCheck();
+      }
+      const tookMs = Date.now() - back;
+      expect(h.issues).toEqual([]);
+      expect(h.breakers.find((b) => b.name === 'redis')?.state).toBe('closed');
+      expect(tookMs).toBeLessThanOrEqual(2 * openMs);
+    } finally {
+      await cache.close();
+    }
+  }, 20_000);
 });

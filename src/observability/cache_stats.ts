@@ -83,6 +83,8 @@ export interface CacheStatsSnapshot {
     outage: boolean;
     /** Age of the last confirmation, in ms (null when coherence is off or never confirmed). */
     confirmedAgoMs: number | null;
+    /** How long invalidations have gone unconfirmed (since the last confirmation, or since start when never confirmed); null when coherence is off. */
+    unconfirmedForMs: number | null;
   };
   /** Cross-process stampede locks taken by getOrSet. */
   locks: { acquired: number; waited: number; lostLeases: number };

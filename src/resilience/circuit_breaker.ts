@@ -124,6 +124,21 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * A probe made outside `run` answered (healthCheck's PING to Redis). When half-open, that is the
+   * probe the breaker waits for: it closes. Without it an idle cache, whose only traffic is health
+   * checks, would stay half-open (and out of a readiness pool) until some request came by.
+   * Open (within `openMs`) stays open: the dependency still gets its rest.
+   */
+  probeSucceeded(): void {
+    if (this.state === 'half-open') this.#close();
+  }
+
+  /** A probe made outside `run` failed: when half-open, the breaker opens again, as on a failed probe call. */
+  probeFailed(): void {
+    if (this.state === 'half-open') this.#open();
+  }
+
   snapshot(): { name: string; state: BreakerState; opens: number; rejected: number } {
     return { name: this.name, state: this.state, opens: this.opens, rejected: this.rejected };
   }
