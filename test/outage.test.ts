@@ -89,4 +89,35 @@ describe('Redis outage', () => {
       await cache.close();
     }
   }, 20_000);
+
+  it('issue 16: the default redis breaker opens within ~1 s under 6 concurrent readers against a SIGSTOPped Redis (consecutive timeouts, whatever the request rate)', async () => {
+    const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent' });
+    await cache.initialize();
+    const opens = () => cache.getStatsSync().breakers.find((b) => b.name === 'redis')?.opens ?? 0;
+    let running = true;
+    let reads = 0;
+    let openedAfterMs = Infinity;
+    redis.server.pause();
+    const stoppedAt = performance.now();
+    // Closed-loop readers, as request handlers would be: each waits for its read, then yields.
+    const readers = Array.from({ length: 6 }, async (_, r) => {
+      for (let i = 0; running; i++) {
+        await cache.get(`cold:${r}:${i}`);
+        reads++;
+        if (openedAfterMs === Infinity && opens() > 0) openedAfterMs = performance.now() - stoppedAt;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    try {
+      while (openedAfterMs === Infinity && performance.now() - stoppedAt < 5000) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      running = false;
+      redis.server.resume();
+      await Promise.all(readers);
+      await cache.close();
+    }
+    // One command timeout (1 s by default) plus scheduling slack: the first round of timeouts opens it.
+    expect(openedAfterMs).toBeLessThan(1600);
+    expect(reads).toBeGreaterThanOrEqual(6);
+  }, 20_000);
 });
