@@ -100,3 +100,46 @@ describe('issue 16: counters never fall', () => {
     }
   }, 60_000);
 });
+
+describe('issue 16: OpenTelemetry through the real SDK (@opentelemetry/sdk-metrics, in-memory exporter)', () => {
+  it('two caches on one meter are two series (namespace attribute on every point); a closed cache is no longer observed', async () => {
+    const { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.DELTA);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('app');
+    try {
+      const a = await ready({ namespace: 'otel-a', meter });
+      const b = await ready({ namespace: 'otel-b', meter });
+      await a.set('k', 1);
+      for (let i = 0; i < 3; i++) await a.get('k');
+      await b.set('k', 1);
+      await b.get('k');
+      const collect = async () => {
+        exporter.reset();
+        await reader.forceFlush();
+        const points: { metric: string; attributes: Record<string, unknown>; value: unknown }[] = [];
+        for (const rm of exporter.getMetrics())
+          for (const sm of rm.scopeMetrics)
+            for (const m of sm.metrics) for (const p of m.dataPoints) points.push({ metric: m.descriptor.name, attributes: p.attributes, value: p.value });
+        return points;
+      };
+      const first = await collect();
+      const tiercache = first.filter((p) => p.metric.startsWith('tiercache.'));
+      expect(tiercache.length).toBeGreaterThan(0);
+      for (const p of tiercache) expect(['otel-a', 'otel-b'], `${p.metric} ${JSON.stringify(p.attributes)}`).toContain(p.attributes.namespace);
+      const hitsL1 = (ns: string, points: typeof first) => points.find((p) => p.metric === 'tiercache.hits' && p.attributes.tier === 'l1' && p.attributes.namespace === ns)?.value;
+      expect(hitsL1('otel-a', first)).toBe(3);
+      expect(hitsL1('otel-b', first)).toBe(1);
+      await b.close();
+      await a.get('k');
+      const second = await collect();
+      expect(hitsL1('otel-a', second)).toBe(1); // delta since the first collection
+      // Delta temporality reports only attribute sets observed in this collection: the closed cache's callback is gone.
+      expect(second.filter((p) => p.attributes.namespace === 'otel-b')).toEqual([]);
+      expect(second.filter((p) => p.metric === 'tiercache.l1.entries' && p.attributes.namespace === 'otel-a')).toHaveLength(1);
+    } finally {
+      await provider.shutdown();
+    }
+  });
+});

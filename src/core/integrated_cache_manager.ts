@@ -73,6 +73,7 @@ export class IntegratedCacheManager {
   #memory: MemoryMonitor | null = null;
   #unregisterMemory: MemoryRegistration | null = null;
   #prom: PrometheusMetrics | null = null;
+  #unregisterMeter: (() => void) | null = null;
 
   /**
    * @param patternOptions the pattern manager's defaults (read/write pattern, TTLs, adaptive TTL,
@@ -198,7 +199,7 @@ export class IntegratedCacheManager {
     if (c.enableMemoryMonitoring) {
       this.#unregisterMemory = this.#memory.register({ l1: () => (this.#state === 'ready' ? stack.l1 : null), temporaryPatterns: c.temporaryKeyPatterns, intervalMs: c.memoryCheckIntervalMs, thresholdMb: c.memoryThresholdMb, logger: this.logger });
     }
-    if (c.meter !== undefined) registerOpenTelemetry(c.meter, () => statsSnapshot(this.#sources()));
+    if (c.meter !== undefined) this.#unregisterMeter = registerOpenTelemetry(c.meter, () => statsSnapshot(this.#sources()), c.namespace);
     this.#state = 'ready';
     this.#stats.start(() => totalOps(this.#sources()));
   }
@@ -469,6 +470,8 @@ export class IntegratedCacheManager {
     this.#state = 'closed';
     this.#stats.stop();
     this.#unregisterMemory?.();
+    this.#unregisterMeter?.();
+    this.#unregisterMeter = null;
     await this.#runtime?.close();
   }
 

@@ -20,8 +20,12 @@ export interface MetricsRegistry {
 export interface MeterLike {
   createObservableCounter(name: string, options?: { description?: string; unit?: string }): object;
   createObservableGauge(name: string, options?: { description?: string; unit?: string }): object;
-  addBatchObservableCallback(callback: (result: { observe(observable: object, value: number, attributes?: Record<string, string>): void }) => void, observables: object[]): void;
+  addBatchObservableCallback(callback: BatchCallback, observables: object[]): void;
+  /** Present on every `@opentelemetry/api` Meter; called on close so a closed cache is no longer observed. */
+  removeBatchObservableCallback?(callback: BatchCallback, observables: object[]): void;
 }
+
+type BatchCallback = (result: { observe(observable: object, value: number, attributes?: Record<string, string>): void }) => void;
 
 type Snapshot = () => CacheStatsSnapshot;
 
@@ -121,31 +125,35 @@ function latencyHistogram(snapshot: Snapshot) {
 
 /**
  * The same figures as OpenTelemetry observable instruments on a meter you pass (any
- * `@opentelemetry/api` Meter: the SDK's, or a vendor's). Read at collection time.
+ * `@opentelemetry/api` Meter: the SDK's, or a vendor's). Read at collection time. Every
+ * observation carries the cache's `namespace` attribute: two caches on one meter are two series
+ * (without it an SDK keeps one of two identical attribute sets). Returns the function that removes
+ * the callback (the cache calls it on close).
  */
-export function registerOpenTelemetry(meter: MeterLike, snapshot: Snapshot): void {
+export function registerOpenTelemetry(meter: MeterLike, snapshot: Snapshot, namespace: string): () => void {
   const hits = meter.createObservableCounter('tiercache.hits', { description: 'Reads answered by a tier' });
   const misses = meter.createObservableCounter('tiercache.misses', { description: 'Reads answered by no tier' });
   const errors = meter.createObservableCounter('tiercache.errors', { description: 'Errors by kind' });
   const ratio = meter.createObservableGauge('tiercache.hit_ratio', { description: 'Hit ratio since start' });
   const l1 = meter.createObservableGauge('tiercache.l1.entries', { description: 'Entries in L1' });
   const latency = meter.createObservableGauge('tiercache.operation.duration', { description: 'Latency quantiles per operation', unit: 's' });
-  meter.addBatchObservableCallback(
-    (r) => {
-      const s = snapshot();
-      if (s.l1.enabled) r.observe(hits, s.l1.hits, { tier: 'l1' });
-      r.observe(hits, s.l2.hits, { tier: 'l2' });
-      r.observe(misses, s.misses);
-      r.observe(errors, s.l2.errors, { kind: 'l2' });
-      r.observe(errors, s.loader.errors, { kind: 'loader' });
-      r.observe(ratio, s.hitRate);
-      if (s.l1.enabled) r.observe(l1, s.l1.size);
-      for (const [op, l] of Object.entries(s.latency)) {
-        if (l.count === 0) continue;
-        r.observe(latency, l.p50Ms / 1000, { operation: op, quantile: '0.5' });
-        r.observe(latency, l.p99Ms / 1000, { operation: op, quantile: '0.99' });
-      }
-    },
-    [hits, misses, errors, ratio, l1, latency],
-  );
+  const observables = [hits, misses, errors, ratio, l1, latency];
+  const callback: BatchCallback = (r) => {
+    const s = snapshot();
+    const observe = (inst: object, v: number, attributes: Record<string, string> = {}) => r.observe(inst, v, { ...attributes, namespace });
+    if (s.l1.enabled) observe(hits, s.l1.hits, { tier: 'l1' });
+    observe(hits, s.l2.hits, { tier: 'l2' });
+    observe(misses, s.misses);
+    observe(errors, s.l2.errors, { kind: 'l2' });
+    observe(errors, s.loader.errors, { kind: 'loader' });
+    observe(ratio, s.hitRate);
+    if (s.l1.enabled) observe(l1, s.l1.size);
+    for (const [op, l] of Object.entries(s.latency)) {
+      if (l.count === 0) continue;
+      observe(latency, l.p50Ms / 1000, { operation: op, quantile: '0.5' });
+      observe(latency, l.p99Ms / 1000, { operation: op, quantile: '0.99' });
+    }
+  };
+  meter.addBatchObservableCallback(callback, observables);
+  return () => meter.removeBatchObservableCallback?.(callback, observables);
 }
