@@ -85,6 +85,8 @@ export class MemoryTier<V = unknown> {
   #limit: number;
   /** Called with every key looked up by `get` while tuning samples traffic; null otherwise. */
   #sampler: ((key: string) => void) | null = null;
+  /** Called with every key stored and the TTL it got (ms; 0 = none) while tuning watches fills. */
+  #fillObserver: ((key: string, ttlMs: number) => void) | null = null;
   readonly #options: MemoryTierOptions;
   /** When > 0, no entry is stored for longer than this many ms (coherence outage mode). */
   #fillTtlCapMs = 0;
@@ -237,6 +239,7 @@ export class MemoryTier<V = unknown> {
       this.delete(key);
       return false;
     }
+    if (this.#fillObserver !== null) this.#fillObserver(key, expiresAt === 0 ? 0 : expiresAt - this.#clock.now());
     const w = weight >>> 0;
     if (this.maxBytes !== 0 && w > this.maxBytes) {
       this.delete(key);
@@ -349,6 +352,11 @@ export class MemoryTier<V = unknown> {
   /** Sees every key `get` looks up (tuning samples traffic with it); null stops it. */
   setAccessSampler(sampler: ((key: string) => void) | null): void {
     this.#sampler = sampler;
+  }
+
+  /** Tuning: `observer` sees every key stored and its TTL in ms (0 = none); null stops it. */
+  setFillObserver(observer: ((key: string, ttlMs: number) => void) | null): void {
+    this.#fillObserver = observer;
   }
 
   /**
