@@ -169,10 +169,12 @@ export const integratedCacheConfigSchema = z
             minimumCalls: z.number().int().min(1).default(20),
             windowMs: z.number().int().min(10).default(10_000),
             openMs: z.number().int().min(1).default(1000),
+            /** Open at once when a Redis round trip times out and nothing succeeded since it started (see CircuitBreakerOptions). */
+            tripOnSilentTimeout: z.boolean().default(true),
           })
           .strict(),
       ])
-      .default({ failureRatio: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 1000 }),
+      .default({ failureRatio: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 1000, tripOnSilentTimeout: true }),
     /**
      * Default consistency of reads and writes (core/consistency.ts, docs/consistency.md): STRONG
      * reads never use L1; WEAK turns cross-instance invalidation off. @default 'eventual'

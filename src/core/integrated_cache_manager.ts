@@ -11,7 +11,7 @@ import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOption
 import type { ArgumentContext } from '../guards/argument_validator.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
-import { getMemoryMonitor, type MemoryMonitor } from '../observability/memory_monitor.js';
+import { getMemoryMonitor, type MemoryMetrics, type MemoryMonitor, type MemoryRegistration } from '../observability/memory_monitor.js';
 import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
 import { CacheWarmer } from '../patterns/cache_warmer.js';
 import { InvalidationManager } from '../patterns/invalidation_manager.js';
@@ -74,9 +74,10 @@ export class IntegratedCacheManager {
   #patternCounters: (() => CacheStatsSnapshot['patterns']) | null = null;
   #warmer: CacheWarmer | null = null;
   #memory: MemoryMonitor | null = null;
-  #unregisterMemory: (() => void) | null = null;
+  #unregisterMemory: MemoryRegistration | null = null;
   #prom: PrometheusMetrics | null = null;
   #audit: AuditLog | null = null;
+  #unregisterMeter: (() => void) | null = null;
 
   /**
    * @param patternOptions the pattern manager's defaults (read/write pattern, TTLs, adaptive TTL,
@@ -213,7 +214,7 @@ export class IntegratedCacheManager {
     if (c.enableMemoryMonitoring) {
       this.#unregisterMemory = this.#memory.register({ l1: () => (this.#state === 'ready' ? stack.l1 : null), temporaryPatterns: c.temporaryKeyPatterns, intervalMs: c.memoryCheckIntervalMs, thresholdMb: c.memoryThresholdMb, logger: this.logger });
     }
-    if (c.meter !== undefined) registerOpenTelemetry(c.meter, () => statsSnapshot(this.#sources()));
+    if (c.meter !== undefined) this.#unregisterMeter = registerOpenTelemetry(c.meter, () => statsSnapshot(this.#sources()), c.namespace);
     this.#state = 'ready';
     this.#stats.start(() => totalOps(this.#sources()));
   }
@@ -373,7 +374,7 @@ export class IntegratedCacheManager {
   healthCheck(options?: GuardOptions): Promise<HealthReport> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.admin('healthCheck', options, () => healthReport(this.#sources(), this.#ready(), this.#memory as MemoryMonitor));
+    return door.admin('healthCheck', options, () => healthReport(this.#sources(), this.#ready(), () => this.#memoryMetrics()));
   }
 
   /** Prometheus exposition text of the live figures (prom-client; names `tiercache_*`). ADMIN with security on. */
@@ -411,6 +412,12 @@ export class IntegratedCacheManager {
     this.#ready();
     this.#prom ??= new PrometheusMetrics(() => statsSnapshot(this.#sources()), { namespace: this.config.namespace });
     return this.#prom;
+  }
+
+  /** This cache's memory figures: against its own `memoryThresholdMb`, with its own L1. */
+  #memoryMetrics(): MemoryMetrics {
+    if (this.#unregisterMemory !== null) return this.#unregisterMemory.metrics();
+    return (this.#memory as MemoryMonitor).getCurrentMetrics({ thresholdMb: this.config.memoryThresholdMb, l1: () => this.#runtime?.stack.l1 ?? null });
   }
 
   /** The process's memory monitor (figures always; it acts on this L1 with `enableMemoryMonitoring`). Refused with security on. */
@@ -478,6 +485,8 @@ export class IntegratedCacheManager {
     this.#state = 'closed';
     this.#stats.stop();
     this.#unregisterMemory?.();
+    this.#unregisterMeter?.();
+    this.#unregisterMeter = null;
     await this.#runtime?.close();
     this.#audit?.close();
   }
