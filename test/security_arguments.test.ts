@@ -41,7 +41,7 @@ const writer = { name: 'args-writer', write: () => true };
 const BAD: [string, Call][] = [
   ['get(null)', (c, o) => c.get(null as never, o)],
   ['get(42)', (c, o) => c.get(42 as never, o)],
-  ['set(null)', (c, o) => c.set(null as never, 1, o)],
+  ['set(null)', (c, o) => c.set(null as never, 1 as never, o)],
   ['delete(7)', (c, o) => c.delete(7 as never, o)],
   ['invalidatePattern(null)', (c, o) => c.invalidatePattern(null as never, o)],
   ['set with tags: 1', (c, o) => c.set('k:tags1', 1, { ...o, tags: 1 as never })],

@@ -25,6 +25,7 @@ import { SecurityManager } from '../security/security_manager.js';
 import { SessionStore } from '../security/session_store.js';
 import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import { redactWith } from '../util/redaction.js';
+import type { CacheKey, CacheSchemaEntry, CacheValue, LoaderOf, UntypedSchema } from '../types/cache_schema.js';
 import { registerInternals } from './cache_internals.js';
 import { healthReport, statsSnapshot, totalOps, type HealthReport, type ReportSources } from './cache_report.js';
 import { SystemClock, type Clock } from './clock.js';
@@ -49,7 +50,7 @@ type State = 'new' | 'initializing' | 'ready' | 'closed';
  * per cache or per call, STRONG, WEAK and SESSION are available (docs/consistency.md). With
  * security on, every operation needs a `sessionId`; monitoring, tuning and benchmarks need ADMIN.
  */
-export class IntegratedCacheManager {
+export class IntegratedCacheManager<S extends object = UntypedSchema> {
   readonly config: IntegratedCacheConfig;
   readonly logger: Logger;
   /** 'security' events: `{ type, key, reason }` (a rejected value, a denied access). */
@@ -223,23 +224,29 @@ export class IntegratedCacheManager {
    * The value for `key`, from L1, else L2; `options.default` (or `undefined`) on a miss.
    * A Redis failure is a miss here, never an error.
    */
-  get<T = unknown>(key: string, options?: GetOptions<T>): Promise<T | undefined> {
+  /** Untyped caches only: `T` is the caller's assertion of what is stored under `key`. */
+  get<T>(this: IntegratedCacheManager<UntypedSchema>, key: string, options?: GetOptions<T>): Promise<T | undefined>;
+  get<K extends CacheKey<S>>(key: K, options?: GetOptions<CacheValue<S, K>>): Promise<CacheValue<S, K> | undefined>;
+  get(key: string, options?: GetOptions<unknown>): Promise<unknown> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.get(key, options as GetOptions<unknown>) as Promise<T | undefined>;
+    return door.get(key, options);
   }
 
   /**
    * L1 only, synchronous, for hot paths: no promise, no allocation on a hit. A miss here says
    * nothing about L2; use `get` to look further. Refused with security on (no session check).
    */
-  getSync<T = unknown>(key: string): T | undefined {
+  /** Untyped caches only: `T` is the caller's assertion of what is stored under `key`. */
+  getSync<T>(this: IntegratedCacheManager<UntypedSchema>, key: string): T | undefined;
+  getSync<K extends CacheKey<S>>(key: K): CacheValue<S, K> | undefined;
+  getSync(key: string): unknown {
     this.#ops().refuseSync('getSync');
     const l1 = this.#runtime?.stack.l1 ?? null;
     if (l1 === null) return undefined;
     const v = l1.get(key);
     if (v === undefined) this.#stats.syncMisses++;
-    return v as T | undefined;
+    return v;
   }
 
   /**
@@ -247,35 +254,38 @@ export class IntegratedCacheManager {
    * (nothing is written then). Resolves once L2 acknowledged the write (batched with the other
    * writes of this tick).
    */
-  set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+  set<K extends CacheKey<S>>(key: K, value: CacheValue<S, K>, options?: SetOptions): Promise<void> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.set(key, value, options);
   }
 
   /** Removes `key` from every tier (and what depends on it). Resolves to whether it existed in any. */
-  delete(key: string, options?: GuardOptions): Promise<boolean> {
+  delete(key: CacheKey<S>, options?: GuardOptions): Promise<boolean> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.delete(key, options);
   }
 
   /** Whether a live value exists for `key` in L1 or L2 (does not count as a read). */
-  has(key: string, options?: GuardOptions): Promise<boolean> {
+  has(key: CacheKey<S>, options?: GuardOptions): Promise<boolean> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.has(key, options);
   }
 
   /** Values for `keys`, in order; L2 lookups of the L1 misses go out as one batched round trip. */
-  getMany<T = unknown>(keys: readonly string[], options?: GuardOptions): Promise<(T | undefined)[]> {
+  /** Untyped caches only: `T` is the caller's assertion of what is stored under the keys. */
+  getMany<T>(this: IntegratedCacheManager<UntypedSchema>, keys: readonly string[], options?: GuardOptions): Promise<(T | undefined)[]>;
+  getMany<K extends CacheKey<S>>(keys: readonly K[], options?: GuardOptions): Promise<(CacheValue<S, K> | undefined)[]>;
+  getMany(keys: readonly string[], options?: GuardOptions): Promise<unknown[]> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.getMany(keys, options) as Promise<(T | undefined)[]>;
+    return door.getMany(keys, options);
   }
 
   /** Stores several entries; their L2 writes go out batched. All are validated before any is written. */
-  setMany(entries: readonly SetManyEntry[], options?: GuardOptions): Promise<void> {
+  setMany(entries: readonly CacheSchemaEntry<S>[], options?: GuardOptions): Promise<void> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.setMany(entries, options);
@@ -286,11 +296,15 @@ export class IntegratedCacheManager {
    * Concurrent calls for one key in this process share one loader call and its outcome; a loader
    * failure reaches every waiter as a `LoaderError` (its `cause` is what the loader threw) and
    * nothing is cached. A loader result of `undefined` is returned but not cached.
+   *
+   * Typed by the loader: a loader returning `T` (or `Promise<T>`) makes this `Promise<T>`;
+   * `undefined` is in the result only if the loader may return it. With a schema, the loader's
+   * result must fit the key's value type.
    */
-  getOrSet<T>(key: string, loader: LoaderLike<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+  getOrSet<K extends CacheKey<S>, R extends CacheValue<S, K> | undefined>(key: K, loader: LoaderOf<R>, options?: GetOrSetOptions): Promise<R> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.getOrSet(key, loader as LoaderLike<unknown>, options) as Promise<T | undefined>;
+    return door.getOrSet(key, loader as LoaderLike<unknown>, options) as Promise<R>;
   }
 
   /**
@@ -535,7 +549,11 @@ export class IntegratedCacheManager {
   }
 }
 
-/** Creates a cache from options (validated; an invalid option throws `InvalidOptionsError` naming it). */
-export function createIntegratedCache(options: IntegratedCacheOptions = {}, patternOptions: PatternManagerOptions = {}): IntegratedCacheManager {
-  return new IntegratedCacheManager(options, patternOptions);
+/**
+ * Creates a cache from options (validated; an invalid option throws `InvalidOptionsError` naming it).
+ * `S`, a schema of key prefixes to value types, types `get`, `set` and `getOrSet` (see CacheKey);
+ * without it the cache takes any string key and any value.
+ */
+export function createIntegratedCache<S extends object = UntypedSchema>(options: IntegratedCacheOptions = {}, patternOptions: PatternManagerOptions = {}): IntegratedCacheManager<S> {
+  return new IntegratedCacheManager<S>(options, patternOptions);
 }
