@@ -23,7 +23,7 @@ import { SecureOperations } from '../security/secure_operations.js';
 import { SecurityAdmin } from '../security/security_admin.js';
 import { SecurityManager } from '../security/security_manager.js';
 import { SessionStore } from '../security/session_store.js';
-import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetManyEntry, SetOptions } from '../types/cache_operations.js';
+import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetOptions } from '../types/cache_operations.js';
 import { redactWith } from '../util/redaction.js';
 import type { CacheKey, CacheSchemaEntry, CacheValue, LoaderOf, UntypedSchema } from '../types/cache_schema.js';
 import { registerInternals } from './cache_internals.js';
