@@ -28,17 +28,17 @@ export interface OptimizeResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** L1 hit ratio over the next `accesses` lookups (or `timeoutMs`). */
-export async function measureL1HitRatio(cache: IntegratedCacheManager, accesses: number, timeoutMs = 30_000): Promise<number> {
+export async function measureL1HitRatio<S extends object>(cache: IntegratedCacheManager<S>, accesses: number, timeoutMs = 30_000): Promise<number> {
   const l1 = internalsOf(cache).l1();
   if (l1 === null) throw new CacheStateError('needs L1');
   const s0 = l1.stats();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const tier = internalsOf(cache).l1() ?? l1;
-    const s = tier.stats();
-    const n = s.hits + s.misses - (tier === l1 ? s0.hits + s0.misses : 0);
+    // A resized L1 carries its predecessor's counters on, so the baseline holds across a resize.
+    const s = (internalsOf(cache).l1() ?? l1).stats();
+    const n = s.hits + s.misses - (s0.hits + s0.misses);
     if (n >= accesses || Date.now() > deadline) {
-      const h = s.hits - (tier === l1 ? s0.hits : 0);
+      const h = s.hits - s0.hits;
       return n === 0 ? 0 : h / n;
     }
     await sleep(10);
@@ -50,8 +50,8 @@ export async function measureL1HitRatio(cache: IntegratedCacheManager, accesses:
  * L1 in place), let the L1 refill for `warmupAccesses`, then measure over `accesses` lookups.
  * Reports what it applied, the measured before/after and the prediction. Traffic must be flowing.
  */
-export async function autoOptimize(
-  cache: IntegratedCacheManager,
+export async function autoOptimize<S extends object>(
+  cache: IntegratedCacheManager<S>,
   goal: PerformanceGoal = PerformanceGoal.MAXIMIZE_HIT_RATE,
   options: QuickTuneOptions & { warmupAccesses?: number } = {},
 ): Promise<OptimizeResult> {
