@@ -1,14 +1,15 @@
 import { InvalidOptionsError } from '../errors.js';
 import type { IntegratedCacheOptions } from './integrated_cache_config.js';
 
-type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'keyring' | readonly string[];
+/** How a `CACHE_*` variable's text is parsed: a scalar kind, a list, a keyring, or one of the given words. */
+export type EnvVariableKind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'keyring' | readonly string[];
 
 /**
  * Every `CACHE_*` variable tiercache reads, and the option it sets. The name is the option's in
  * SCREAMING_SNAKE_CASE (`l1MaxSize` → `CACHE_L1_MAX_SIZE`); the value is parsed per kind, then
  * validated by the same schema as options passed in code.
  */
-export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCacheOptions; kind: Kind }>> = {
+export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCacheOptions; kind: EnvVariableKind }>> = {
   CACHE_REDIS_URL: { option: 'redisUrl', kind: 'string' },
   CACHE_REDIS_CLUSTER_NODES: { option: 'redisClusterNodes', kind: 'list' },
   CACHE_SENTINELS: { option: 'sentinels', kind: 'list' },
@@ -68,7 +69,7 @@ export const ENV_VARIABLES: Readonly<Record<string, { option: keyof IntegratedCa
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
-function parse(name: string, raw: string, kind: Kind): unknown {
+function parse(name: string, raw: string, kind: EnvVariableKind): unknown {
   const v = raw.trim();
   const bad = (accepted: string): never => {
     throw new InvalidOptionsError(name, `${JSON.stringify(raw)} is not accepted; expected ${accepted}`);

@@ -12,7 +12,8 @@ import type { Clock } from './clock.js';
 import { SingleFlight } from './single_flight.js';
 
 /** The data source behind the cache (L3). Returning `undefined` means "no such value": nothing is cached. */
-export type Loader<T> = (key: string) => T | undefined | Promise<T | undefined>;
+import type { Loader } from '../types/cache_operations.js';
+export type { Loader };
 
 export interface TierStackOptions {
   l1: MemoryTier | null;

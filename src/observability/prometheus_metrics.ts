@@ -25,9 +25,11 @@ export interface MeterLike {
   removeBatchObservableCallback?(callback: BatchCallback, observables: object[]): void;
 }
 
-type BatchCallback = (result: { observe(observable: object, value: number, attributes?: Record<string, string>): void }) => void;
+/** What an OpenTelemetry meter calls at collection time (the API's batch observable callback). */
+export type BatchCallback = (result: { observe(observable: object, value: number, attributes?: Record<string, string>): void }) => void;
 
-type Snapshot = () => CacheStatsSnapshot;
+/** Reads the cache's current statistics (what a scrape reports). */
+export type StatsSource = () => CacheStatsSnapshot;
 
 /**
  * Prometheus exposition (prom-client) of the cache's live figures. Nothing is counted twice: every
@@ -39,7 +41,7 @@ export class PrometheusMetrics {
   readonly registry: MetricsRegistry;
 
   /** Throws `InvalidOptionsError` when prom-client (an optional peer) is not installed. */
-  constructor(snapshot: Snapshot, labels: Record<string, string> = {}) {
+  constructor(snapshot: StatsSource, labels: Record<string, string> = {}) {
     const { Counter, Gauge, Registry } = loadPeer<typeof import('prom-client')>('prom-client', 'metrics');
     const registry = new Registry();
     registry.setDefaultLabels(labels);
@@ -102,7 +104,7 @@ export class PrometheusMetrics {
  * `Histogram`: that one can only observe, and replaying every timing at scrape would cost what the
  * buckets exist to avoid.
  */
-function latencyHistogram(snapshot: Snapshot) {
+function latencyHistogram(snapshot: StatsSource) {
   const name = 'tiercache_operation_duration_seconds';
   const help = 'Latency of timed operations (L1 hits on the synchronous fast path are not timed).';
   const les = [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf'];
@@ -130,7 +132,7 @@ function latencyHistogram(snapshot: Snapshot) {
  * (without it an SDK keeps one of two identical attribute sets). Returns the function that removes
  * the callback (the cache calls it on close).
  */
-export function registerOpenTelemetry(meter: MeterLike, snapshot: Snapshot, namespace: string): () => void {
+export function registerOpenTelemetry(meter: MeterLike, snapshot: StatsSource, namespace: string): () => void {
   const hits = meter.createObservableCounter('tiercache.hits', { description: 'Reads answered by a tier' });
   const misses = meter.createObservableCounter('tiercache.misses', { description: 'Reads answered by no tier' });
   const errors = meter.createObservableCounter('tiercache.errors', { description: 'Errors by kind' });

@@ -51,7 +51,8 @@ export interface PatternSetOptions<T> {
   dependsOn?: string[];
 }
 
-type LoaderArg<T> = DataLoader<T> | ((key: string) => T | undefined | Promise<T | undefined>);
+/** A DataLoader, or a plain loader function of one key. */
+export type LoaderArg<T> = DataLoader<T> | ((key: string) => T | undefined | Promise<T | undefined>);
 
 /**
  * The seed's cache patterns over the cache's public operations (docs/patterns in cache_pattern.ts):
@@ -80,6 +81,7 @@ export class PatternManager {
   readonly #adaptive: AdaptiveTtl | null;
   readonly stats = { refreshes: 0, refreshErrors: 0, writeThrough: 0, writeBehind: 0, batchLoads: 0 };
 
+  /** @internal Built by the cache (`cache.patternManager` / the security guards), never by users: its arguments are the cache's internals. */
   constructor(ctx: PatternContext, options: PatternManagerOptions = {}) {
     this.#ctx = ctx;
     this.invalidationManager = ctx.invalidation;

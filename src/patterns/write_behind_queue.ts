@@ -128,6 +128,7 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
   #groupReady = false;
   readonly stats: WriteBehindStats = { queued: 0, flushedKeys: 0, batches: 0, coalesced: 0, retries: 0, deadLettered: 0, superseded: 0, termsLost: 0, leader: false, fence: 0 };
 
+  /** @internal Built by the pattern manager (`patternManager.writeBehindQueue(writer)`), which owns its Redis connection. */
   constructor(args: { name: string; namespace: string; backend: RedisBackend; codec: EnvelopeCodec; writer: DataWriter<T>; logger: Logger; commandTimeoutMs: number; options?: WriteBehindOptions }) {
     super();
     this.name = args.name;

@@ -53,6 +53,7 @@ export class RateLimiter {
   leases = 0;
   denied = 0;
 
+  /** @internal Built by the cache (`cache.patternManager` / the security guards), never by users: its arguments are the cache's internals. */
   constructor(backend: RedisBackend | null, namespacePrefix: string, commandTimeoutMs: number) {
     this.#backend = backend;
     this.#prefix = `${namespacePrefix}rl:`;
