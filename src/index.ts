@@ -42,3 +42,7 @@ export { MemoryMonitor, getMemoryMonitor, type MemoryMetrics, type PressureLevel
 export { HEALTH_RULES, type HealthRule } from './observability/health_rules.js';
 export { PrometheusMetrics } from './observability/prometheus_metrics.js';
 export { startDashboard, type Dashboard, type DashboardOptions } from './observability/dashboard.js';
+export type { CacheEventMap, CacheEventName, CacheEventListener, AnsweringTier } from './observability/cache_events.js';
+export { TRACING_CHANNELS, type TraceContext, type TracedOperation } from './observability/tracing.js';
+export type { CacheKey, CacheValue, CacheSchemaEntry, UntypedSchema, LoaderOf } from './types/cache_schema.js';
+export type { RedisTlsOptions, CircuitBreakerSettings, EncryptionKeyOption } from './config/integrated_cache_options.js';

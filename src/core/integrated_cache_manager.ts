@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { BenchmarkType, runBenchmark, scratchNamespace, type BenchmarkResult } from '../bench/cache_benchmark.js';
@@ -8,6 +7,7 @@ import { configFromEnv } from '../config/env_config.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOptionsError, RateLimitError } from '../errors.js';
 import { KeyValidator } from '../guards/key_validator.js';
+import { CacheEvents, type CacheEventListener, type CacheEventName } from '../observability/cache_events.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { getMemoryMonitor, type MemoryMonitor } from '../observability/memory_monitor.js';
 import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
@@ -50,8 +50,11 @@ type State = 'new' | 'initializing' | 'ready' | 'closed';
 export class IntegratedCacheManager<S extends object = UntypedSchema> {
   readonly config: IntegratedCacheConfig;
   readonly logger: Logger;
-  /** 'security' events: `{ type, key, reason }` (a rejected value, a denied access). */
-  readonly events = new EventEmitter();
+  /**
+   * The typed event emitter behind `on`/`off`/`once` (see {@link CacheEventMap}). Events are built
+   * only while a listener is attached.
+   */
+  readonly events = new CacheEvents();
   readonly #clock: Clock;
   readonly #keys: KeyValidator;
   readonly #stats: CacheStats;
@@ -108,6 +111,28 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     });
   }
 
+  /**
+   * Listens to a cache event: 'hit', 'miss', 'set', 'delete', 'invalidated', 'error' (failures the
+   * cache absorbed), 'breaker', 'security'; payloads in {@link CacheEventMap}. While no listener is
+   * attached, operations build no event payloads.
+   */
+  on<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  /** Like `on`, for one event. */
+  once<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    this.events.once(event, listener);
+    return this;
+  }
+
+  /** Removes a listener added with `on` or `once`. */
+  off<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
   /** Whether an L2 (Redis) is configured. */
   get hasL2(): boolean {
     return endpointOf(this.config) !== null;
@@ -136,6 +161,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
           this.events.emit('security', e);
         },
         sessionHooks: { onKey: (k) => this.#sessions?.onInvalidated(k), onFlush: () => this.#sessions?.forgetAll() },
+        events: this.events,
       });
     } catch (err) {
       this.#state = 'closed';
@@ -156,6 +182,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       strong: this.#strong,
       hasL2: this.hasL2,
       confirmedAt: () => rt.watchdog?.confirmedAt ?? null,
+      events: this.events,
     });
     const secured = c.enableSecurity || c.enableAccessControl;
     const limiter = secured || c.globalRateLimit !== undefined ? new RateLimiter(backend, `${c.namespace}:`, c.l2CommandTimeoutMs) : null;
