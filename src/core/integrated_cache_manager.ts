@@ -312,10 +312,13 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
    * `undefined` is in the result only if the loader may return it. With a schema, the loader's
    * result must fit the key's value type.
    */
-  getOrSet<K extends CacheKey<S>, R extends CacheValue<S, K> | undefined>(key: K, loader: LoaderOf<R>, options?: GetOrSetOptions): Promise<R> {
+  getOrSet<K extends CacheKey<S>, R extends CacheValue<S, K> | undefined>(key: K, loader: LoaderOf<R>, options?: GetOrSetOptions): Promise<R>;
+  /** Untyped caches, an explicit `getOrSet<T>` (the form before loader typing): `T | undefined`. */
+  getOrSet<T>(this: IntegratedCacheManager<UntypedSchema>, key: string, loader: LoaderLike<T>, options?: GetOrSetOptions): Promise<T | undefined>;
+  getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.getOrSet(key, loader as LoaderLike<unknown>, options) as Promise<R>;
+    return door.getOrSet(key, loader, options);
   }
 
   /**

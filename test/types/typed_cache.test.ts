@@ -31,6 +31,8 @@ describe('types', () => {
     expectTypeOf(c).toEqualTypeOf<User | undefined>();
     const d = await cache.getOrSet('k:4', { load: async (key: string) => ({ key }) });
     expectTypeOf(d).toEqualTypeOf<{ key: string }>();
+    // The explicit form of before still compiles on an untyped cache, with its old result type.
+    expectTypeOf(await cache.getOrSet<User>('k:5', async () => ({ id: 5, name: 'x' }))).toEqualTypeOf<User | undefined>();
     expect(a.n).toBe(1); // no `!` needed
     expect(b + 1).toBe(43);
     await cache.close();
@@ -72,6 +74,8 @@ describe('types', () => {
     await cache.get('order:1');
     // @ts-expect-error get<T> is a cast: a typed cache does not offer it
     await cache.get<number>('user:1');
+    // @ts-expect-error the explicit getOrSet<T> is for untyped caches only
+    await cache.getOrSet<Session>('user:1', async () => ({ token: 'x' }));
     // @ts-expect-error the loader must produce the key's type
     await cache.getOrSet('session:1', async () => 5);
     // @ts-expect-error a setMany entry's value follows its key
