@@ -6,6 +6,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createIntegratedCache, type IntegratedCacheManager, type IntegratedCacheOptions, integratedCacheConfigSchema, quickTune } from '../../src/index.js';
 import type { z } from 'zod';
+import { KeyvTiercache } from '../../src/adapters/keyv_store.js';
 
 interface User {
   id: number;
@@ -88,6 +89,8 @@ describe('types', () => {
     // A typed cache goes wherever an untyped one is taken (tuning, dashboard, Keyv store).
     const tuneLater = (): Promise<unknown> => quickTune(cache); // compiles: that is the check
     expect(typeof tuneLater).toBe('function');
+    const store = new KeyvTiercache(cache);
+    expect(await store.get('user:7')).toEqual({ id: 7, name: 'Ada' });
     await cache.close();
   });
 
