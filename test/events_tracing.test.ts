@@ -57,6 +57,18 @@ describe('typed events', () => {
     ]);
   });
 
+  it("a thenable loader counts as this call's load only once it resolves (a failed reload serving grace is no set)", async () => {
+    const cache = await makeCache();
+    const ok: PromiseLike<number> = { then: (res) => Promise.resolve(res?.(7)) as never };
+    expect(await cache.getOrSet('t', () => ok, { ttl: 0.05, grace: 5 })).toBe(7);
+    await new Promise((r) => setTimeout(r, 100));
+    const seen = record(cache, ['miss', 'set', 'hit']);
+    const failing: PromiseLike<number> = { then: (_res, rej) => Promise.resolve(rej?.(new Error('source down'))) as never };
+    expect(await cache.getOrSet('t', () => failing, { ttl: 0.05, grace: 5 })).toBe(7); // the stale value
+    expect(seen.filter(([name]) => name === 'set')).toEqual([]);
+    expect(seen).toEqual([['hit', { operation: 'getOrSet', key: 't', tier: 'l2' }]]);
+  });
+
   it('invalidatePattern and invalidateTags are invalidated events with their counts', async () => {
     const cache = await makeCache();
     await cache.set('p:1', 1);
@@ -87,6 +99,13 @@ describe('typed events', () => {
     fire.mockClear();
     await cache.get('k');
     expect(fire).not.toHaveBeenCalled();
+    // A 'security' listener alone (usual with security on) does not switch the operation events on.
+    const onSecurity = vi.fn();
+    cache.on('security', onSecurity);
+    expect(cache.events.active).toBe(false);
+    await cache.get('k');
+    expect(fire).not.toHaveBeenCalled();
+    cache.off('security', onSecurity);
     // once() detaches itself.
     const onMiss = vi.fn();
     cache.once('miss', onMiss);

@@ -291,7 +291,9 @@ export class TierOperations implements RawOperations {
       // Marks that this call's loader produced the value (not a concurrent load it waited for).
       fn = (k) => {
         const r = load(k);
-        if (r instanceof Promise) return r.then((v) => ((ctx.loaded = true), v));
+        if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
+          return Promise.resolve(r as PromiseLike<T | undefined>).then((v) => ((ctx.loaded = true), v));
+        }
         ctx.loaded = true;
         return r;
       };

@@ -39,22 +39,26 @@ export interface CacheEventMap {
 export type CacheEventName = keyof CacheEventMap;
 export type CacheEventListener<E extends CacheEventName> = (payload: CacheEventMap[E]) => void;
 
+/** Events whose listeners do not make operations build payloads ('security' is emitted where it happens). */
+const PASSIVE = new Set<string | symbol>(['newListener', 'removeListener', 'security']);
+
 /**
- * The cache's event emitter, typed by {@link CacheEventMap}. `active` is true while any listener
- * is attached: emitters check that one field, so a cache nobody listens to builds no payloads.
+ * The cache's event emitter, typed by {@link CacheEventMap}. `active` is true while a listener for
+ * an operation event is attached: emitters check that one field, so a cache nobody listens to
+ * (or only a 'security' listener) builds no payloads.
  */
 export class CacheEvents extends EventEmitter {
-  /** Any listener for any event. Kept in step by newListener/removeListener. */
+  /** Any listener for an operation event. Kept in step by newListener/removeListener. */
   active = false;
 
   constructor() {
     super();
     // newListener fires before the listener is added, removeListener after it is gone.
     this.on('newListener', (name: string | symbol) => {
-      if (name !== 'newListener' && name !== 'removeListener') this.active = true;
+      if (!PASSIVE.has(name)) this.active = true;
     });
     this.on('removeListener', () => {
-      this.active = this.eventNames().some((n) => n !== 'newListener' && n !== 'removeListener');
+      this.active = this.eventNames().some((n) => !PASSIVE.has(n));
     });
   }
 
