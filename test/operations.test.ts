@@ -41,6 +41,38 @@ describe('memory pressure', () => {
     expect((await cache.healthCheck()).overallHealth).toBe('healthy');
   });
 
+  it('issue 16: a threshold is per cache: a 1 MiB cache presses only itself, and once it closed a fresh default cache is not critical', async () => {
+    const start = async (o: Parameters<typeof createIntegratedCache>[0]) => {
+      const c = createIntegratedCache({ l1MaxSize: 1000, memoryCheckIntervalMs: 20, logLevel: 'silent', ...o });
+      await c.initialize();
+      open.push(c);
+      return c;
+    };
+    const roomy = await start({ enableMemoryMonitoring: true, memoryThresholdMb: 100_000 });
+    const tight = await start({ enableMemoryMonitoring: true, memoryThresholdMb: 1 }); // any process is above 1 MiB RSS
+    for (let i = 0; i < 500; i++) {
+      await roomy.set(`k${i}`, i);
+      await tight.set(`k${i}`, i);
+    }
+    await sleep(150);
+    const t = await tight.healthCheck();
+    expect(t.memoryPressure).toBe('critical');
+    expect(t.memory.thresholdMb).toBe(1);
+    expect(t.l1MaxSize).toBeLessThan(1000);
+    const r = await roomy.healthCheck();
+    expect(r.memoryPressure).toBe('low');
+    expect(r.memory.thresholdMb).toBe(100_000);
+    expect(r.l1MaxSize).toBe(1000);
+    expect(r.l1Size).toBe(500);
+    expect(r.issues.join(' ')).not.toMatch(/memory pressure/);
+    await tight.close();
+    const fresh = await start({});
+    const f = await fresh.healthCheck();
+    expect(f.memoryPressure).toBe('low');
+    expect(f.memory.thresholdMb).toBe(2048);
+    expect(f.overallHealth).toBe('healthy');
+  });
+
   it('reports process, heap, system and cgroup figures', async () => {
     const cache = createIntegratedCache({ logLevel: 'silent' });
     await cache.initialize();
@@ -97,6 +129,14 @@ describe('health recommendations: each rule fires on its figure and only then', 
     expect(out[0].recommendation).toMatch(/\d/); // it quotes the measured figure
   });
 
+  it('issue 16: coherence never confirmed since start still quotes how long (it printed "unconfirmed for ? ms")', () => {
+    const i = base();
+    i.stats.coherence = { ...i.stats.coherence, outage: true, confirmedAgoMs: null, unconfirmedForMs: 1234 };
+    const text = evaluateRules(i).map((r) => r.recommendation).join(' ');
+    expect(text).not.toContain('?');
+    expect(text).toMatch(/unconfirmed for 1234 ms \(never confirmed since start\)/);
+  });
+
   it('every rule is documented and covered above', () => {
     expect(HEALTH_RULES.map((r) => r.id).sort()).toEqual(cases.map((c) => c[0]).sort());
     for (const r of HEALTH_RULES) expect(r.doc.length).toBeGreaterThan(20);
@@ -126,8 +166,9 @@ describe('metrics: Prometheus and OpenTelemetry', () => {
     expect(text).toMatch(/^tiercache_hits_total\{tier="l1",namespace="promtest"\} 1$/m);
     expect(text).toMatch(/^tiercache_misses_total\{namespace="promtest"\} 2$/m);
     expect(text).toMatch(/^tiercache_sets_total\{namespace="promtest"\} 2$/m);
-    expect(text).toMatch(/# TYPE tiercache_operation_duration_seconds gauge/);
-    expect(text).toMatch(/tiercache_operation_duration_seconds\{operation="getOrSet",quantile="0.99",namespace="promtest"\} [0-9.e-]+/);
+    expect(text).toMatch(/# TYPE tiercache_operation_duration_seconds histogram/);
+    expect(text).toMatch(/^tiercache_operation_duration_seconds_bucket\{le="\+Inf",operation="getOrSet",namespace="promtest"\} 1$/m);
+    expect(text).toMatch(/^tiercache_operation_duration_seconds_count\{operation="getOrSet",namespace="promtest"\} 1$/m);
     const server = createServer(cache.metricsHandler);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;

@@ -64,4 +64,60 @@ describe('Redis outage', () => {
     expect((await cache.healthCheck()).redisConnected).toBe(false);
     await cache.close();
   });
+
+  it('issue 16: an idle cache is healthy again within 2x the breaker open time after Redis is back (healthCheck\'s PING closes a half-open breaker)', async () => {
+    const openMs = 2000; // above the client's 2 s reconnect backoff cap, so "back" is reachable in time
+    const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', l2CommandTimeoutMs: 300, circuitBreaker: { openMs } });
+    await cache.initialize();
+    try {
+      await redis.server.kill();
+      for (let i = 0; i < 40 && (await cache.getStats()).breakers.find((b) => b.name === 'redis')?.state !== 'open'; i++) await cache.get(`cold${i}`);
+      expect((await cache.getStats()).breakers.find((b) => b.name === 'redis')?.state).toBe('open');
+      await redis.server.restart();
+      const back = Date.now();
+      // Idle from here on: no request but the probe's own health checks.
+      let h = await cache.healthCheck();
+      while (h.overallHealth !== 'healthy' && Date.now() - back < 3 * openMs) {
+        await new Promise((r) => setTimeout(r, 100));
+        h = await cache.healthCheck();
+      }
+      const tookMs = Date.now() - back;
+      expect(h.issues).toEqual([]);
+      expect(h.breakers.find((b) => b.name === 'redis')?.state).toBe('closed');
+      expect(tookMs).toBeLessThanOrEqual(2 * openMs);
+    } finally {
+      await cache.close();
+    }
+  }, 20_000);
+
+  it('issue 16: the default redis breaker opens within ~1 s under 6 concurrent readers against a SIGSTOPped Redis (consecutive timeouts, whatever the request rate)', async () => {
+    const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent' });
+    await cache.initialize();
+    const opens = () => cache.getStatsSync().breakers.find((b) => b.name === 'redis')?.opens ?? 0;
+    let running = true;
+    let reads = 0;
+    let openedAfterMs = Infinity;
+    redis.server.pause();
+    const stoppedAt = performance.now();
+    // Closed-loop readers, as request handlers would be: each waits for its read, then yields.
+    const readers = Array.from({ length: 6 }, async (_, r) => {
+      for (let i = 0; running; i++) {
+        await cache.get(`cold:${r}:${i}`);
+        reads++;
+        if (openedAfterMs === Infinity && opens() > 0) openedAfterMs = performance.now() - stoppedAt;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    try {
+      while (openedAfterMs === Infinity && performance.now() - stoppedAt < 5000) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      running = false;
+      redis.server.resume();
+      await Promise.all(readers);
+      await cache.close();
+    }
+    // One command timeout (1 s by default) plus scheduling slack: the first round of timeouts opens it.
+    expect(openedAfterMs).toBeLessThan(1600);
+    expect(reads).toBeGreaterThanOrEqual(6);
+  }, 20_000);
 });

@@ -103,6 +103,36 @@ describe('grace (fail-safe) and loader timeouts', () => {
 });
 
 describe('circuit breakers', () => {
+  it('unit (issue 16): a timeout with no success since the call started opens at once; one with a success meanwhile counts as a failure only; an outside probe closes a half-open breaker', async () => {
+    const { CircuitBreaker } = await import('../src/resilience/circuit_breaker.js');
+    let t = 0;
+    const b = new CircuitBreaker({ name: 't', openMs: 100, now: () => t });
+    b.onSuccess();
+    const slow = b.now();
+    t += 10;
+    b.onSuccess(); // Redis answered another call while `slow` waited
+    t += 990;
+    b.onTimeout(slow);
+    expect(b.state).toBe('closed');
+    const silent = b.now();
+    t += 1000;
+    b.onTimeout(silent); // nothing answered for a whole deadline
+    expect(b.state).toBe('open');
+    expect(b.snapshot().opens).toBe(1);
+    b.probeSucceeded(); // still within openMs: stays open
+    expect(b.state).toBe('open');
+    t += 100;
+    expect(b.state).toBe('half-open');
+    b.probeFailed();
+    expect(b.state).toBe('open');
+    t += 100;
+    b.probeSucceeded();
+    expect(b.state).toBe('closed');
+    const off = new CircuitBreaker({ name: 'off', tripOnSilentTimeout: false, now: () => t });
+    off.onTimeout(off.now());
+    expect(off.state).toBe('closed');
+  });
+
   it('unit: opens on the failure ratio, refuses while open, probes when half-open, closes on success', async () => {
     const { CircuitBreaker } = await import('../src/resilience/circuit_breaker.js');
     let t = 0;

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readTrace } from '../src/sim/trace.js';
 import { zipfSampler } from '../src/util/zipf.js';
 import { autoOptimize, createIntegratedCache, PerformanceGoal, quickTune, type IntegratedCacheManager } from '../src/index.js';
 
@@ -83,3 +85,83 @@ describe('tuning from live traffic', () => {
     }
   }, 60_000);
 });
+
+/** A seeded Zipf(α) stream whose hot set moves to other keys after `shiftAfter` accesses. */
+function shiftingZipf(n: number, alpha: number, seed: number, shiftAfter: number): () => string {
+  const next = zipf(n, alpha, seed);
+  let i = 0;
+  return () => {
+    const rank = Number(next().slice(5));
+    return `item:${i++ < shiftAfter ? rank : (rank + (n >> 1)) % n}`;
+  };
+}
+
+/** A trace from ../shared/traces, replayed in order (then from the start again). */
+function traceStream(name: string): () => string {
+  const t = readTrace(`${import.meta.dirname}/../../shared/traces/${name}.keys.gz`);
+  let i = 0;
+  return () => `t:${t.keys[t.ids[i++ % t.ids.length]]}`;
+}
+
+/** quickTune's prediction at the current L1 size against the hit ratio the L1 had over the same window. */
+async function calibration(l1MaxSize: number, next: () => string, warm: number, accesses: number) {
+  const cache = createIntegratedCache({ l1MaxSize, logLevel: 'silent' });
+  await cache.initialize();
+  const load = traffic(cache, next);
+  try {
+    for (;;) {
+      const s = (await cache.getStats()).l1;
+      if (s.enabled && s.hits + s.misses >= warm) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const r = await quickTune(cache, { accesses });
+    return { predicted: r.predictedAtCurrent * 100, measured: r.measuredHitRatio * 100, rate: r.samplingRate, samples: r.samples };
+  } finally {
+    await load.stop();
+    await cache.close();
+  }
+}
+
+const TRACE = 'cache2k-orm-busy';
+describe('issue 16: quickTune within 3 points on Zipf, a hot set that moves halfway, and a real trace (SHARDS-adj)', () => {
+  it.skipIf(!existsSync(`${import.meta.dirname}/../../shared/traces/${TRACE}.keys.gz`))('predicted vs measured at the current size, |Δ| <= 3 points on each', async () => {
+    const runs = {
+      zipf: await calibration(4000, zipf(50_000, 0.9, 3), 100_000, 200_000),
+      shift: await calibration(4000, shiftingZipf(50_000, 0.9, 5, 100_000 + 100_000), 100_000, 200_000),
+      trace: await calibration(8000, traceStream(TRACE), 200_000, 400_000),
+    };
+    for (const [name, r] of Object.entries(runs)) console.log(`${name}: predicted ${r.predicted.toFixed(1)}% measured ${r.measured.toFixed(1)}% (Δ ${(r.predicted - r.measured).toFixed(1)}; rate ${r.rate.toFixed(3)}, ${r.samples} samples)`);
+    for (const [name, r] of Object.entries(runs)) expect(Math.abs(r.predicted - r.measured), name).toBeLessThanOrEqual(3);
+  }, 180_000);
+});
+
+describe('issue 16: TTL advice from the TTLs keys carry', () => {
+  it('hot keys written with a per-call ttl much shorter than defaultTtl get extend-ttl advice naming that ttl', async () => {
+    const cache = createIntegratedCache({ l1MaxSize: 5000, logLevel: 'silent' }); // defaultTtl: 3600 s
+    await cache.initialize();
+    const next = zipf(2000, 1.0, 9);
+    let running = true;
+    const load = (async () => {
+      let i = 0;
+      while (running) {
+        await cache.getOrSet(next(), () => ({ i }), { ttl: 0.05 });
+        if (++i % 200 === 0) await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    try {
+      const report = await quickTune(cache, { accesses: 60_000 });
+      expect(report.expirationsInWindow).toBeGreaterThan(0);
+      expect(report.ttlCurve[0]).toMatchObject({ factor: 1, ttl: 0.05 });
+      expect(report.ttlCurve.at(-1)!.hitRatio).toBeGreaterThan(report.ttlCurve[0].hitRatio + 0.01);
+      const advice = report.recommendations.find((r) => r.kind === 'extend-ttl');
+      expect(advice?.change).toMatchObject({ setting: 'ttl', from: 0.05 });
+      expect(advice?.change.to as number).toBeGreaterThan(0.05);
+      expect(advice?.description).toMatch(/per-call ttl/);
+    } finally {
+      running = false;
+      await load;
+      await cache.close();
+    }
+  }, 60_000);
+});
+

@@ -10,6 +10,11 @@ export interface ServableGate {
   lossEpoch(): number;
   /** Tracking confirmed in force with round trips begun after loss `epoch`: fills may resume. */
   coherenceRestored(epoch: number): void;
+  /**
+   * Every master answered a round trip: a half-open L2 breaker may close (the watchdog's PINGs are
+   * the probe an idle cache otherwise lacks; after an outage, writes would go on skipping L2).
+   */
+  redisAnswered?(): void;
 }
 
 /**
@@ -52,6 +57,7 @@ export class CoherenceWatchdog {
   /** When PINGs started failing (0 while they succeed), and the length of the last failing window. */
   #failingSince = 0;
   lastWindowMs = 0;
+  #startedAt = Date.now();
 
   constructor(backend: RedisBackend, gate: ServableGate, flush: (reason: string) => void, boundMs: number, logger: Logger) {
     this.#backend = backend;
@@ -66,12 +72,22 @@ export class CoherenceWatchdog {
     return this.#failingSince === 0 ? 0 : Date.now() - this.#failingSince;
   }
 
+  /**
+   * How long invalidations have gone unconfirmed, in ms: since the last confirmation's PING, or
+   * since start when none ever succeeded (then `confirmedAt` is 0 and PINGs may have failed only
+   * for the last few ms, so neither figure alone says how long L1 has been on short lifetimes).
+   */
+  get unconfirmedForMs(): number {
+    return Date.now() - (this.confirmedAt > 0 ? this.confirmedAt : this.#startedAt);
+  }
+
   get intervalMs(): number {
     return Math.min(1000, Math.max(5, Math.floor(this.#boundMs / 4)));
   }
 
   /** First confirmation now (awaited), then periodic ones. */
   async start(): Promise<void> {
+    this.#startedAt = Date.now();
     this.#gate.setServableUntil(0);
     // A tracking handshake that lands during the first confirmation (a lane connecting) opens a
     // new loss epoch, and that confirmation no longer proves it: confirm again, or a cache that
@@ -100,6 +116,7 @@ export class CoherenceWatchdog {
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       this.#gate.coherenceRestored(epoch);
+      this.#gate.redisAnswered?.();
       this.confirmedAt = sentAt;
       if (this.#failingSince !== 0) {
         this.lastWindowMs = Date.now() - this.#failingSince;

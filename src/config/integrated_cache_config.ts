@@ -3,6 +3,7 @@ import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { MeterLike } from '../observability/prometheus_metrics.js';
 import type { Clock } from '../core/clock.js';
 import { InvalidOptionsError } from '../errors.js';
+import { redactedConfig, redactWith } from '../util/redaction.js';
 import type { IntegratedCacheOptions } from './integrated_cache_options.js';
 import type { PolicyFactory } from '../policy/eviction_policy.js';
 import type { RedisClient } from '../tiers/redis/redis_connection.js';
@@ -45,6 +46,7 @@ export const integratedCacheConfigSchema = z
     loaderHardTimeoutMs: z.number().int().min(0).max(2 ** 31 - 1).default(0),
     serializer: z.enum(['json', 'msgpack', 'v8']).default('json'),
     enableCompression: z.boolean().default(true),
+    compressEncrypted: z.boolean().default(false),
     compressionThreshold: z.number().int().min(0).default(1024),
     maxValueBytes: z.number().int().min(1).max(512 * 1024 * 1024).default(8 * 1024 * 1024),
     maxKeyLength: z.number().int().min(1).max(65_536).default(1024),
@@ -59,6 +61,9 @@ export const integratedCacheConfigSchema = z
         }
       }, 'must be a valid regular expression')
       .optional(),
+    maxTagsPerKey: z.number().int().min(1).max(1_000_000).default(1000),
+    maxDependencies: z.number().int().min(1).max(1_000_000).default(1000),
+    maxBatchSize: z.number().int().min(1).max(10_000_000).default(10_000),
     enableMonitoring: z.boolean().default(true),
     suppressL2Errors: z.boolean().default(true),
     l2CommandTimeoutMs: z.number().int().min(1).default(1000),
@@ -80,10 +85,12 @@ export const integratedCacheConfigSchema = z
             minimumCalls: z.number().int().min(1).default(20),
             windowMs: z.number().int().min(10).default(10_000),
             openMs: z.number().int().min(1).default(1000),
+            /** Open at once when a Redis round trip times out and nothing succeeded since it started (see CircuitBreakerOptions). */
+            tripOnSilentTimeout: z.boolean().default(true),
           })
           .strict(),
       ])
-      .default({ failureRatio: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 1000 }),
+      .default({ failureRatio: 0.5, minimumCalls: 20, windowMs: 10_000, openMs: 1000, tripOnSilentTimeout: true }),
     consistencyLevel: z.enum(['strong', 'eventual', 'weak', 'session']).default('eventual'),
     defaultReadPattern: z.enum(['cache_aside', 'read_through', 'refresh_ahead']).optional(),
     defaultWritePattern: z.enum(['cache_aside', 'write_through', 'write_behind']).optional(),
@@ -97,6 +104,7 @@ export const integratedCacheConfigSchema = z
     enableSecurity: z.boolean().default(false),
     enableAccessControl: z.boolean().default(false),
     auditLogPath: z.string().min(1).optional(),
+    sessionSecret: z.string().min(32, 'must be at least 32 characters').optional(),
     auditHmacKey: z.string().min(16, 'must be at least 16 characters').optional(),
     globalRateLimit: z.object({ opsPerSecond: z.number().positive(), burst: z.number().int().min(1) }).strict().optional(),
     instanceId: z.string().min(1).max(128).optional(),
@@ -146,11 +154,16 @@ export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedC
     // Asking for encryption without a key must not start an unencrypted cache.
     throw new InvalidOptionsError('encryptionKeys', 'required when enableEncryption is true (or set CACHE_ENCRYPTION_KEY / CACHE_ENCRYPTION_KEYRING)');
   }
+  if (d.redisTls !== undefined && [d.redisUrl, ...(d.redisClusterNodes ?? [])].some((u) => u?.startsWith('redis://'))) {
+    // An explicit plaintext URL and TLS settings contradict each other: say so rather than guess.
+    throw new InvalidOptionsError('redisTls', 'needs rediss:// URLs (a redis:// URL asks for plaintext)');
+  }
   if (d.sentinels !== undefined && d.sentinelMasterName === undefined) {
     throw new InvalidOptionsError('sentinelMasterName', 'is required with sentinels');
   }
   if (d.sentinelMasterName !== undefined && d.sentinels === undefined) {
     throw new InvalidOptionsError('sentinels', 'is required with sentinelMasterName');
   }
-  return parsed.data;
+  // The resolved config is public (`cache.config`) and holds the keyring: it never prints it.
+  return redactWith(d, () => redactedConfig(d));
 }

@@ -29,6 +29,11 @@ export interface CircuitBreakerSettings {
   windowMs?: number;
   /** How long an open breaker refuses calls before letting a probe through, in ms. @default 1000 */
   openMs?: number;
+  /**
+   * Open at once when a Redis round trip times out and nothing succeeded since it started: a few
+   * closed-loop callers against a stalled Redis never reach `minimumCalls`. @default true
+   */
+  tripOnSilentTimeout?: boolean;
 }
 
 /** One key of the encryption keyring. */
@@ -87,6 +92,14 @@ export interface IntegratedCacheOptions {
   serializer?: 'json' | 'msgpack' | 'v8';
   /** Compress L2 values whose serialized size exceeds `compressionThreshold`. @default true */
   enableCompression?: boolean;
+  /**
+   * With `enableEncryption`: compress before encrypting too. Compressed size depends on content,
+   * so when a value mixes a secret with attacker-controlled text and its stored size is visible
+   * (anyone reading Redis), the secret can be guessed from sizes (CRIME / BREACH: an 8-character
+   * secret fell in 288 writes). Turn on only for values that do not mix trust levels.
+   * @default false
+   */
+  compressEncrypted?: boolean;
   /** Bytes above which values are compressed. @default 1024 */
   compressionThreshold?: number;
   /** Largest serialized value accepted, in bytes. @default 8388608 (8 MiB) */
@@ -99,6 +112,18 @@ export interface IntegratedCacheOptions {
    * @default undefined (any key without those characters)
    */
   allowedKeyPattern?: string;
+  /**
+   * Most tags one `set`/`getOrSet` may carry, and most tags one `invalidateTags` may name (a larger
+   * call is a `LimitExceededError`). @default 1000
+   */
+  maxTagsPerKey?: number;
+  /** Most `dependsOn` keys one write may declare. @default 1000 */
+  maxDependencies?: number;
+  /**
+   * Most keys or entries in one bulk call (getMany, setMany, the pattern manager's getMany /
+   * setManyWithPattern, warmKeys). Bulk calls also cost their size in rate-limit tokens. @default 10000
+   */
+  maxBatchSize?: number;
   /** Record per-operation latency histograms. @default true */
   enableMonitoring?: boolean;
   /** With L1 on, an L2 failure on a write is logged and counted (and emitted as an `error` event) instead of thrown. @default true */
@@ -145,7 +170,7 @@ export interface IntegratedCacheOptions {
   /**
    * Circuit breakers around L2 and around each loader, or `false` for none. A loader's breaker
    * follows the loader's identity (or `GetOrSetOptions.breakerKey`).
-   * @default { failureRatio: 0.5, minimumCalls: 20, windowMs: 10000, openMs: 1000 }
+   * @default { failureRatio: 0.5, minimumCalls: 20, windowMs: 10000, openMs: 1000, tripOnSilentTimeout: true }
    */
   circuitBreaker?: false | CircuitBreakerSettings;
   /**
@@ -184,6 +209,12 @@ export interface IntegratedCacheOptions {
   enableAccessControl?: boolean;
   /** Audit trail file (JSON lines, hash-chained). @default undefined (records go to the cache's logger) */
   auditLogPath?: string;
+  /**
+   * The server key that authenticates session records in Redis (HMAC-SHA256), 32+ characters:
+   * every instance sharing sessions needs the same one.
+   * @default undefined (derived from the current encryption key; else random per process, so sessions work only on the instance that created them)
+   */
+  sessionSecret?: string;
   /** Makes the audit chain an HMAC chain (editing needs the key to go unnoticed); 16+ characters. @default undefined (plain hash chain) */
   auditHmacKey?: string;
   /** A token bucket shared by every instance of the namespace, for all operations. @default undefined (no global limit) */

@@ -1,7 +1,7 @@
 import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js';
 import type { CacheStats, CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { evaluateRules } from '../observability/health_rules.js';
-import type { MemoryMetrics, MemoryMonitor } from '../observability/memory_monitor.js';
+import type { MemoryMetrics } from '../observability/memory_monitor.js';
 import type { CircuitBreaker } from '../resilience/circuit_breaker.js';
 import type { TierRuntime } from './tier_setup.js';
 
@@ -87,6 +87,7 @@ export function statsSnapshot(src: ReportSources): CacheStatsSnapshot {
     deletes: s.deletes,
     avgLatencyMs: lat.meanMs,
     latency: lat.byOp,
+    latencyHistogram: s.histogram(),
     opsPerSecond: s.opsPerSecond(total),
     memoryUsageMb: (l1s?.bytes ?? 0) / (1024 * 1024),
     processMemoryMb: process.memoryUsage.rss() / (1024 * 1024),
@@ -97,6 +98,7 @@ export function statsSnapshot(src: ReportSources): CacheStatsSnapshot {
       fullFlushes: rt?.stack.remoteFlushes ?? 0,
       outage: wd?.outage ?? false,
       confirmedAgoMs: wd && wd.confirmedAt > 0 ? Date.now() - wd.confirmedAt : null,
+      unconfirmedForMs: wd ? wd.unconfirmedForMs : null,
     },
     locks: { acquired: rt?.lock?.acquired ?? 0, waited: rt?.lock?.waited ?? 0, lostLeases: rt?.lock?.lostLeases ?? 0 },
     breakers: src.breakers().map((b) => b.snapshot()),
@@ -106,7 +108,7 @@ export function statsSnapshot(src: ReportSources): CacheStatsSnapshot {
 }
 
 /** Pings Redis (bounded by `l2CommandTimeoutMs`) and reports what it found. */
-export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMonitor: MemoryMonitor): Promise<HealthReport> {
+export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMetrics: () => MemoryMetrics): Promise<HealthReport> {
   const stack = rt.stack;
   const issues: string[] = [];
   let redisConnected: boolean | null = null;
@@ -116,11 +118,14 @@ export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMo
     try {
       redisLatencyMs = await stack.l2.ping();
       redisConnected = true;
+      // The health check's own PING is a probe: an idle cache heals without waiting for traffic.
+      rt.l2Breaker?.probeSucceeded();
       redis = await stack.l2.describe();
       if (redis.clusterState !== undefined && redis.clusterState !== 'ok') {
         issues.push(`Redis Cluster state is ${String(redis.clusterState)} (${String(redis.slotsOk)} of 16384 slots ok); some keys are unavailable`);
       }
     } catch (err) {
+      rt.l2Breaker?.probeFailed();
       redisConnected = false;
       issues.push(`Redis is not reachable (${(err as Error).message}); reads are served from L1 or miss`);
     }
@@ -128,11 +133,11 @@ export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMo
   for (const b of src.breakers()) {
     if (b.state !== 'closed') issues.push(`circuit ${b.name} is ${b.state}: ${b.name === 'redis' ? 'L2 is skipped (L1 and loaders still serve)' : 'the loader is not called (stale values or errors)'}`);
   }
-  const memory = memoryMonitor.getCurrentMetrics();
+  const memory = memoryMetrics();
   if (memory.pressureLevel === 'high' || memory.pressureLevel === 'critical') issues.push(`memory pressure is ${memory.pressureLevel}`);
   const recommendations = evaluateRules({ stats: statsSnapshot(src), memory, redisConnected, redisLatencyMs, l1MaxSize: stack.l1?.entryLimit ?? 0 }).map((r) => `[${r.id}] ${r.recommendation}`);
   const wd = rt.watchdog;
-  if (wd?.outage) issues.push(`L1 coherence unconfirmed for ${wd.degradedForMs} ms; L1 entries live at most ${src.config.coherenceStalenessMs} ms`);
+  if (wd?.outage) issues.push(`L1 coherence unconfirmed for ${wd.unconfirmedForMs} ms${wd.confirmedAt > 0 ? '' : ' (never confirmed since start)'}; L1 entries live at most ${src.config.coherenceStalenessMs} ms`);
   const l1 = stack.l1;
   return {
     overallHealth: issues.length === 0 ? 'healthy' : l1 !== null ? 'degraded' : 'unhealthy',

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BenchmarkType, runBenchmark, scratchNamespace, type BenchmarkResult } from '../bench/cache_benchmark.js';
 import { defaultLogger, type CacheLogger as Logger } from '../observability/logger.js';
@@ -6,10 +7,11 @@ import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { configFromEnv } from '../config/env_config.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOptionsError, RateLimitError } from '../errors.js';
+import type { ArgumentContext } from '../guards/argument_validator.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheEvents, type CacheEventListener, type CacheEventName } from '../observability/cache_events.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
-import { getMemoryMonitor, type MemoryMonitor } from '../observability/memory_monitor.js';
+import { getMemoryMonitor, type MemoryMetrics, type MemoryMonitor, type MemoryRegistration } from '../observability/memory_monitor.js';
 import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
 import { CacheWarmer } from '../patterns/cache_warmer.js';
 import { InvalidationManager } from '../patterns/invalidation_manager.js';
@@ -22,6 +24,7 @@ import { SecurityAdmin } from '../security/security_admin.js';
 import { SecurityManager } from '../security/security_manager.js';
 import { SessionStore } from '../security/session_store.js';
 import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetOptions } from '../types/cache_operations.js';
+import { redactWith } from '../util/redaction.js';
 import type { CacheKey, CacheSchemaEntry, CacheValue, LoaderOf, UntypedSchema } from '../types/cache_schema.js';
 import { registerInternals } from './cache_internals.js';
 import { healthReport, statsSnapshot, totalOps, type HealthReport, type ReportSources } from './cache_report.js';
@@ -75,8 +78,10 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   #patternCounters: (() => CacheStatsSnapshot['patterns']) | null = null;
   #warmer: CacheWarmer | null = null;
   #memory: MemoryMonitor | null = null;
-  #unregisterMemory: (() => void) | null = null;
+  #unregisterMemory: MemoryRegistration | null = null;
   #prom: PrometheusMetrics | null = null;
+  #audit: AuditLog | null = null;
+  #unregisterMeter: (() => void) | null = null;
 
   /**
    * @param patternOptions the pattern manager's defaults (read/write pattern, TTLs, adaptive TTL,
@@ -89,6 +94,8 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     const c = this.config;
     this.logger = (c.logger ?? defaultLogger(c.logLevel)).child({ component: 'tiercache' });
     this.#clock = c.clock ?? new SystemClock();
+    // What printing the cache shows: its namespace, state and (redacted) config, never a key.
+    redactWith(this, () => ({ IntegratedCacheManager: { namespace: this.config.namespace, state: this.#state, config: this.config } }));
     this.#keys = new KeyValidator(c.maxKeyLength, c.allowedKeyPattern === undefined ? null : new RegExp(c.allowedKeyPattern, 'u'));
     this.#stats = new CacheStats(c.enableMonitoring);
     let cipher: AesGcmCipher | undefined;
@@ -98,7 +105,9 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       cipher = new AesGcmCipher(keys, c.encryptionKeyId ?? configFromEnv(process.env).encryptionKeyId);
     }
     this.#cipher = cipher ?? null;
-    this.#codec = new EnvelopeCodec({ serializer: c.serializer, compressAbove: c.enableCompression ? c.compressionThreshold : false, maxValueBytes: c.maxValueBytes, cipher });
+    // Encrypted values are not compressed unless asked (compressEncrypted: size leaks content).
+    const compress = c.enableCompression && (cipher === undefined || c.compressEncrypted);
+    this.#codec = new EnvelopeCodec({ serializer: c.serializer, compressAbove: compress ? c.compressionThreshold : false, maxValueBytes: c.maxValueBytes, cipher });
     // One process, one copy: without Redis, L1 alone is linearizable and there is nothing to bypass.
     this.#strong = c.consistencyLevel === ConsistencyLevel.STRONG && endpointOf(c) !== null;
     registerInternals(this, {
@@ -147,8 +156,19 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     if (this.#state !== 'new') throw new CacheStateError(`initialize() called on a cache that is ${this.#state}`);
     this.#state = 'initializing';
     const c = this.config;
+    const secured = c.enableSecurity || c.enableAccessControl;
     let rt: TierRuntime;
+    let audit: AuditLog | null = null;
     try {
+      // First: an unusable audit path fails initialize() before any connection is opened.
+      if (secured) {
+        audit = new AuditLog({
+          path: c.auditLogPath,
+          logger: c.auditLogPath === undefined ? this.logger.child({ component: 'audit' }) : undefined,
+          hmacKey: c.auditHmacKey === undefined ? null : Buffer.from(c.auditHmacKey),
+          instance: c.instanceId ?? `${hostname()}:${process.pid}`,
+        });
+      }
       rt = await TierRuntime.open({
         config: c,
         clock: this.#clock,
@@ -165,18 +185,21 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       });
     } catch (err) {
       this.#state = 'closed';
+      audit?.close();
       throw err;
     }
+    this.#audit = audit;
     this.#runtime = rt;
     const backend = rt.backend;
     const stack = rt.stack;
-    this.#sessions = new SessionStore(backend, `${c.namespace}:`, c.l2CommandTimeoutMs, rt.tracker !== null);
+    this.#sessions = new SessionStore(backend, `${c.namespace}:`, c.l2CommandTimeoutMs, rt.tracker !== null, this.#sessionKey(backend !== null && secured));
     const graph = new DependencyGraph({ namespacePrefix: `${c.namespace}:`, backend, commandTimeoutMs: c.l2CommandTimeoutMs, deleteKeys: (keys) => stack.deleteKeys(keys) });
     this.#tierOps = new TierOperations({
       config: c,
       ready: () => this.#ready().stack,
       l1: () => (this.#state === 'ready' ? stack.l1 : null),
       keys: this.#keys,
+      args: this.#argumentContext(),
       stats: this.#stats,
       graph,
       strong: this.#strong,
@@ -184,16 +207,9 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       confirmedAt: () => rt.watchdog?.confirmedAt ?? null,
       events: this.events,
     });
-    const secured = c.enableSecurity || c.enableAccessControl;
     const limiter = secured || c.globalRateLimit !== undefined ? new RateLimiter(backend, `${c.namespace}:`, c.l2CommandTimeoutMs) : null;
     let security: SecurityManager | null = null;
     if (secured) {
-      const audit = new AuditLog({
-        path: c.auditLogPath,
-        logger: c.auditLogPath === undefined ? this.logger.child({ component: 'audit' }) : undefined,
-        hmacKey: c.auditHmacKey === undefined ? null : Buffer.from(c.auditHmacKey),
-        instance: c.instanceId ?? `${hostname()}:${process.pid}`,
-      });
       security = new SecurityManager({ sessions: this.#sessions, audit, limiter: limiter as RateLimiter });
       security.on('security', (e) => this.events.emit('security', e));
     }
@@ -202,7 +218,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       limiter,
       global: c.globalRateLimit === undefined ? null : { ratePerSecond: c.globalRateLimit.opsPerSecond, burst: c.globalRateLimit.burst },
       raw: this.#tierOps,
-      args: { keys: this.#keys },
+      args: this.#argumentContext(),
     });
     this.#door = door;
     this.#securityAdmin = security === null ? null : new SecurityAdmin(security, door);
@@ -226,7 +242,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     if (c.enableMemoryMonitoring) {
       this.#unregisterMemory = this.#memory.register({ l1: () => (this.#state === 'ready' ? stack.l1 : null), temporaryPatterns: c.temporaryKeyPatterns, intervalMs: c.memoryCheckIntervalMs, thresholdMb: c.memoryThresholdMb, logger: this.logger });
     }
-    if (c.meter !== undefined) registerOpenTelemetry(c.meter, () => statsSnapshot(this.#sources()));
+    if (c.meter !== undefined) this.#unregisterMeter = registerOpenTelemetry(c.meter, () => statsSnapshot(this.#sources()), c.namespace);
     this.#state = 'ready';
     this.#stats.start(() => totalOps(this.#sources()));
   }
@@ -402,7 +418,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   healthCheck(options?: GuardOptions): Promise<HealthReport> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.admin('healthCheck', options, () => healthReport(this.#sources(), this.#ready(), this.#memory as MemoryMonitor));
+    return door.admin('healthCheck', options, () => healthReport(this.#sources(), this.#ready(), () => this.#memoryMetrics()));
   }
 
   /** Prometheus exposition text of the live figures (prom-client; names `tiercache_*`). ADMIN with security on. */
@@ -440,6 +456,12 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     this.#ready();
     this.#prom ??= new PrometheusMetrics(() => statsSnapshot(this.#sources()), { namespace: this.config.namespace });
     return this.#prom;
+  }
+
+  /** This cache's memory figures: against its own `memoryThresholdMb`, with its own L1. */
+  #memoryMetrics(): MemoryMetrics {
+    if (this.#unregisterMemory !== null) return this.#unregisterMemory.metrics();
+    return (this.#memory as MemoryMonitor).getCurrentMetrics({ thresholdMb: this.config.memoryThresholdMb, l1: () => this.#runtime?.stack.l1 ?? null });
   }
 
   /** The process's memory monitor (figures always; it acts on this L1 with `enableMemoryMonitoring`). Refused with security on. */
@@ -507,7 +529,10 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     this.#state = 'closed';
     this.#stats.stop();
     this.#unregisterMemory?.();
+    this.#unregisterMeter?.();
+    this.#unregisterMeter = null;
     await this.#runtime?.close();
+    this.#audit?.close();
   }
 
   #ready(): TierRuntime {
@@ -525,6 +550,20 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   #ops(): SecureOperations {
     this.#ready();
     return this.#door as SecureOperations;
+  }
+
+  /** The key that authenticates session records (see `sessionSecret`). */
+  #sessionKey(shared: boolean): Buffer {
+    const secret = this.config.sessionSecret ?? configFromEnv(process.env).sessionSecret;
+    if (secret !== undefined) return createHash('sha256').update(`tiercache-session-secret:${secret}`).digest();
+    if (this.#cipher !== null) return this.#cipher.deriveKey('tiercache session records v1');
+    if (shared) this.logger.warn('no sessionSecret and no encryption key: session records are authenticated with a key of this process only, so a session works only on the instance that created it');
+    return randomBytes(32);
+  }
+
+  #argumentContext(): ArgumentContext {
+    const c = this.config;
+    return { keys: this.#keys, limits: { maxTags: c.maxTagsPerKey, maxDependencies: c.maxDependencies, maxBatch: c.maxBatchSize } };
   }
 
   #sources(): ReportSources {

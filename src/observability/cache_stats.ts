@@ -12,6 +12,21 @@ export interface LatencySummary {
   maxMs: number;
 }
 
+/**
+ * Upper bounds, in seconds, of the latency histogram's buckets (Prometheus `le`; +Inf is implied).
+ * Fixed so that scrapes from every instance aggregate: 50 µs (an L1 hit that was timed) to 10 s
+ * (a loader past any sane timeout).
+ */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BOUNDS_MS = Float64Array.from(LATENCY_BUCKETS_SECONDS, (s) => s * 1000);
+
+/** One operation's latency histogram: per-bucket counts (not cumulative; the last is +Inf), sum and count. */
+export interface LatencyHistogram {
+  counts: number[];
+  sumSeconds: number;
+  count: number;
+}
+
 /** What `getStats()` returns. Every figure is counted or measured, never estimated from config. */
 export interface CacheStatsSnapshot {
   /** Reads answered from L1 or L2. */
@@ -44,6 +59,11 @@ export interface CacheStatsSnapshot {
    */
   avgLatencyMs: number;
   latency: Record<TimedOperation, LatencySummary>;
+  /**
+   * The same timings as fixed buckets (bounds in `LATENCY_BUCKETS_SECONDS`), what Prometheus'
+   * `tiercache_operation_duration_seconds` histogram exposes. Counts only grow.
+   */
+  latencyHistogram: Record<TimedOperation, LatencyHistogram>;
   /** Operations per second over the last 10 seconds (1 s buckets). */
   opsPerSecond: number;
   /** L1 bytes held, in MiB (serialized size of the values). */
@@ -63,6 +83,8 @@ export interface CacheStatsSnapshot {
     outage: boolean;
     /** Age of the last confirmation, in ms (null when coherence is off or never confirmed). */
     confirmedAgoMs: number | null;
+    /** How long invalidations have gone unconfirmed (since the last confirmation, or since start when never confirmed); null when coherence is off. */
+    unconfirmedForMs: number | null;
   };
   /** Cross-process stampede locks taken by getOrSet. */
   locks: { acquired: number; waited: number; lostLeases: number };
@@ -94,6 +116,10 @@ export class CacheStats {
   sets = 0;
   deletes = 0;
   readonly #histograms: Record<TimedOperation, RecordableHistogram> | null;
+  // Bucket counts beside the perf_hooks histograms: percentiles for getStats come from those,
+  // while Prometheus needs fixed, cumulative-able buckets that aggregate across instances.
+  readonly #buckets: Record<TimedOperation, Float64Array> | null;
+  readonly #sumsMs: Record<TimedOperation, number> = { get: 0, set: 0, getOrSet: 0, delete: 0 };
   readonly #opTotals: number[] = [];
   readonly #opTimes: number[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -102,6 +128,8 @@ export class CacheStats {
     this.#histograms = monitoring
       ? { get: createHistogram(), set: createHistogram(), getOrSet: createHistogram(), delete: createHistogram() }
       : null;
+    const b = (): Float64Array => new Float64Array(BOUNDS_MS.length + 1);
+    this.#buckets = monitoring ? { get: b(), set: b(), getOrSet: b(), delete: b() } : null;
   }
 
   get monitoring(): boolean {
@@ -132,7 +160,23 @@ export class CacheStats {
   /** Records that one `op` took `durationMs`. Stored in whole microseconds. */
   record(op: TimedOperation, durationMs: number): void {
     const h = this.#histograms;
-    if (h !== null) h[op].record(durationMs >= 0.001 ? Math.round(durationMs * 1000) : 1);
+    if (h === null) return;
+    h[op].record(durationMs >= 0.001 ? Math.round(durationMs * 1000) : 1);
+    // Linear from the smallest bound: most operations land in the first few buckets.
+    let i = 0;
+    while (i < BOUNDS_MS.length && durationMs > BOUNDS_MS[i]) i++;
+    (this.#buckets as Record<TimedOperation, Float64Array>)[op][i]++;
+    this.#sumsMs[op] += durationMs;
+  }
+
+  /** Per-operation bucket counts (see `LATENCY_BUCKETS_SECONDS`); all zero with monitoring off. */
+  histogram(): Record<TimedOperation, LatencyHistogram> {
+    const out = {} as Record<TimedOperation, LatencyHistogram>;
+    for (const op of OPS) {
+      const counts = this.#buckets ? Array.from(this.#buckets[op]) : new Array<number>(BOUNDS_MS.length + 1).fill(0);
+      out[op] = { counts, sumSeconds: this.#sumsMs[op] / 1000, count: counts.reduce((a, c) => a + c, 0) };
+    }
+    return out;
   }
 
   opsPerSecond(currentTotal: number): number {

@@ -67,7 +67,7 @@ export const HEALTH_RULES: HealthRule[] = [
   {
     id: 'coherence-outage',
     doc: 'L1 coherence unconfirmed past its bound: L1 entries live at most coherenceStalenessMs.',
-    evaluate: ({ stats }) => (stats.coherence.outage ? `invalidations unconfirmed for ${stats.coherence.confirmedAgoMs ?? '?'} ms: L1 serves short-lived entries only until Redis answers` : null),
+    evaluate: ({ stats }) => (stats.coherence.outage ? `invalidations unconfirmed for ${stats.coherence.unconfirmedForMs ?? stats.coherence.confirmedAgoMs ?? 0} ms${stats.coherence.confirmedAgoMs === null ? ' (never confirmed since start)' : ''}: L1 serves short-lived entries only until Redis answers` : null),
   },
   {
     id: 'rejected-values',

@@ -46,6 +46,17 @@ function cgroupLimitBytes(): number | null {
 
 const MB = 1024 * 1024;
 
+interface Member {
+  l1: () => MemoryTier | null;
+  temporary: ((key: string) => boolean)[];
+  /** This cache's own threshold; null follows the monitor's default. */
+  thresholdMb: number | null;
+  last: PressureLevel;
+}
+
+/** What `register` returns: call it to unregister; `metrics()` reads the figures against this cache's threshold. */
+export type MemoryRegistration = (() => void) & { metrics(): MemoryMetrics };
+
 /**
  * Watches process, heap, system and container memory and relieves pressure from the L1, the one
  * thing the cache controls:
@@ -56,10 +67,11 @@ const MB = 1024 * 1024;
  * At high or critical: drop L1 entries matching the temporary patterns, halve L1's entry limit
  * (critical: quarter it; never below 1% of its size), and run a GC when the process exposes it
  * (`--expose-gc`). Back at low: double the limit each check until it is whole again. One monitor
- * per process (`getMemoryMonitor()`) acts on every cache registered with it.
+ * per process (`getMemoryMonitor()`) acts on every cache registered with it, each against its own
+ * threshold: one cache's `memoryThresholdMb` never presses another cache, nor outlives its close.
  */
 export class MemoryMonitor {
-  readonly #members = new Set<{ l1: () => MemoryTier | null; temporary: ((key: string) => boolean)[] }>();
+  readonly #members = new Set<Member>();
   #thresholdMb: number;
   #logger: Logger | null;
   readonly #cgroup = cgroupLimitBytes();
@@ -67,7 +79,6 @@ export class MemoryMonitor {
   #intervalMs = Infinity;
   #shrinks = 0;
   #dropped = 0;
-  #last: PressureLevel = 'low';
 
   constructor(options: { thresholdMb?: number; logger?: Logger } = {}) {
     this.#thresholdMb = options.thresholdMb ?? 2048;
@@ -77,12 +88,12 @@ export class MemoryMonitor {
   /**
    * Puts a cache's L1 under this monitor (its temporary patterns dropped first under pressure)
    * and starts checking every `intervalMs` (the shortest any member asked for). Returns the
-   * function that takes it out again (the checks stop with the last member).
+   * function that takes it out again (the checks stop with the last member). `thresholdMb` is
+   * this member's alone (default: the monitor's).
    */
-  register(member: { l1: () => MemoryTier | null; temporaryPatterns: string[]; intervalMs: number; thresholdMb?: number; logger?: Logger }): () => void {
-    const m = { l1: member.l1, temporary: member.temporaryPatterns.map((p) => globMatcher(p)) };
+  register(member: { l1: () => MemoryTier | null; temporaryPatterns: string[]; intervalMs: number; thresholdMb?: number; logger?: Logger }): MemoryRegistration {
+    const m: Member = { l1: member.l1, temporary: member.temporaryPatterns.map((p) => globMatcher(p)), thresholdMb: member.thresholdMb ?? null, last: 'low' };
     this.#members.add(m);
-    if (member.thresholdMb !== undefined) this.#thresholdMb = member.thresholdMb;
     this.#logger ??= member.logger ?? null;
     if (member.intervalMs < this.#intervalMs) {
       this.#intervalMs = member.intervalMs;
@@ -90,31 +101,41 @@ export class MemoryMonitor {
       this.#timer = setInterval(() => this.check(), member.intervalMs);
       this.#timer.unref();
     }
-    return () => {
+    const unregister = () => {
       this.#members.delete(m);
       if (this.#members.size === 0) {
         this.stop();
         this.#intervalMs = Infinity;
       }
     };
+    return Object.assign(unregister, { metrics: () => this.getCurrentMetrics({ thresholdMb: m.thresholdMb ?? this.#thresholdMb, l1: m.l1 }) });
   }
 
-  /** The RSS level (MiB) that counts as full. */
+  /**
+   * The RSS level (MiB) that counts as full, for the whole process: the default and every cache
+   * registered now (an operator's override; a cache's own `memoryThresholdMb` is set at register).
+   */
   setThresholdMb(mb: number): void {
     this.#thresholdMb = mb;
+    for (const m of this.#members) m.thresholdMb = mb;
   }
 
-  getCurrentMetrics(): MemoryMetrics {
+  /**
+   * The figures now. Without `scope`: against the default threshold, with every registered L1
+   * summed. With it: against `scope.thresholdMb`, and `scope.l1` alone (one cache's view).
+   */
+  getCurrentMetrics(scope?: { thresholdMb?: number; l1?: () => MemoryTier | null }): MemoryMetrics {
     const rss = process.memoryUsage.rss();
     const heap = getHeapStatistics();
     const heapPercent = heap.used_heap_size / heap.heap_size_limit;
     const cg = this.#cgroup;
-    const pressure = Math.max(rss / (this.#thresholdMb * MB), heapPercent, cg === null ? 0 : rss / cg);
+    const thresholdMb = scope?.thresholdMb ?? this.#thresholdMb;
+    const pressure = Math.max(rss / (thresholdMb * MB), heapPercent, cg === null ? 0 : rss / cg);
     let entries = 0;
     let limit = 0;
     let bytes = 0;
-    for (const m of this.#members) {
-      const l1 = m.l1();
+    for (const read of scope?.l1 ? [scope.l1] : [...this.#members].map((m) => m.l1)) {
+      const l1 = read();
       entries += l1?.size ?? 0;
       limit += l1?.entryLimit ?? 0;
       bytes += l1?.bytes ?? 0;
@@ -123,7 +144,7 @@ export class MemoryMonitor {
       pressureLevel: pressure >= 0.95 ? 'critical' : pressure >= 0.85 ? 'high' : pressure >= 0.7 ? 'medium' : 'low',
       pressure,
       processMemoryMb: rss / MB,
-      thresholdMb: this.#thresholdMb,
+      thresholdMb,
       heapUsedMb: heap.used_heap_size / MB,
       heapLimitMb: heap.heap_size_limit / MB,
       heapPercent: heapPercent * 100,
@@ -140,9 +161,13 @@ export class MemoryMonitor {
 
   /** One check, and the action it calls for on every registered L1. */
   check(): MemoryMetrics {
-    const m = this.getCurrentMetrics();
-    const pressed = m.pressureLevel === 'high' || m.pressureLevel === 'critical';
+    let anyPressed = false;
     for (const member of this.#members) {
+      const m = this.getCurrentMetrics({ thresholdMb: member.thresholdMb ?? this.#thresholdMb, l1: member.l1 });
+      const pressed = m.pressureLevel === 'high' || m.pressureLevel === 'critical';
+      anyPressed ||= pressed;
+      if (pressed && member.last !== m.pressureLevel) this.#logger?.warn({ pressure: m.pressure, level: m.pressureLevel, thresholdMb: m.thresholdMb }, 'memory pressure: L1 shrunk');
+      member.last = m.pressureLevel;
       const l1 = member.l1();
       if (l1 === null) continue;
       if (pressed) {
@@ -157,11 +182,7 @@ export class MemoryMonitor {
         l1.setEntryLimit(Math.min(l1.maxEntries, l1.entryLimit * 2));
       }
     }
-    if (pressed) {
-      (globalThis as { gc?: () => void }).gc?.();
-      if (this.#last !== m.pressureLevel) this.#logger?.warn({ pressure: m.pressure, level: m.pressureLevel }, 'memory pressure: L1 shrunk');
-    }
-    this.#last = m.pressureLevel;
+    if (anyPressed) (globalThis as { gc?: () => void }).gc?.();
     return this.getCurrentMetrics();
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheStatsSnapshot } from './cache_stats.js';
+import { LATENCY_BUCKETS_SECONDS, type CacheStatsSnapshot } from './cache_stats.js';
 import { loadPeer } from '../util/optional_peer.js';
 
 /**
@@ -20,8 +20,12 @@ export interface MetricsRegistry {
 export interface MeterLike {
   createObservableCounter(name: string, options?: { description?: string; unit?: string }): object;
   createObservableGauge(name: string, options?: { description?: string; unit?: string }): object;
-  addBatchObservableCallback(callback: (result: { observe(observable: object, value: number, attributes?: Record<string, string>): void }) => void, observables: object[]): void;
+  addBatchObservableCallback(callback: BatchCallback, observables: object[]): void;
+  /** Present on every `@opentelemetry/api` Meter; called on close so a closed cache is no longer observed. */
+  removeBatchObservableCallback?(callback: BatchCallback, observables: object[]): void;
 }
+
+type BatchCallback = (result: { observe(observable: object, value: number, attributes?: Record<string, string>): void }) => void;
 
 type Snapshot = () => CacheStatsSnapshot;
 
@@ -66,14 +70,7 @@ export class PrometheusMetrics {
     gauge('tiercache_operations_per_second', 'Operations per second over the last 10 s.', [], (s, set) => set({}, s.opsPerSecond));
     gauge('tiercache_l1_entries', 'Entries in L1.', [], (s, set) => s.l1.enabled && set({}, s.l1.size));
     gauge('tiercache_l1_bytes', 'Estimated bytes of L1 values.', [], (s, set) => s.l1.enabled && set({}, s.l1.bytes));
-    gauge('tiercache_operation_duration_seconds', 'Latency quantiles per operation (perf_hooks histograms).', ['operation', 'quantile'], (s, set) => {
-      for (const [op, l] of Object.entries(s.latency)) {
-        if (l.count === 0) continue;
-        set({ operation: op, quantile: '0.5' }, l.p50Ms / 1000);
-        set({ operation: op, quantile: '0.95' }, l.p95Ms / 1000);
-        set({ operation: op, quantile: '0.99' }, l.p99Ms / 1000);
-      }
-    });
+    registry.registerMetric(latencyHistogram(snapshot) as never);
     gauge('tiercache_circuit_breaker_open', '1 when a breaker is open or half-open.', ['breaker'], (s, set) => {
       for (const b of s.breakers) set({ breaker: b.name }, b.state === 'closed' ? 0 : 1);
     });
@@ -100,32 +97,63 @@ export class PrometheusMetrics {
 }
 
 /**
- * The same figures as OpenTelemetry observable instruments on a meter you pass (any
- * `@opentelemetry/api` Meter: the SDK's, or a vendor's). Read at collection time.
+ * `tiercache_operation_duration_seconds` as a real Prometheus histogram (`_bucket`/`_sum`/`_count`),
+ * read from CacheStats' fixed buckets at scrape time. A custom collector rather than a prom-client
+ * `Histogram`: that one can only observe, and replaying every timing at scrape would cost what the
+ * buckets exist to avoid.
  */
-export function registerOpenTelemetry(meter: MeterLike, snapshot: Snapshot): void {
+function latencyHistogram(snapshot: Snapshot) {
+  const name = 'tiercache_operation_duration_seconds';
+  const help = 'Latency of timed operations (L1 hits on the synchronous fast path are not timed).';
+  const les = [...LATENCY_BUCKETS_SECONDS.map(String), '+Inf'];
+  const collect = () => {
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    for (const [operation, h] of Object.entries(snapshot().latencyHistogram)) {
+      if (h.count === 0) continue;
+      let cumulative = 0;
+      h.counts.forEach((c, i) => {
+        cumulative += c;
+        values.push({ metricName: `${name}_bucket`, labels: { le: les[i], operation }, value: cumulative });
+      });
+      values.push({ metricName: `${name}_sum`, labels: { operation }, value: h.sumSeconds });
+      values.push({ metricName: `${name}_count`, labels: { operation }, value: h.count });
+    }
+    return { name, help, type: 'histogram' as const, aggregator: 'sum' as const, values };
+  };
+  return { name, help, type: 'histogram', aggregator: 'sum', get: () => Promise.resolve(collect()), reset: () => {} };
+}
+
+/**
+ * The same figures as OpenTelemetry observable instruments on a meter you pass (any
+ * `@opentelemetry/api` Meter: the SDK's, or a vendor's). Read at collection time. Every
+ * observation carries the cache's `namespace` attribute: two caches on one meter are two series
+ * (without it an SDK keeps one of two identical attribute sets). Returns the function that removes
+ * the callback (the cache calls it on close).
+ */
+export function registerOpenTelemetry(meter: MeterLike, snapshot: Snapshot, namespace: string): () => void {
   const hits = meter.createObservableCounter('tiercache.hits', { description: 'Reads answered by a tier' });
   const misses = meter.createObservableCounter('tiercache.misses', { description: 'Reads answered by no tier' });
   const errors = meter.createObservableCounter('tiercache.errors', { description: 'Errors by kind' });
   const ratio = meter.createObservableGauge('tiercache.hit_ratio', { description: 'Hit ratio since start' });
   const l1 = meter.createObservableGauge('tiercache.l1.entries', { description: 'Entries in L1' });
   const latency = meter.createObservableGauge('tiercache.operation.duration', { description: 'Latency quantiles per operation', unit: 's' });
-  meter.addBatchObservableCallback(
-    (r) => {
-      const s = snapshot();
-      if (s.l1.enabled) r.observe(hits, s.l1.hits, { tier: 'l1' });
-      r.observe(hits, s.l2.hits, { tier: 'l2' });
-      r.observe(misses, s.misses);
-      r.observe(errors, s.l2.errors, { kind: 'l2' });
-      r.observe(errors, s.loader.errors, { kind: 'loader' });
-      r.observe(ratio, s.hitRate);
-      if (s.l1.enabled) r.observe(l1, s.l1.size);
-      for (const [op, l] of Object.entries(s.latency)) {
-        if (l.count === 0) continue;
-        r.observe(latency, l.p50Ms / 1000, { operation: op, quantile: '0.5' });
-        r.observe(latency, l.p99Ms / 1000, { operation: op, quantile: '0.99' });
-      }
-    },
-    [hits, misses, errors, ratio, l1, latency],
-  );
+  const observables = [hits, misses, errors, ratio, l1, latency];
+  const callback: BatchCallback = (r) => {
+    const s = snapshot();
+    const observe = (inst: object, v: number, attributes: Record<string, string> = {}) => r.observe(inst, v, { ...attributes, namespace });
+    if (s.l1.enabled) observe(hits, s.l1.hits, { tier: 'l1' });
+    observe(hits, s.l2.hits, { tier: 'l2' });
+    observe(misses, s.misses);
+    observe(errors, s.l2.errors, { kind: 'l2' });
+    observe(errors, s.loader.errors, { kind: 'loader' });
+    observe(ratio, s.hitRate);
+    if (s.l1.enabled) observe(l1, s.l1.size);
+    for (const [op, l] of Object.entries(s.latency)) {
+      if (l.count === 0) continue;
+      observe(latency, l.p50Ms / 1000, { operation: op, quantile: '0.5' });
+      observe(latency, l.p99Ms / 1000, { operation: op, quantile: '0.99' });
+    }
+  };
+  meter.addBatchObservableCallback(callback, observables);
+  return () => meter.removeBatchObservableCallback?.(callback, observables);
 }

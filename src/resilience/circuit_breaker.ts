@@ -15,6 +15,13 @@ export interface CircuitBreakerOptions {
   openMs?: number;
   /** Concurrent probes while half-open; all must succeed to close. @default 1 */
   halfOpenProbes?: number;
+  /**
+   * Open on a call that timed out when nothing succeeded since it started: the dependency gave no
+   * answer at all for a whole deadline. Opens within one command timeout at any request rate
+   * (the ratio rule needs `minimumCalls` in the window, which a few slow callers never reach).
+   * @default true
+   */
+  tripOnSilentTimeout?: boolean;
   /** Time source (ms). */
   now?: () => number;
   /** Called on every state change (the cache's 'breaker' event). Half-open is noticed lazily, on the next use. */
@@ -49,6 +56,9 @@ export class CircuitBreaker {
   #openedAt = 0;
   #probesInFlight = 0;
   #probeOk = 0;
+  /** When a call last succeeded (this breaker's clock); -Infinity before the first. */
+  #lastSuccessAt = -Infinity;
+  readonly #tripOnSilentTimeout: boolean;
   /** Times it opened, and calls it refused. */
   opens = 0;
   rejected = 0;
@@ -62,6 +72,7 @@ export class CircuitBreaker {
     this.#probes = options.halfOpenProbes ?? 1;
     this.#now = options.now ?? Date.now;
     this.#onStateChange = options.onStateChange;
+    this.#tripOnSilentTimeout = options.tripOnSilentTimeout ?? true;
     this.#bucketStart = this.#now();
   }
 
@@ -90,7 +101,13 @@ export class CircuitBreaker {
     return false;
   }
 
+  /** This breaker's clock (ms): what callers pass back to `onTimeout` as a call's start. */
+  now(): number {
+    return this.#now();
+  }
+
   onSuccess(): void {
+    this.#lastSuccessAt = this.#now();
     if (this.#state === 'half-open') {
       if (++this.#probeOk >= this.#probes) this.#close();
       return;
@@ -116,6 +133,21 @@ export class CircuitBreaker {
     if (ok + bad >= this.#minimum && bad / (ok + bad) >= this.#ratio) this.#open();
   }
 
+  /**
+   * A call started at `startedAt` (see `now()`) timed out. A failure like any other, and, when no
+   * call succeeded since it started, proof the dependency answered nothing for a whole deadline:
+   * the breaker opens at once (`tripOnSilentTimeout`).
+   */
+  onTimeout(startedAt: number): void {
+    if (this.#tripOnSilentTimeout && this.#state === 'closed' && this.#lastSuccessAt <= startedAt) {
+      this.#rotate();
+      this.#bad[this.#bucket]++;
+      this.#open();
+      return;
+    }
+    this.onFailure();
+  }
+
   /** Calls `fn` if allowed, recording its outcome; rejects with CircuitOpenError otherwise. */
   async run<R>(fn: () => Promise<R>): Promise<R> {
     if (!this.allow()) throw new CircuitOpenError(`Circuit ${this.name} is open`);
@@ -127,6 +159,21 @@ export class CircuitBreaker {
       this.onFailure();
       throw err;
     }
+  }
+
+  /**
+   * A probe made outside `run` answered (healthCheck's PING to Redis). When half-open, that is the
+   * probe the breaker waits for: it closes. Without it an idle cache, whose only traffic is health
+   * checks, would stay half-open (and out of a readiness pool) until some request came by.
+   * Open (within `openMs`) stays open: the dependency still gets its rest.
+   */
+  probeSucceeded(): void {
+    if (this.state === 'half-open') this.#close();
+  }
+
+  /** A probe made outside `run` failed: when half-open, the breaker opens again, as on a failed probe call. */
+  probeFailed(): void {
+    if (this.state === 'half-open') this.#open();
   }
 
   snapshot(): { name: string; state: BreakerState; opens: number; rejected: number } {

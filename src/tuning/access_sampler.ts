@@ -13,6 +13,8 @@ export class AccessSampler {
   readonly keys: string[] = [];
   /** When each sampled access happened (ms, Date.now()): TTL predictions replay time too. */
   readonly times: number[] = [];
+  /** `seen` before each sampled access: how many accesses, sampled or not, preceded it (SHARDS-adj). */
+  readonly seenAt: number[] = [];
   /** Accesses seen (sampled or not). */
   seen = 0;
 
@@ -23,14 +25,20 @@ export class AccessSampler {
     this.#max = maxSamples;
   }
 
+  /** Whether `key` is in the spatial sample (the same answer on every call). */
+  includes(key: string): boolean {
+    // Re-mixed and top bits: the policies' sketches index by the low bits of hashKey, and a sample
+    // selected on those bits would crowd the mini-simulation's sketch.
+    return Math.imul(hashKey(key), 0x9e3779b1) >>> 8 < this.#threshold;
+  }
+
   /** Bound function for MemoryTier.setAccessSampler. */
   readonly record = (key: string): void => {
     this.seen++;
-    // Re-mixed and top bits: the policies' sketches index by the low bits of hashKey, and a sample
-    // selected on those bits would crowd the mini-simulation's sketch.
-    if (this.keys.length < this.#max && Math.imul(hashKey(key), 0x9e3779b1) >>> 8 < this.#threshold) {
+    if (this.keys.length < this.#max && this.includes(key)) {
       this.keys.push(key);
       this.times.push(Date.now());
+      this.seenAt.push(this.seen - 1);
     }
   };
 

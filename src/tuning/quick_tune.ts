@@ -26,11 +26,17 @@ export interface TuneReport {
   samples: number;
   samplingRate: number;
   currentL1Size: number;
-  /** L1 hit ratio measured over the window (0..1), and the curve's prediction at the current size (calibration). */
+  /**
+   * L1 hit ratio measured over the window's second half (0..1: the stretch the curve counts; the
+   * whole window when it ended before its midpoint), and the curve's prediction at the current size (calibration).
+   */
   measuredHitRatio: number;
   predictedAtCurrent: number;
   curve: CurvePoint[];
-  /** Predicted hit ratio at the current L1 size for other TTLs (seconds). */
+  /**
+   * Predicted hit ratio at the current L1 size with every key's real TTL (per-call or default, as
+   * seen on fills) scaled by 1, 2, 4, 16; `ttl` is the typical one scaled (seconds).
+   */
   ttlCurve: TtlPoint[];
   /** Keys read at least 4 times in the window that missed L1 after having been in it. */
   hotKeysRemissed: string[];
@@ -91,24 +97,49 @@ export async function quickTune<S extends object>(cache: IntegratedCacheManager<
       counts.set(key, c);
     }
   };
-  const before = tier.stats();
-  tier.setAccessSampler(record);
+  // The TTL each sampled key was actually stored with (per-call `ttl` or the default), from fills.
+  const ttlOf = new Map<string, number>();
+  const onFill = (key: string, ttlMs: number): void => {
+    if (sampler.includes(key) && (ttlOf.size < 400_000 || ttlOf.has(key))) ttlOf.set(key, ttlMs);
+  };
   const want = options.accesses ?? 100_000;
+  // The curve counts the window's second half (the first warms its mini-caches), so the measured
+  // figure it is checked against is taken over the same accesses: from the midpoint on. Over the
+  // whole window, a workload whose hot set moves mid-window compares two different stretches.
+  const midpoint = want >> 1;
+  let mid: ReturnType<typeof tier.stats> | null = null;
+  const sample = (key: string): void => {
+    if (sampler.seen === midpoint) mid = tier.stats();
+    record(key);
+  };
+  const before = tier.stats();
+  tier.setAccessSampler(sample);
+  tier.setFillObserver(onFill);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   try {
     while (sampler.seen < want && !sampler.full && Date.now() < deadline) await sleep(10);
   } finally {
     tier.setAccessSampler(null);
+    tier.setFillObserver(null);
   }
   const after = tier.stats();
-  const lookups = after.hits + after.misses - before.hits - before.misses;
-  const measured = lookups === 0 ? 0 : (after.hits - before.hits) / lookups;
+  const from: { hits: number; misses: number } = mid ?? before;
+  const lookups = after.hits + after.misses - from.hits - from.misses;
+  const measured = lookups === 0 ? 0 : (after.hits - from.hits) / lookups;
   const policyName = cache.config.l1Policy;
   const policy = typeof policyName === 'string' ? POLICIES[policyName] : policyName;
   const bytesPerEntry = tier.size > 0 ? Math.max(64, tier.bytes / tier.size + 100) : 200;
   const maxBySize = Math.floor(((options.memoryBudgetMb ?? 1024) * 1024 * 1024) / bytesPerEntry);
   const sizes = [...new Set(factors.map((f) => Math.max(1, Math.min(maxBySize, Math.round(current * f)))))].sort((a, b) => a - b);
-  const curve = await missRatioCurve(sampler.keys, rate, sizes, policy);
+  // Count the sampled accesses from the measured stretch's start (the midpoint, else the sample's
+  // second half), and SHARDS-adj: how many of them the sample should hold at this rate.
+  let countFrom = sampler.keys.length >> 1;
+  if (mid !== null) {
+    countFrom = sampler.seenAt.findIndex((s) => s >= midpoint);
+    if (countFrom < 0) countFrom = sampler.keys.length;
+  }
+  const counting = { from: countFrom, expected: (sampler.seen - (countFrom < sampler.keys.length ? (mid !== null ? midpoint : sampler.seenAt[countFrom]) : sampler.seen)) * rate };
+  const curve = await missRatioCurve(sampler.keys, rate, sizes, policy, counting);
   const at = (n: number) => curve.find((p) => p.size === n)?.hitRatio ?? 0;
   const predictedAtCurrent = at(current);
   const recommendations: Recommendation[] = [];
@@ -141,16 +172,26 @@ export async function quickTune<S extends object>(cache: IntegratedCacheManager<
   }
   const hot = [...counts].filter(([, c]) => c.n >= 4 && c.remissed).sort((a, b) => b[1].n - a[1].n);
   const expirations = after.expirations - before.expirations;
-  const ttl = cache.config.defaultTtl;
-  const ttls = await ttlCurve(sampler.keys, sampler.times, rate, current, [ttl, ttl * 2, ttl * 4, ttl * 16], policy);
+  // The TTL curve replays the TTLs keys carry, not defaultTtl: a key written with `{ ttl: 1 }`
+  // expires after 1 s whatever the default says. Keys not filled in the window take the typical one.
+  const defaultMs = cache.config.defaultTtl * 1000;
+  const filled = [...ttlOf.values()].sort((a, b) => a - b);
+  const fallbackMs = filled.length > 0 ? filled[filled.length >> 1] : defaultMs;
+  const ttlMs = sampler.keys.map((k) => ttlOf.get(k) ?? fallbackMs);
+  const byAccess = [...ttlMs].sort((a, b) => a - b);
+  const typicalMs = byAccess.length > 0 ? byAccess[byAccess.length >> 1] : defaultMs;
+  const typical = typicalMs / 1000;
+  const perCall = Math.abs(typicalMs - defaultMs) > 0.01 * defaultMs;
+  const ttls: TtlPoint[] = (await ttlCurve(sampler.keys, sampler.times, rate, current, ttlMs, [1, 2, 4, 16], policy, counting)).map((p) => ({ ttl: typical * p.factor, factor: p.factor, hitRatio: p.hitRatio }));
   const ttlBest = ttls.reduce((b, p) => (p.hitRatio > b.hitRatio + 0.005 ? p : b), ttls[0]);
   const ttlGain = (ttlBest.hitRatio - ttls[0].hitRatio) * 100;
-  if (hot.length > 0 && expirations > 0.1 * (after.misses - before.misses) && ttlGain >= 1) {
+  if (typicalMs > 0 && hot.length > 0 && expirations > 0.1 * (after.misses - before.misses) && ttlGain >= 1) {
+    const which = perCall ? 'the per-call ttl these keys are written with' : 'defaultTtl';
     recommendations.push({
       kind: 'extend-ttl',
       title: `Raise the TTL to ${ttlBest.ttl} s`,
-      description: `${hot.length} hot keys fell out of L1 while still being read (expirations: ${expirations} of ${after.misses - before.misses} misses): TTL ${ttl} s → ${ttlBest.ttl} s predicts L1 hit ratio ${(ttls[0].hitRatio * 100).toFixed(1)}% → ${(ttlBest.hitRatio * 100).toFixed(1)}% (or refresh-ahead for them)`,
-      change: { setting: 'defaultTtl', from: ttl, to: ttlBest.ttl },
+      description: `${hot.length} hot keys fell out of L1 while still being read (expirations: ${expirations} of ${after.misses - before.misses} misses): ${which} ${typical} s → ${ttlBest.ttl} s predicts L1 hit ratio ${(ttls[0].hitRatio * 100).toFixed(1)}% → ${(ttlBest.hitRatio * 100).toFixed(1)}% (or refresh-ahead for them)`,
+      change: { setting: perCall ? 'ttl' : 'defaultTtl', from: typical, to: ttlBest.ttl },
       predictedGain: ttlGain,
       score: ttlGain,
     });

@@ -85,6 +85,8 @@ export class MemoryTier<V = unknown> {
   #limit: number;
   /** Called with every key looked up by `get` while tuning samples traffic; null otherwise. */
   #sampler: ((key: string) => void) | null = null;
+  /** Called with every key stored and the TTL it got (ms; 0 = none) while tuning watches fills. */
+  #fillObserver: ((key: string, ttlMs: number) => void) | null = null;
   readonly #options: MemoryTierOptions;
   /** When > 0, no entry is stored for longer than this many ms (coherence outage mode). */
   #fillTtlCapMs = 0;
@@ -237,6 +239,7 @@ export class MemoryTier<V = unknown> {
       this.delete(key);
       return false;
     }
+    if (this.#fillObserver !== null) this.#fillObserver(key, expiresAt === 0 ? 0 : expiresAt - this.#clock.now());
     const w = weight >>> 0;
     if (this.maxBytes !== 0 && w > this.maxBytes) {
       this.delete(key);
@@ -351,9 +354,15 @@ export class MemoryTier<V = unknown> {
     this.#sampler = sampler;
   }
 
+  /** Tuning: `observer` sees every key stored and its TTL in ms (0 = none); null stops it. */
+  setFillObserver(observer: ((key: string, ttlMs: number) => void) | null): void {
+    this.#fillObserver = observer;
+  }
+
   /**
    * A new tier of `maxEntries` holding this tier's live entries (as many as fit; the policy of the
-   * new tier starts fresh). For resizing beyond the allocated capacity.
+   * new tier starts fresh) and carrying its hit/miss/eviction/expiration counters on. For resizing
+   * beyond the allocated capacity.
    */
   resized(maxEntries: number): MemoryTier<V> {
     const next = new MemoryTier<V>({ ...this.#options, maxEntries });
@@ -364,6 +373,12 @@ export class MemoryTier<V = unknown> {
     }
     next.setServableUntil(this.#servableUntil);
     next.setFillTtlCap(this.#fillTtlCapMs);
+    // The counters are the cache's, not this allocation's: Prometheus counters and getStats()
+    // must never fall because autoOptimize grew L1.
+    next.#hits += this.#hits;
+    next.#misses += this.#misses;
+    next.#evictions += this.#evictions;
+    next.#expirations += this.#expirations;
     return next;
   }
 

@@ -1,7 +1,7 @@
 import type { ReadHandler } from './batch_handlers.js';
 import { CircuitOpenError } from '../../errors.js';
 import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
-import { withDeadline } from './deadline.js';
+import { isDeadline, withDeadline } from './deadline.js';
 import type { RedisBackend } from './redis_backend.js';
 
 /** Smallest half worth its own round trip when splitting a batch across idle read slots. */
@@ -129,6 +129,7 @@ export class GetBatcher {
       // failing Redis; one outcome per round trip feeds it.
       const breaker = this.#breaker;
       const inFlight = this.#inFlight;
+      const startedAt = breaker?.now() ?? 0;
       let request: Promise<(Buffer | null | Error)[]>;
       if (breaker === null || breaker.allow()) {
         inFlight[lane]++;
@@ -152,7 +153,10 @@ export class GetBatcher {
           }
         },
         (err: unknown) => {
-          if (breaker !== null && !(err instanceof CircuitOpenError)) breaker.onFailure();
+          if (breaker !== null && !(err instanceof CircuitOpenError)) {
+            if (isDeadline(err)) breaker.onTimeout(startedAt);
+            else breaker.onFailure();
+          }
           const ms = performance.now() - t0;
           for (let i = start; i < end; i++) {
             try {

@@ -1,7 +1,7 @@
 import type { WriteHandler } from './batch_handlers.js';
 import { CircuitOpenError, TierUnavailableError } from '../../errors.js';
 import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
-import { withDeadline } from './deadline.js';
+import { isDeadline, withDeadline } from './deadline.js';
 import { laneChunks } from './lane_chunks.js';
 import type { RedisBackend } from './redis_backend.js';
 
@@ -177,6 +177,7 @@ export class SetBatcher {
   ): void {
     const t0 = performance.now();
     const breaker = this.#breaker;
+    const startedAt = breaker?.now() ?? 0;
     let request: Promise<unknown>;
     if (breaker === null || breaker.allow()) {
       const ks = new Array<string>(chunk.length);
@@ -197,7 +198,10 @@ export class SetBatcher {
         for (const i of chunk) settle(i, undefined, ms);
       },
       (err: unknown) => {
-        if (breaker !== null && !(err instanceof CircuitOpenError)) breaker.onFailure();
+        if (breaker !== null && !(err instanceof CircuitOpenError)) {
+          if (isDeadline(err)) breaker.onTimeout(startedAt);
+          else breaker.onFailure();
+        }
         const ms = performance.now() - t0;
         for (const i of chunk) settle(i, err, ms);
       },
@@ -216,6 +220,7 @@ export class SetBatcher {
     const t0 = performance.now();
     const replies = new Array<Promise<unknown>>(chunk.length);
     const breaker = this.#breaker;
+    const startedAt = breaker?.now() ?? 0;
     const allowed = breaker === null || breaker.allow();
     const redis = this.#redis;
     for (let j = 0; j < chunk.length; j++) {
@@ -236,7 +241,8 @@ export class SetBatcher {
         // Feed the breaker one outcome: a failure only when no key got through (in a cluster,
         // one dead master fails some keys of a batch while the others are written).
         if (breaker !== null && allowed) {
-          if (batchErr instanceof TierUnavailableError) breaker.onFailure(); // the deadline: replies may never come
+          if (isDeadline(batchErr)) breaker.onTimeout(startedAt); // replies may never come
+          else if (batchErr instanceof TierUnavailableError) breaker.onFailure();
           else void Promise.allSettled(replies).then((r) => (r.some((x) => x.status === 'fulfilled') ? breaker.onSuccess() : breaker.onFailure()));
         }
         // Some SET failed or the batch timed out: give each key its own outcome where it has
