@@ -1,8 +1,6 @@
 export { createIntegratedCache, IntegratedCacheManager } from './core/integrated_cache_manager.js';
 export type { GetOptions, SetOptions, GetOrSetOptions, SetManyEntry, HealthReport } from './core/integrated_cache_manager.js';
 export type { Loader } from './types/cache_operations.js';
-export type { CacheSchemaEntry, CacheKey, CacheValue, LoaderOf, UntypedSchema } from './types/cache_schema.js';
-export type { CircuitBreakerSettings, EncryptionKeyOption, RedisTlsOptions } from './config/integrated_cache_options.js';
 export type { CacheLogger, LogFn } from './observability/logger.js';
 export type { MetricsRegistry, MeterLike, StatsSource, BatchCallback } from './observability/prometheus_metrics.js';
 export type { SessionRecord, SessionStore } from './security/session_store.js';
@@ -57,3 +55,7 @@ export { MemoryMonitor, getMemoryMonitor, type MemoryMetrics, type MemoryRegistr
 export { HEALTH_RULES, type HealthRule } from './observability/health_rules.js';
 export { PrometheusMetrics } from './observability/prometheus_metrics.js';
 export { startDashboard, type Dashboard, type DashboardOptions } from './observability/dashboard.js';
+export type { CacheEvents, CacheEventMap, CacheEventName, CacheEventListener, AnsweringTier } from './observability/cache_events.js';
+export { TRACING_CHANNELS, type TraceContext, type TracedOperation } from './observability/tracing.js';
+export type { CacheKey, CacheValue, CacheSchemaEntry, UntypedSchema, LoaderOf } from './types/cache_schema.js';
+export type { RedisTlsOptions, CircuitBreakerSettings, EncryptionKeyOption } from './config/integrated_cache_options.js';

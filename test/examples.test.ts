@@ -53,6 +53,14 @@ describe('examples/ run as written', () => {
     expect(await run('pattern_refresh_ahead.ts')).toContain('misses while reading for 4 TTL periods: 0');
   }, EXAMPLE_MS);
 
+  it('express_route_cache: one handler run for ten concurrent GETs, a PUT drops the route by tag', async () => {
+    const r = await runNode([...TSX, 'examples/express_route_cache.ts'], { ...process.env, CACHE_REDIS_URL: redis.url });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('10 concurrent GETs: 1 MISS, 9 HIT; queries: 1');
+    expect(r.stdout).toContain('next GET: HIT {"id":"1","name":"Lamp","price":30}; queries: 1');
+    expect(r.stdout).toContain('GET after PUT: MISS {"id":"1","name":"Lamp","price":25}; queries: 2');
+  }, EXAMPLE_MS);
+
   it('basic_usage prints the user and the hit rate', async () => {
     const r = await runNode([...TSX, 'examples/basic_usage.ts'], { ...process.env, CACHE_REDIS_URL: redis.url });
     expect(r.stdout).toContain('User: {"name":"John","email":"john@example.com"}');

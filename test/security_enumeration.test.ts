@@ -24,8 +24,12 @@ const auditLines = (): { op: string; outcome: string }[] =>
     .split('\n')
     .map((l) => JSON.parse(l) as { op: string; outcome: string });
 
-/** Lifecycle calls made by the code that created the cache, not by a session (documented in docs/security.md). */
-const LIFECYCLE = new Set(['manager.initialize', 'manager.close', 'patternManager.close']);
+/**
+ * Lifecycle calls made by the code that created the cache, not by a session (documented in
+ * docs/security.md). Event listeners are in-process wiring like `initialize`: `on`/`once`/`off`
+ * take no session, as the public `events` emitter never did.
+ */
+const LIFECYCLE = new Set(['manager.initialize', 'manager.close', 'patternManager.close', 'manager.on', 'manager.once', 'manager.off']);
 
 /** Public methods of `obj`: its own prototype chain up to Object (EventEmitter's listener plumbing excluded). */
 function methodsOf(obj: object): string[] {

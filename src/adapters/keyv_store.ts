@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import type { IntegratedCacheOptions } from '../config/integrated_cache_options.js';
 import { IntegratedCacheManager } from '../core/integrated_cache_manager.js';
 import type { GuardOptions } from '../types/cache_operations.js';
+import type { UntypedSchema } from '../types/cache_schema.js';
 import { escapeGlob } from '../util/glob.js';
 
 /** Options of {@link KeyvTiercache} beyond the cache itself. */
@@ -36,7 +37,7 @@ export interface KeyvTiercacheOptions {
  * key checks (no control characters, at most `maxKeyLength`): a refused key makes Keyv emit
  * `error` and answer false. No `iterator` (tiercache has no public key listing).
  */
-export class KeyvTiercache extends EventEmitter {
+export class KeyvTiercache<S extends object = UntypedSchema> extends EventEmitter {
   /** Keyv reads `opts` (and checks it before using `iterator`). */
   readonly opts: { cache: IntegratedCacheManager; owned: boolean; dialect: 'tiercache' };
   /** Set by Keyv: the prefix of this Keyv instance's keys, without the `:`. */
@@ -45,7 +46,7 @@ export class KeyvTiercache extends EventEmitter {
   readonly #guard: GuardOptions | undefined;
   #ready: Promise<void> | null;
 
-  constructor(cache: IntegratedCacheManager<object> | IntegratedCacheOptions = {}, options: KeyvTiercacheOptions = {}) {
+  constructor(cache: IntegratedCacheManager<S> | IntegratedCacheOptions = {}, options: KeyvTiercacheOptions = {}) {
     super();
     const owned = !(cache instanceof IntegratedCacheManager);
     // The store moves Keyv's serialized strings: the cache's value types do not apply here.

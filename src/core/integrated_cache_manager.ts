@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -10,6 +9,7 @@ import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions 
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOptionsError, RateLimitError } from '../errors.js';
 import type { ArgumentContext } from '../guards/argument_validator.js';
 import { KeyValidator } from '../guards/key_validator.js';
+import { CacheEvents, type CacheEventListener, type CacheEventName } from '../observability/cache_events.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { getMemoryMonitor, type MemoryMetrics, type MemoryMonitor, type MemoryRegistration } from '../observability/memory_monitor.js';
 import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
@@ -53,8 +53,11 @@ type State = 'new' | 'initializing' | 'ready' | 'closed';
 export class IntegratedCacheManager<S extends object = UntypedSchema> {
   readonly config: IntegratedCacheConfig;
   readonly logger: Logger;
-  /** 'security' events: `{ type, key, reason }` (a rejected value, a denied access). */
-  readonly events = new EventEmitter();
+  /**
+   * The typed event emitter behind `on`/`off`/`once` (see {@link CacheEventMap}). Events are built
+   * only while a listener is attached.
+   */
+  readonly events = new CacheEvents();
   readonly #clock: Clock;
   readonly #keys: KeyValidator;
   readonly #stats: CacheStats;
@@ -117,6 +120,28 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     });
   }
 
+  /**
+   * Listens to a cache event: 'hit', 'miss', 'set', 'delete', 'invalidated', 'error' (failures the
+   * cache absorbed), 'breaker', 'security'; payloads in {@link CacheEventMap}. While no listener is
+   * attached, operations build no event payloads.
+   */
+  on<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  /** Like `on`, for one event. */
+  once<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    this.events.once(event, listener);
+    return this;
+  }
+
+  /** Removes a listener added with `on` or `once`. */
+  off<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
   /** Whether an L2 (Redis) is configured. */
   get hasL2(): boolean {
     return endpointOf(this.config) !== null;
@@ -156,6 +181,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
           this.events.emit('security', e);
         },
         sessionHooks: { onKey: (k) => this.#sessions?.onInvalidated(k), onFlush: () => this.#sessions?.forgetAll() },
+        events: this.events,
       });
     } catch (err) {
       this.#state = 'closed';
@@ -179,6 +205,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       strong: this.#strong,
       hasL2: this.hasL2,
       confirmedAt: () => rt.watchdog?.confirmedAt ?? null,
+      events: this.events,
     });
     const limiter = secured || c.globalRateLimit !== undefined ? new RateLimiter(backend, `${c.namespace}:`, c.l2CommandTimeoutMs) : null;
     let security: SecurityManager | null = null;
@@ -301,10 +328,13 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
    * `undefined` is in the result only if the loader may return it. With a schema, the loader's
    * result must fit the key's value type.
    */
-  getOrSet<K extends CacheKey<S>, R extends CacheValue<S, K> | undefined>(key: K, loader: LoaderOf<R>, options?: GetOrSetOptions): Promise<R> {
+  getOrSet<K extends CacheKey<S>, R extends CacheValue<S, K> | undefined>(key: K, loader: LoaderOf<R>, options?: GetOrSetOptions): Promise<R>;
+  /** Untyped caches, an explicit `getOrSet<T>` (the form before loader typing): `T | undefined`. */
+  getOrSet<T>(this: IntegratedCacheManager<UntypedSchema>, key: string, loader: LoaderLike<T>, options?: GetOrSetOptions): Promise<T | undefined>;
+  getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.getOrSet(key, loader as LoaderLike<unknown>, options) as Promise<R>;
+    return door.getOrSet(key, loader, options);
   }
 
   /**

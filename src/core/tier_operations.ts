@@ -2,7 +2,9 @@ import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js
 import { InvalidArgumentError } from '../errors.js';
 import { keysWith, validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
 import type { KeyValidator } from '../guards/key_validator.js';
+import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';
 import type { CacheStats } from '../observability/cache_stats.js';
+import { TRACING_CHANNELS as TRACE, type TraceContext } from '../observability/tracing.js';
 import { CircuitBreaker } from '../resilience/circuit_breaker.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { CacheEntry, GetOptions, GetOrSetOptions, Loader, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
@@ -40,6 +42,8 @@ export interface TierOperationsDeps {
   hasL2: boolean;
   /** When the coherence watchdog last confirmed (ms since epoch); null without a watchdog. */
   confirmedAt: () => number | null;
+  /** The cache's typed events (emitted only while `events.active`). */
+  events: CacheEvents;
 }
 
 /**
@@ -62,23 +66,41 @@ export class TierOperations implements RawOperations {
   }
 
   get<T = unknown>(key: string, options?: GetOptions<T>): Promise<T | undefined> {
+    // Instrumented only while someone listens or traces: otherwise one field and one getter read.
+    if (this.#d.events.active || TRACE.get.hasSubscribers) {
+      return this.#observed({ operation: 'get', namespace: this.#d.config.namespace, key }, (ctx) => this.#get(key, options, ctx));
+    }
+    return this.#get(key, options, null);
+  }
+
+  #get<T>(key: string, options: GetOptions<T> | undefined, ctx: TraceContext | null): Promise<T | undefined> {
     const l1 = this.#d.l1();
     if (l1 !== null && !this.#d.strong && options?.consistency === undefined) {
       const v = l1.get(key);
-      if (v !== undefined) return Promise.resolve(v as T);
+      if (v !== undefined) {
+        if (ctx !== null) [ctx.tier, ctx.hit] = ['l1', true];
+        return Promise.resolve(v as T);
+      }
     }
-    return this.#getSlow(key, options);
+    return this.#getSlow(key, options, ctx);
   }
 
-  #getSlow<T>(key: string, options: GetOptions<T> | undefined): Promise<T | undefined> {
+  #getSlow<T>(key: string, options: GetOptions<T> | undefined, ctx: TraceContext | null): Promise<T | undefined> {
     let read: Promise<unknown>;
     try {
       const stack = this.#d.ready();
       validateArgs('get', [key, options], this.#d.args, [key]);
       const level = options?.consistency ?? (this.#d.strong ? ConsistencyLevel.STRONG : undefined);
-      read = level === undefined ? stack.readL2(key) : this.#readAt(stack, key, level, options?.session);
+      read = level === undefined ? stack.readL2(key) : this.#readAt(stack, key, level, options?.session, ctx);
     } catch (err) {
       return Promise.reject(err);
+    }
+    if (ctx !== null) {
+      read = read.then((v) => {
+        ctx.hit = v !== undefined;
+        if (ctx.hit) ctx.tier ??= 'l2';
+        return v;
+      });
     }
     // L2 latency is recorded per round trip inside the read handler (tier_stack.ts).
     if (options === undefined || options.default === undefined) return read as Promise<T | undefined>;
@@ -87,14 +109,18 @@ export class TierOperations implements RawOperations {
   }
 
   /** A read at an explicit consistency level (the fast path handles EVENTUAL without one). */
-  #readAt(stack: TierStack, key: string, level: ConsistencyLevel, session: ConsistencySession | undefined): Promise<unknown> {
+  #readAt(stack: TierStack, key: string, level: ConsistencyLevel, session: ConsistencySession | undefined, ctx: TraceContext | null): Promise<unknown> {
     const l1 = stack.l1;
+    const fromL1 = (v: unknown): Promise<unknown> => {
+      if (ctx !== null) ctx.tier = 'l1';
+      return Promise.resolve(v);
+    };
     switch (level) {
       case ConsistencyLevel.STRONG:
         return stack.readStrong(key);
       case ConsistencyLevel.WEAK: {
         const v = l1?.peekUngated(key);
-        return v !== undefined ? Promise.resolve(v) : stack.readL2(key);
+        return v !== undefined ? fromL1(v) : stack.readL2(key);
       }
       case ConsistencyLevel.SESSION: {
         if (!(session instanceof ConsistencySession)) throw new InvalidArgumentError('SESSION consistency needs options.session (a ConsistencySession)', { key });
@@ -104,7 +130,7 @@ export class TierOperations implements RawOperations {
         const confirmed = this.#d.confirmedAt() ?? (this.#d.hasL2 ? 0 : Infinity);
         const l1Ok = seen === undefined || confirmed - this.#d.config.sessionClockSkewMs > seen;
         const v = l1Ok ? l1?.get(key) : undefined;
-        const read = v !== undefined ? Promise.resolve(v) : stack.readL2(key);
+        const read = v !== undefined ? fromL1(v) : stack.readL2(key);
         return read.then((value) => {
           if (value !== undefined) session.observe(key);
           return value;
@@ -112,12 +138,19 @@ export class TierOperations implements RawOperations {
       }
       default: {
         const v = l1?.get(key);
-        return v !== undefined ? Promise.resolve(v) : stack.readL2(key);
+        return v !== undefined ? fromL1(v) : stack.readL2(key);
       }
     }
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    if (this.#d.events.active || TRACE.set.hasSubscribers) {
+      return this.#observed({ operation: 'set', namespace: this.#d.config.namespace, key }, () => this.#set(key, value, options), options);
+    }
+    return this.#set(key, value, options);
+  }
+
+  #set(key: string, value: unknown, options: SetOptions | undefined): Promise<void> {
     try {
       const stack = this.#d.ready();
       this.#d.keys.validate(key);
@@ -144,13 +177,27 @@ export class TierOperations implements RawOperations {
     await this.#d.graph.record(key, tags, deps, this.ttlMs(options.ttl));
   }
 
-  async invalidateTags(tags: string[]): Promise<number> {
+  invalidateTags(tags: string[]): Promise<number> {
+    if (this.#d.events.active || TRACE.invalidateTags.hasSubscribers) {
+      return this.#observed({ operation: 'invalidateTags', namespace: this.#d.config.namespace, tags }, () => this.#invalidateTags(tags));
+    }
+    return this.#invalidateTags(tags);
+  }
+
+  async #invalidateTags(tags: string[]): Promise<number> {
     this.#d.ready();
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
     return this.#d.graph.invalidateTags(tags);
   }
 
-  async delete(key: string): Promise<boolean> {
+  delete(key: string): Promise<boolean> {
+    if (this.#d.events.active || TRACE.delete.hasSubscribers) {
+      return this.#observed({ operation: 'delete', namespace: this.#d.config.namespace, key }, () => this.#delete(key));
+    }
+    return this.#delete(key);
+  }
+
+  async #delete(key: string): Promise<boolean> {
     const stack = this.#d.ready();
     this.#d.keys.validate(key);
     const start = performance.now();
@@ -161,28 +208,52 @@ export class TierOperations implements RawOperations {
     return existed;
   }
 
-  async has(key: string): Promise<boolean> {
+  has(key: string): Promise<boolean> {
+    if (TRACE.has.hasSubscribers) return this.#observed({ operation: 'has', namespace: this.#d.config.namespace, key }, () => this.#has(key));
+    return this.#has(key);
+  }
+
+  async #has(key: string): Promise<boolean> {
     const stack = this.#d.ready();
     this.#d.keys.validate(key);
     return stack.has(key);
   }
 
-  async getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    if (this.#d.events.active || TRACE.getMany.hasSubscribers) {
+      return this.#observed({ operation: 'getMany', namespace: this.#d.config.namespace, keys }, (ctx) => this.#getMany<T>(keys, ctx));
+    }
+    return this.#getMany(keys, null);
+  }
+
+  /** With `ctx`, records which keys L1 answered (for the per-key hit/miss events). */
+  async #getMany<T>(keys: readonly string[], ctx: (TraceContext & { fromL1?: boolean[] }) | null): Promise<(T | undefined)[]> {
     const stack = this.#d.ready();
     for (const k of keys) this.#d.keys.validate(k);
     const l1 = this.#d.l1();
     const out = new Array<T | undefined>(keys.length);
     const pending: Promise<void>[] = [];
+    const fromL1 = ctx === null ? null : (ctx.fromL1 = new Array<boolean>(keys.length).fill(false));
     for (let i = 0; i < keys.length; i++) {
       const v = l1?.get(keys[i]);
-      if (v !== undefined) out[i] = v as T;
-      else pending.push(stack.readL2(keys[i]).then((x) => void (out[i] = x as T | undefined)));
+      if (v !== undefined) {
+        out[i] = v as T;
+        if (fromL1 !== null) fromL1[i] = true;
+      } else pending.push(stack.readL2(keys[i]).then((x) => void (out[i] = x as T | undefined)));
     }
     if (pending.length > 0) await Promise.all(pending);
+    if (ctx !== null) ctx.hits = out.reduce<number>((n, v) => (v === undefined ? n : n + 1), 0);
     return out;
   }
 
-  async setMany(entries: readonly SetManyEntry[]): Promise<void> {
+  setMany(entries: readonly SetManyEntry[]): Promise<void> {
+    if (this.#d.events.active || TRACE.setMany.hasSubscribers) {
+      return this.#observed({ operation: 'setMany', namespace: this.#d.config.namespace, keys: entries.map((e) => e.key) }, () => this.#setMany(entries), entries);
+    }
+    return this.#setMany(entries);
+  }
+
+  async #setMany(entries: readonly SetManyEntry[]): Promise<void> {
     const stack = this.#d.ready();
     const ttls = entries.map((e) => {
       this.#d.keys.validate(e.key);
@@ -196,24 +267,50 @@ export class TierOperations implements RawOperations {
   }
 
   getOrSet<T>(key: string, loader: LoaderLike<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+    if (this.#d.events.active || TRACE.getOrSet.hasSubscribers) {
+      return this.#observed({ operation: 'getOrSet', namespace: this.#d.config.namespace, key }, (ctx) => this.#getOrSet(key, loader, options, ctx), options);
+    }
+    return this.#getOrSet(key, loader, options, null);
+  }
+
+  #getOrSet<T>(key: string, loader: LoaderLike<T>, options: GetOrSetOptions | undefined, ctx: (TraceContext & { loaded?: boolean }) | null): Promise<T | undefined> {
     const l1 = this.#d.l1();
     if (l1 !== null && !this.#d.strong) {
       const v = l1.get(key);
-      if (v !== undefined) return Promise.resolve(v as T);
+      if (v !== undefined) {
+        if (ctx !== null) [ctx.tier, ctx.hit] = ['l1', true];
+        return Promise.resolve(v as T);
+      }
     }
-    return this.#getOrSetSlow(key, loader, options);
+    return this.#getOrSetSlow(key, loader, options, ctx);
   }
 
-  async #getOrSetSlow<T>(key: string, loader: LoaderLike<T>, options: GetOrSetOptions | undefined): Promise<T | undefined> {
+  async #getOrSetSlow<T>(key: string, loader: LoaderLike<T>, options: GetOrSetOptions | undefined, ctx: (TraceContext & { loaded?: boolean }) | null): Promise<T | undefined> {
     const stack = this.#d.ready();
     validateArgs('getOrSet', [key, loader, options], this.#d.args, () => keysWith(key, options?.dependsOn));
     let fn: Loader<T>;
     if (typeof loader === 'function') fn = loader;
     else if (typeof loader === 'object' && loader !== null && typeof loader.load === 'function') fn = (k) => loader.load(k);
     else throw new InvalidArgumentError('loader must be a function or a DataLoader', { key });
+    if (ctx !== null) {
+      const load = fn;
+      // Marks that this call's loader produced the value (not a concurrent load it waited for).
+      fn = (k) => {
+        const r = load(k);
+        if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
+          return Promise.resolve(r as PromiseLike<T | undefined>).then((v) => ((ctx.loaded = true), v));
+        }
+        ctx.loaded = true;
+        return r;
+      };
+    }
     const start = performance.now();
     try {
       const value = await stack.getOrLoad(key, fn, this.loadOptions(options, loader));
+      if (ctx !== null) {
+        ctx.hit = value !== undefined && ctx.loaded !== true;
+        if (value !== undefined) ctx.tier = ctx.loaded === true ? 'loader' : 'l2';
+      }
       if (value !== undefined && (options?.tags !== undefined || options?.dependsOn !== undefined)) await this.#recordRelations(key, options);
       return value;
     } finally {
@@ -228,15 +325,82 @@ export class TierOperations implements RawOperations {
     return e === undefined ? undefined : { value: e.value, freshUntil: e.freshUntil };
   }
 
-  async invalidatePattern(pattern: string): Promise<number> {
+  invalidatePattern(pattern: string): Promise<number> {
+    if (this.#d.events.active || TRACE.invalidatePattern.hasSubscribers) {
+      return this.#observed({ operation: 'invalidatePattern', namespace: this.#d.config.namespace, pattern }, () => this.#invalidatePattern(pattern));
+    }
+    return this.#invalidatePattern(pattern);
+  }
+
+  async #invalidatePattern(pattern: string): Promise<number> {
     const stack = this.#d.ready();
     this.#d.keys.validatePattern(pattern);
     const graph = this.#d.graph;
     return stack.deleteMatching(pattern, globMatcher(pattern), (keys) => graph.cascadeFromRoots(keys).then(() => undefined));
   }
 
-  async clear(): Promise<void> {
+  clear(): Promise<void> {
+    if (TRACE.clear.hasSubscribers) return this.#observed({ operation: 'clear', namespace: this.#d.config.namespace }, () => this.#clear());
+    return this.#clear();
+  }
+
+  async #clear(): Promise<void> {
     await this.#d.ready().deleteMatching('*', () => true);
+  }
+
+  /**
+   * Runs `fn` traced on its operation's channel (when subscribed), then emits its events (when
+   * listened to). `extra`: what the events need beyond the context (the entries of a setMany,
+   * the options of a getOrSet).
+   */
+  #observed<R, C extends TraceContext>(ctx: C, fn: (ctx: C) => Promise<R>, extra?: unknown): Promise<R> {
+    const channel = TRACE[ctx.operation];
+    const run = channel.hasSubscribers ? channel.tracePromise(() => fn(ctx), ctx) : fn(ctx);
+    if (!this.#d.events.active) return run;
+    return run.then((result) => {
+      this.#emitOutcome(ctx, result, extra);
+      return result;
+    });
+  }
+
+  #emitOutcome(ctx: TraceContext & { fromL1?: boolean[]; loaded?: boolean }, result: unknown, extra: unknown): void {
+    const ev = this.#d.events;
+    switch (ctx.operation) {
+      case 'get':
+      case 'getOrSet': {
+        const key = ctx.key as string;
+        if (ctx.hit === true) ev.fire('hit', { operation: ctx.operation, key, tier: ctx.tier as 'l1' | 'l2' });
+        else ev.fire('miss', { operation: ctx.operation, key, loaded: ctx.loaded === true });
+        if (ctx.operation === 'getOrSet' && ctx.loaded === true && result !== undefined) {
+          ev.fire('set', { operation: 'getOrSet', key, ttl: this.ttlMs((extra as GetOrSetOptions | undefined)?.ttl) / 1000 });
+        }
+        return;
+      }
+      case 'getMany': {
+        const keys = ctx.keys as readonly string[];
+        const values = result as unknown[];
+        for (let i = 0; i < keys.length; i++) {
+          if (values[i] === undefined) ev.fire('miss', { operation: 'getMany', key: keys[i], loaded: false });
+          else ev.fire('hit', { operation: 'getMany', key: keys[i], tier: ctx.fromL1?.[i] === true ? 'l1' : 'l2' });
+        }
+        return;
+      }
+      case 'set':
+        ev.fire('set', { operation: 'set', key: ctx.key as string, ttl: this.ttlMs((extra as SetOptions | undefined)?.ttl) / 1000 });
+        return;
+      case 'setMany':
+        for (const e of extra as readonly SetManyEntry[]) ev.fire('set', { operation: 'setMany', key: e.key, ttl: this.ttlMs(e.ttl) / 1000 });
+        return;
+      case 'delete':
+        ev.fire('delete', { key: ctx.key as string, existed: result as boolean });
+        return;
+      case 'invalidatePattern':
+        ev.fire('invalidated', { source: 'pattern', pattern: ctx.pattern as string, count: result as number });
+        return;
+      case 'invalidateTags':
+        ev.fire('invalidated', { source: 'tags', tags: [...(ctx.tags as readonly string[])], count: result as number });
+        return;
+    }
   }
 
   async scanKeys(pattern: string): Promise<string[]> {
@@ -282,7 +446,7 @@ export class TierOperations implements RawOperations {
     if (breakerKey !== undefined) {
       let b = this.#keyedBreakers.get(breakerKey);
       if (b === undefined) {
-        b = new CircuitBreaker({ name: `loader:${breakerKey}`, ...c });
+        b = new CircuitBreaker({ name: `loader:${breakerKey}`, ...c, onStateChange: breakerEvents(this.#d.events, `loader:${breakerKey}`) });
         this.#keyedBreakers.set(breakerKey, b);
       }
       return b;
@@ -290,7 +454,8 @@ export class TierOperations implements RawOperations {
     if (typeof loader === 'function') return null;
     let b = this.#loaderBreakers.get(loader);
     if (b === undefined) {
-      b = new CircuitBreaker({ name: `loader:${loader.constructor.name || 'DataLoader'}`, ...c });
+      const name = `loader:${loader.constructor.name || 'DataLoader'}`;
+      b = new CircuitBreaker({ name, ...c, onStateChange: breakerEvents(this.#d.events, name) });
       this.#loaderBreakers.set(loader, b);
       this.#loaderBreakerList.push(new WeakRef(b));
     }

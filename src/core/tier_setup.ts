@@ -9,6 +9,7 @@ import { TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import { POLICIES } from '../policy/policies.js';
 import { CircuitBreaker } from '../resilience/circuit_breaker.js';
+import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';
 import { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import { isConfigurationError, openBackend, type RedisEndpoint } from '../tiers/redis/redis_connection.js';
@@ -36,6 +37,8 @@ export interface TierSetupOptions {
   onSecurityEvent: (e: { type: string; key: string; reason: string }) => void;
   /** Session records live under the namespace too: coherence tells the session store what changed. */
   sessionHooks: { onKey: (key: string) => void; onFlush: () => void };
+  /** The cache's typed events (coherence invalidations, absorbed L2 errors, breaker changes). */
+  events: CacheEvents;
 }
 
 /**
@@ -102,7 +105,7 @@ export class TierRuntime {
         },
       });
       if (opened.owned) owned = opened.backend;
-      breaker = c.circuitBreaker === false ? null : new CircuitBreaker({ name: 'redis', ...c.circuitBreaker });
+      breaker = c.circuitBreaker === false ? null : new CircuitBreaker({ name: 'redis', ...c.circuitBreaker, onStateChange: breakerEvents(o.events, 'redis') });
       l2 = new RedisTier({ backend: opened.backend, prefix, commandTimeoutMs: c.l2CommandTimeoutMs, maxBatch: c.l2MaxBatch, breaker });
       if (c.enableDistributedLock) {
         lock = new StampedeLock({
@@ -133,6 +136,7 @@ export class TierRuntime {
       failedWriteL1TtlMs: tracker !== null ? c.coherenceStalenessMs : 0,
       encrypted: o.encrypted,
       onSecurityEvent: o.onSecurityEvent,
+      events: o.events,
     });
   }
 

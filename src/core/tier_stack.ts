@@ -7,6 +7,7 @@ import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { ReadHandler, WriteHandler } from '../tiers/redis/batch_handlers.js';
 import type { RedisTier } from '../tiers/redis/redis_tier.js';
 import type { LockLease, StampedeLock } from '../coherence/stampede_lock.js';
+import type { CacheEvents } from '../observability/cache_events.js';
 import type { InvalidationSink } from '../coherence/tracking_invalidator.js';
 import type { Clock } from './clock.js';
 import { SingleFlight } from './single_flight.js';
@@ -28,6 +29,8 @@ export interface TierStackOptions {
   /** True when values are encrypted: an unreadable value is then a security event. */
   encrypted?: boolean;
   onSecurityEvent?: (event: { type: string; key: string; reason: string }) => void;
+  /** The cache's typed events: coherence invalidations and absorbed L2 failures. */
+  events?: CacheEvents;
   /**
    * When > 0, a value whose L2 write failed (kept in L1 under suppressL2Errors) lives in L1 at
    * most this long: no other instance can see it or invalidate it, so with coherence on it may
@@ -124,6 +127,7 @@ export class TierStack implements InvalidationSink {
   readonly #failedWriteL1TtlMs: number;
   readonly #encrypted: boolean;
   readonly #onSecurityEvent: ((event: { type: string; key: string; reason: string }) => void) | undefined;
+  readonly #events: CacheEvents | null;
   /** Invalidations from other instances applied to L1, and full L1 drops (coherence). */
   remoteInvalidations = 0;
   remoteFlushes = 0;
@@ -164,6 +168,7 @@ export class TierStack implements InvalidationSink {
     this.#failedWriteL1TtlMs = options.failedWriteL1TtlMs ?? 0;
     this.#encrypted = options.encrypted ?? false;
     this.#onSecurityEvent = options.onSecurityEvent;
+    this.#events = options.events ?? null;
   }
 
   /** Swaps in a resized L1 (tuning). Reads in flight see one or the other; both are coherent. */
@@ -177,6 +182,7 @@ export class TierStack implements InvalidationSink {
     this.remoteInvalidations++;
     this.#markTouched(key, true);
     this.l1?.delete(key);
+    if (this.#events?.active) this.#events.fire('invalidated', { source: 'coherence', key });
   }
 
   /**
@@ -214,6 +220,7 @@ export class TierStack implements InvalidationSink {
       this.#logger.debug({ reason, entries: this.l1.size }, 'L1 dropped');
       this.l1.clear();
     }
+    if (this.#events?.active) this.#events.fire('invalidated', { source: 'coherence', key: null, reason });
   }
 
   /** L2 lookup for a key L1 did not have. Resolves `undefined` on miss, on L2 error and on corrupt bytes. */
@@ -261,6 +268,7 @@ export class TierStack implements InvalidationSink {
       else stats.l2Errors++;
       stats.misses++;
       this.#logger.debug({ err: (err as Error).message, key }, 'L2 read failed; served as a miss');
+      if (this.#events?.active) this.#events.fire('error', { operation: 'get', key, tier: 'l2', error: err as Error });
       return undefined;
     },
   };
@@ -299,8 +307,9 @@ export class TierStack implements InvalidationSink {
       if (bytes === null) return false;
       const exp = this.#codec.peekExpiry(bytes);
       return exp === 0 || exp > this.#clock.now();
-    } catch {
+    } catch (err) {
       this.#stats.l2Errors++;
+      if (this.#events?.active) this.#events.fire('error', { operation: 'has', key, tier: 'l2', error: err as Error });
       return false;
     }
   }
@@ -396,6 +405,7 @@ export class TierStack implements InvalidationSink {
         throw new TierUnavailableError('l2', `Redis write failed: ${(err as Error).message}`, { key, cause: err });
       }
       this.#logger.debug({ err: (err as Error).message, key }, 'L2 write failed; kept in L1 only');
+      if (this.#events?.active) this.#events.fire('error', { operation: 'set', key, tier: 'l2', error: err as Error });
       // Kept although it may race: it never reached Redis, and no instance can invalidate it, so
       // with coherence on it lives at most the staleness bound (failedWriteL1TtlMs).
       if (this.#failedWriteL1TtlMs > 0) {

@@ -24,6 +24,8 @@ export interface CircuitBreakerOptions {
   tripOnSilentTimeout?: boolean;
   /** Time source (ms). */
   now?: () => number;
+  /** Called on every state change (the cache's 'breaker' event). Half-open is noticed lazily, on the next use. */
+  onStateChange?: (state: BreakerState, previous: BreakerState) => void;
 }
 
 const BUCKETS = 10;
@@ -45,6 +47,7 @@ export class CircuitBreaker {
   readonly #openMs: number;
   readonly #probes: number;
   readonly #now: () => number;
+  readonly #onStateChange: ((state: BreakerState, previous: BreakerState) => void) | undefined;
   readonly #ok = new Uint32Array(BUCKETS);
   readonly #bad = new Uint32Array(BUCKETS);
   #bucket = 0;
@@ -68,6 +71,7 @@ export class CircuitBreaker {
     this.#openMs = options.openMs ?? 1000;
     this.#probes = options.halfOpenProbes ?? 1;
     this.#now = options.now ?? Date.now;
+    this.#onStateChange = options.onStateChange;
     this.#tripOnSilentTimeout = options.tripOnSilentTimeout ?? true;
     this.#bucketStart = this.#now();
   }
@@ -77,6 +81,7 @@ export class CircuitBreaker {
       this.#state = 'half-open';
       this.#probesInFlight = 0;
       this.#probeOk = 0;
+      this.#onStateChange?.('half-open', 'open');
     }
     return this.#state;
   }
@@ -176,15 +181,18 @@ export class CircuitBreaker {
   }
 
   #open(): void {
+    const previous = this.#state;
     this.#state = 'open';
     this.#openedAt = this.#now();
     this.opens++;
+    this.#onStateChange?.('open', previous);
   }
 
   #close(): void {
     this.#state = 'closed';
     this.#ok.fill(0);
     this.#bad.fill(0);
+    this.#onStateChange?.('closed', 'half-open');
   }
 
   #rotate(): void {

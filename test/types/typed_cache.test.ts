@@ -6,6 +6,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createIntegratedCache, type IntegratedCacheManager, type IntegratedCacheOptions, integratedCacheConfigSchema, quickTune } from '../../src/index.js';
 import type { z } from 'zod';
+import { KeyvTiercache } from '../../src/adapters/keyv_store.js';
 
 interface User {
   id: number;
@@ -31,6 +32,8 @@ describe('types', () => {
     expectTypeOf(c).toEqualTypeOf<User | undefined>();
     const d = await cache.getOrSet('k:4', { load: async (key: string) => ({ key }) });
     expectTypeOf(d).toEqualTypeOf<{ key: string }>();
+    // The explicit form of before still compiles on an untyped cache, with its old result type.
+    expectTypeOf(await cache.getOrSet<User>('k:5', async () => ({ id: 5, name: 'x' }))).toEqualTypeOf<User | undefined>();
     expect(a.n).toBe(1); // no `!` needed
     expect(b + 1).toBe(43);
     await cache.close();
@@ -72,6 +75,8 @@ describe('types', () => {
     await cache.get('order:1');
     // @ts-expect-error get<T> is a cast: a typed cache does not offer it
     await cache.get<number>('user:1');
+    // @ts-expect-error the explicit getOrSet<T> is for untyped caches only
+    await cache.getOrSet<Session>('user:1', async () => ({ token: 'x' }));
     // @ts-expect-error the loader must produce the key's type
     await cache.getOrSet('session:1', async () => 5);
     // @ts-expect-error a setMany entry's value follows its key
@@ -84,6 +89,8 @@ describe('types', () => {
     // A typed cache goes wherever an untyped one is taken (tuning, dashboard, Keyv store).
     const tuneLater = (): Promise<unknown> => quickTune(cache); // compiles: that is the check
     expect(typeof tuneLater).toBe('function');
+    const store = new KeyvTiercache(cache);
+    expect(await store.get('user:7')).toEqual({ id: 7, name: 'Ada' });
     await cache.close();
   });
 
