@@ -8,7 +8,7 @@ import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { configFromEnv } from '../config/env_config.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOptionsError, RateLimitError } from '../errors.js';
-import type { ArgumentContext } from '../guards/argument_validator.js';
+import { requireShape, type ArgumentContext } from '../guards/argument_validator.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { getMemoryMonitor, type MemoryMonitor } from '../observability/memory_monitor.js';
@@ -327,7 +327,8 @@ export class IntegratedCacheManager {
   benchmark(type: BenchmarkType = BenchmarkType.MIXED, options: { durationSeconds?: number; onProgress?: (fraction: number) => void } & GuardOptions = {}): Promise<BenchmarkResult> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.admin('benchmark', options, async () => {
+    const checked = door.validate('benchmark', options, () => requireShape.benchmark(type, options, Object.values(BenchmarkType)));
+    return checked.then(() => door.admin('benchmark', options, async () => {
       const c = this.config;
       const scratch = new IntegratedCacheManager({
         ...this.#inputOptions,
@@ -353,7 +354,7 @@ export class IntegratedCacheManager {
         await scratch.clear().catch(() => undefined);
         await scratch.close();
       }
-    });
+    }));
   }
 
   /** Counters and measured latencies (see {@link CacheStatsSnapshot}). ADMIN with security on. */

@@ -124,7 +124,7 @@ export class PatternManager {
   /** Reads `key` with the read pattern that applies (call > prefix > default; READ_THROUGH if none). */
   async getOrSet<T>(key: string, loader: LoaderArg<T>, options: PatternGetOptions = {}): Promise<T | undefined> {
     await this.#ctx.ops.validate('getOrSet', options, () => {
-      requireShape.options('getOrSet', options);
+      requireShape.writeOptions('getOrSet', options);
       requireShape.loader('getOrSet', loader);
     });
     const cfg = this.#configFor(key);
@@ -247,7 +247,7 @@ export class PatternManager {
   async setWithPattern<T>(key: string, value: T, options: PatternSetOptions<T>): Promise<boolean> {
     const writer = (options as PatternSetOptions<T> | null)?.dataWriter as DataWriter<T>;
     await this.#ctx.ops.validate('setWithPattern', options, () => {
-      requireShape.options('setWithPattern', options);
+      requireShape.writeOptions('setWithPattern', options);
       if (typeof writer !== 'object' || writer === null || (typeof writer.write !== 'function' && typeof writer.writeBatch !== 'function')) throw new InvalidArgumentError('setWithPattern needs a dataWriter with write(key, value) or writeBatch(items)', { key });
     });
     const pattern = options.pattern ?? this.#configFor(key).writePattern ?? CachePattern.WRITE_THROUGH;
@@ -325,12 +325,15 @@ export class PatternManager {
   /** The write-behind queue of `writer` (created and started on first use). Refused with security on (no session check). */
   writeBehindQueue<T>(writer: DataWriter<T>, options?: WriteBehindOptions): WriteBehindQueue<T> {
     this.#ctx.ops.refuseSync('writeBehindQueue');
+    requireShape.writer('writeBehindQueue', writer);
+    requireShape.options('writeBehindQueue', options);
     return this.#queueFor(writer, options);
   }
 
   #queueFor<T>(writer: DataWriter<T>, options?: WriteBehindOptions): WriteBehindQueue<T> {
     const name = writer.name ?? (writer.constructor?.name !== 'Object' ? writer.constructor?.name : undefined);
     if (!name) throw new InvalidArgumentError('a write-behind DataWriter needs a name (a `name` property or a class name): its queue must be found again by other instances');
+    requireShape.name('write-behind', name);
     let q = this.#queues.get(name) as WriteBehindQueue<T> | undefined;
     if (q === undefined) {
       const backend = this.#ctx.backend;
@@ -361,6 +364,7 @@ export class PatternManager {
    */
   inspectWriteBehindQueue(name: string): WriteBehindQueue {
     this.#ctx.ops.refuseSync('inspectWriteBehindQueue');
+    requireShape.name('inspectWriteBehindQueue', name);
     const backend = this.#ctx.backend;
     if (backend === null) throw new InvalidArgumentError('write-behind needs Redis for its durable queue');
     const writer: DataWriter = {
