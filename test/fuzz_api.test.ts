@@ -30,10 +30,11 @@ beforeAll(async () => {
   await secured.securityManager.addCustomRole({ name: 'user', permissions: [Permission.READ, Permission.WRITE, Permission.DELETE], keyPatterns: ['user:*', 'k:*'], securityLevel: SecurityLevel.INTERNAL, rateLimit: 6_000_000 });
   sessions.push(await secured.createSession('root', 'admin'), await secured.createSession('alice', 'user'));
 });
+// close() drains the write-behind queues the fuzz created, bounded by their drain timeout (10 s each cache).
 afterAll(async () => {
   await open?.close();
   await secured?.close();
-});
+}, 60_000);
 
 /** Lifecycle calls (the owner's, not a session's) are not fuzzed: they end the objects under test. */
 const LIFECYCLE = new Set(['manager.initialize', 'manager.close', 'patternManager.close']);
