@@ -77,6 +77,9 @@ const loader = fc.constantFrom<unknown>(
     throw new Error('loader failed');
   },
   () => Promise.reject(new TypeError('async loader failed')),
+  () => {
+    throw Object.create(null) as unknown; // no message, no string form
+  },
   { load: () => 'dl' },
   { load: () => 'dl', loadBatch: (ks: string[]) => new Map(ks.map((k) => [k, k])) },
   { loadBatch: () => ({}) },
@@ -89,6 +92,7 @@ const writer = fc.constantFrom<unknown>(
   { name: 'fz-ok', write: () => true },
   { name: 'fz-false', write: () => false },
   { name: 'fz-throw', write: () => Promise.reject(new Error('source down')) },
+  { name: 'fz-odd', write: () => Promise.reject(Object.create(null) as Error) },
   { name: 'fz-batch', writeBatch: (m: Map<string, unknown>) => new Map([...m.keys()].map((k) => [k, true])) },
   { name: 'fz-partial', writeBatch: () => ({ 'user:1': false }) },
   { write: () => true },

@@ -10,6 +10,7 @@ import { requireShape } from '../guards/argument_validator.js';
 import { batchToMap, CachePattern, loadVia, toLoaderFn, writeBatchOf, writeOne, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
 import type { InvalidationManager } from './invalidation_manager.js';
 import { WriteBehindQueue, type WriteBehindOptions } from './write_behind_queue.js';
+import { errorText } from '../util/error_text.js';
 
 /** What the pattern manager is given: the guarded operations, and the pattern machinery's own parts. */
 export interface PatternContext {
@@ -275,7 +276,7 @@ export class PatternManager {
           }
         }).catch((err: unknown) => {
           // The lock's Redis calls reject with node-redis's own errors (ClientOfflineError, …).
-          throw err instanceof CacheError ? err : new TierUnavailableError('l2', `write-behind of ${key} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, key });
+          throw err instanceof CacheError ? err : new TierUnavailableError('l2', `write-behind of ${key} failed: ${errorText(err)}`, { cause: err, key });
         });
         this.stats.writeBehind++;
         return true;
