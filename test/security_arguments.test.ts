@@ -114,6 +114,8 @@ describe('hole 13: bad arguments get typed errors', () => {
     const thrown = await pm.setWithPattern('k:w2', 1, { dataWriter: { name: 'boom', write: () => Promise.reject(new TypeError('db down')) } }).catch((e: unknown) => e);
     expect(thrown).toMatchObject({ code: 'E_WRITER' });
     expect((thrown as Error).cause).toBeInstanceOf(TypeError);
+    // Something thrown that has no string form is still wrapped (String() of it throws).
+    await expect(pm.setWithPattern('k:w3', 1, { dataWriter: { name: 'odd', write: () => Promise.reject(Object.create(null) as Error) } })).rejects.toMatchObject({ code: 'E_WRITER' });
   });
 
   it('a loader that throws inside a cache-aside read is a LoaderError', async () => {

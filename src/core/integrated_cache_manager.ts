@@ -7,7 +7,7 @@ import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { configFromEnv } from '../config/env_config.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOptionsError, RateLimitError } from '../errors.js';
-import type { ArgumentContext } from '../guards/argument_validator.js';
+import { requireShape, type ArgumentContext } from '../guards/argument_validator.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheEvents, type CacheEventListener, type CacheEventName } from '../observability/cache_events.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
@@ -372,7 +372,8 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   benchmark(type: BenchmarkType = BenchmarkType.MIXED, options: { durationSeconds?: number; onProgress?: (fraction: number) => void } & GuardOptions = {}): Promise<BenchmarkResult> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.admin('benchmark', options, async () => {
+    const checked = door.validate('benchmark', options, () => requireShape.benchmark(type, options, Object.values(BenchmarkType)));
+    return checked.then(() => door.admin('benchmark', options, async () => {
       const c = this.config;
       const scratch = new IntegratedCacheManager({
         ...this.#inputOptions,
@@ -398,7 +399,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
         await scratch.clear().catch(() => undefined);
         await scratch.close();
       }
-    });
+    }));
   }
 
   /** Counters and measured latencies (see {@link CacheStatsSnapshot}). ADMIN with security on. */

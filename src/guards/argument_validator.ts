@@ -175,6 +175,34 @@ export const requireShape = {
   list(op: string, name: string, v: unknown): void {
     list(op, name, v, Infinity);
   },
+  /** Options that carry tags and dependencies: each a list when given. */
+  writeOptions(op: string, o: unknown): void {
+    options(0)([o], { keys: null as unknown as KeyValidator, limits: UNBOUNDED }, op);
+    const w = o as { tags?: unknown; dependsOn?: unknown } | undefined;
+    if (w?.tags !== undefined) list(op, 'tags', w.tags, Infinity);
+    if (w?.dependsOn !== undefined) list(op, 'dependsOn', w.dependsOn, Infinity);
+  },
+  /** `benchmark(type, { durationSeconds, onProgress })`: checked before a scratch cache is built. */
+  benchmark(type: unknown, o: unknown, types: readonly string[]): void {
+    if (type !== undefined && (typeof type !== 'string' || !types.includes(type))) throw new InvalidArgumentError(`benchmark: type must be one of ${types.join(', ')}`);
+    options(0)([o], { keys: null as unknown as KeyValidator, limits: UNBOUNDED }, 'benchmark');
+    const b = o as { durationSeconds?: unknown; onProgress?: unknown } | undefined;
+    const d = b?.durationSeconds;
+    if (d !== undefined && !(typeof d === 'number' && d > 0 && d <= 3600)) throw new InvalidArgumentError('benchmark: durationSeconds must be in (0, 3600]');
+    if (b?.onProgress !== undefined && typeof b.onProgress !== 'function') throw new InvalidArgumentError('benchmark: onProgress must be a function');
+  },
+  /** A name that becomes part of a Redis key (a write-behind queue's). */
+  name(op: string, v: unknown): void {
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    if (typeof v !== 'string' || v.length === 0 || v.length > 256 || /[\u0000-\u001f\u007f-\u009f]/.test(v) || /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(v)) {
+      throw new InvalidArgumentError(`${op}: a name must be a non-empty string of at most 256 printable characters`);
+    }
+  },
+  writer(op: string, w: unknown): void {
+    if (typeof w !== 'object' || w === null || (typeof (w as { write?: unknown }).write !== 'function' && typeof (w as { writeBatch?: unknown }).writeBatch !== 'function')) {
+      throw new InvalidArgumentError(`${op} needs a dataWriter with write(key, value) or writeBatch(items)`);
+    }
+  },
   loader(op: string, l: unknown): void {
     if (typeof l !== 'function' && !(typeof l === 'object' && l !== null && (typeof (l as { load?: unknown }).load === 'function' || typeof (l as { loadBatch?: unknown }).loadBatch === 'function'))) {
       throw new InvalidArgumentError(`${op}: loader must be a function or a DataLoader`);

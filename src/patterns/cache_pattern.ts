@@ -1,4 +1,5 @@
 import { CacheError, LoaderError, WriterError } from '../errors.js';
+import { errorText } from '../util/error_text.js';
 /**
  * How reads and writes involve the data source (L3). Values are the snake_case names the product
  * description uses, so configs written as strings stay readable.
@@ -74,7 +75,8 @@ export async function writeOne<T>(writer: DataWriter<T>, key: string, value: T):
     r = writer.write ? await writer.write(key, value) : await writer.writeBatch?.(new Map([[key, value]]));
   } catch (err) {
     if (err instanceof CacheError) throw err;
-    throw new WriterError(`dataWriter failed to write the key: ${(err as Error)?.message ?? String(err)}`, { cause: err, key });
+    // The writer's own message first: it is what the caller acts on (a constraint, a timeout).
+    throw new WriterError(`${errorText(err)} (the dataWriter's write failed)`, { cause: err, key });
   }
   if (r === false || (r instanceof Map ? r.get(key) === false : typeof r === 'object' && r !== null && (r as Record<string, boolean>)[key] === false)) {
     throw new WriterError('dataWriter did not write the key (it answered false)', { key });
@@ -88,7 +90,7 @@ export async function writeBatchOf<T>(writer: DataWriter<T>, items: Map<string, 
     r = await writer.writeBatch?.(items);
   } catch (err) {
     if (err instanceof CacheError) throw err;
-    throw new WriterError(`dataWriter.writeBatch failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new WriterError(`${errorText(err)} (the dataWriter's writeBatch failed)`, { cause: err });
   }
   if (r === false) throw new WriterError('dataWriter.writeBatch answered false: nothing was written');
   if (r instanceof Map || (typeof r === 'object' && r !== null)) {
@@ -102,7 +104,7 @@ export async function loadVia<R>(fn: () => R | Promise<R>): Promise<R> {
     return await fn();
   } catch (err) {
     if (err instanceof CacheError) throw err;
-    throw new LoaderError(`loader failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new LoaderError(`loader failed: ${errorText(err)}`, { cause: err });
   }
 }
 

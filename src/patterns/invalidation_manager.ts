@@ -1,6 +1,7 @@
 import type { CacheOperations, GuardOptions } from '../types/cache_operations.js';
 import { HandlerError, InvalidArgumentError } from '../errors.js';
 import { globMatcher } from '../util/glob.js';
+import { errorText } from '../util/error_text.js';
 
 /** Handler of an application event (`emit`), e.g. "user:42 changed". */
 export type InvalidationEventHandler = (event: string, payload?: unknown) => void | Promise<void>;
@@ -57,7 +58,7 @@ export class InvalidationManager {
           try {
             await h.fn(event, payload);
           } catch (err) {
-            throw new HandlerError(`an event handler for ${h.pattern} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+            throw new HandlerError(`an event handler for ${h.pattern} failed: ${errorText(err)}`, { cause: err });
           }
         }),
       );

@@ -10,6 +10,7 @@ import { requireShape } from '../guards/argument_validator.js';
 import { batchToMap, CachePattern, loadVia, toLoaderFn, writeBatchOf, writeOne, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
 import type { InvalidationManager } from './invalidation_manager.js';
 import { WriteBehindQueue, type WriteBehindOptions } from './write_behind_queue.js';
+import { errorText } from '../util/error_text.js';
 
 /** What the pattern manager is given: the guarded operations, and the pattern machinery's own parts. */
 export interface PatternContext {
@@ -126,7 +127,7 @@ export class PatternManager {
   /** Reads `key` with the read pattern that applies (call > prefix > default; READ_THROUGH if none). */
   async getOrSet<T>(key: string, loader: LoaderArg<T>, options: PatternGetOptions = {}): Promise<T | undefined> {
     await this.#ctx.ops.validate('getOrSet', options, () => {
-      requireShape.options('getOrSet', options);
+      requireShape.writeOptions('getOrSet', options);
       requireShape.loader('getOrSet', loader);
     });
     const cfg = this.#configFor(key);
@@ -249,7 +250,7 @@ export class PatternManager {
   async setWithPattern<T>(key: string, value: T, options: PatternSetOptions<T>): Promise<boolean> {
     const writer = (options as PatternSetOptions<T> | null)?.dataWriter as DataWriter<T>;
     await this.#ctx.ops.validate('setWithPattern', options, () => {
-      requireShape.options('setWithPattern', options);
+      requireShape.writeOptions('setWithPattern', options);
       if (typeof writer !== 'object' || writer === null || (typeof writer.write !== 'function' && typeof writer.writeBatch !== 'function')) throw new InvalidArgumentError('setWithPattern needs a dataWriter with write(key, value) or writeBatch(items)', { key });
     });
     const pattern = options.pattern ?? this.#configFor(key).writePattern ?? CachePattern.WRITE_THROUGH;
@@ -277,7 +278,7 @@ export class PatternManager {
           }
         }).catch((err: unknown) => {
           // The lock's Redis calls reject with node-redis's own errors (ClientOfflineError, …).
-          throw err instanceof CacheError ? err : new TierUnavailableError('l2', `write-behind of ${key} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, key });
+          throw err instanceof CacheError ? err : new TierUnavailableError('l2', `write-behind of ${key} failed: ${errorText(err)}`, { cause: err, key });
         });
         this.stats.writeBehind++;
         return true;
@@ -327,12 +328,15 @@ export class PatternManager {
   /** The write-behind queue of `writer` (created and started on first use). Refused with security on (no session check). */
   writeBehindQueue<T>(writer: DataWriter<T>, options?: WriteBehindOptions): WriteBehindQueue<T> {
     this.#ctx.ops.refuseSync('writeBehindQueue');
+    requireShape.writer('writeBehindQueue', writer);
+    requireShape.options('writeBehindQueue', options);
     return this.#queueFor(writer, options);
   }
 
   #queueFor<T>(writer: DataWriter<T>, options?: WriteBehindOptions): WriteBehindQueue<T> {
     const name = writer.name ?? (writer.constructor?.name !== 'Object' ? writer.constructor?.name : undefined);
     if (!name) throw new InvalidArgumentError('a write-behind DataWriter needs a name (a `name` property or a class name): its queue must be found again by other instances');
+    requireShape.name('write-behind', name);
     let q = this.#queues.get(name) as WriteBehindQueue<T> | undefined;
     if (q === undefined) {
       const backend = this.#ctx.backend;
@@ -363,6 +367,7 @@ export class PatternManager {
    */
   inspectWriteBehindQueue(name: string): WriteBehindQueue {
     this.#ctx.ops.refuseSync('inspectWriteBehindQueue');
+    requireShape.name('inspectWriteBehindQueue', name);
     const backend = this.#ctx.backend;
     if (backend === null) throw new InvalidArgumentError('write-behind needs Redis for its durable queue');
     const writer: DataWriter = {

@@ -124,6 +124,11 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
   readonly #timeoutMs: number;
   readonly #lease: FencedLease;
   #running = false;
+  /**
+   * When a stop was asked for: retrying a failing batch gives up at this time (its entries stay
+   * unacknowledged in the stream, for the next leader or the next start). Infinity while running.
+   */
+  #stopBy = Infinity;
   #loop: Promise<void> | null = null;
   #groupReady = false;
   readonly stats: WriteBehindStats = { queued: 0, flushedKeys: 0, batches: 0, coalesced: 0, retries: 0, deadLettered: 0, superseded: 0, termsLost: 0, leader: false, fence: 0 };
@@ -214,6 +219,7 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#stopBy = Infinity;
     this.#loop = this.#run();
   }
 
@@ -325,11 +331,16 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
         keys.delete(k);
       }
       if (keys.size === 0) break;
+      // A close() during a source outage must not wait out maxRetryMs (2 minutes by default).
+      if (Date.now() >= this.#stopBy) {
+        this.#logger.warn({ keys: keys.size }, 'write-behind stopping with a failing batch; it stays queued');
+        return;
+      }
       // After a failed batch, keys go one at a time: one refused key must not hold back the rest.
       perKey = true;
       this.stats.retries++;
       this.#logger.warn({ keys: keys.size, round, err: [...keys.values()][0]?.error }, 'write-behind write failed; retrying');
-      await sleep(backoffMs(round, this.#o));
+      await sleep(Math.max(0, Math.min(backoffMs(round, this.#o), this.#stopBy - Date.now())));
       if (!this.#lease.holds()) return this.#termLost();
     }
     this.stats.batches++;
@@ -509,9 +520,10 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
    * for the next leader.
    */
   async drainAndStop(timeoutMs = 10_000): Promise<void> {
-    this.#running = false;
-    await this.#loop;
     const deadline = Date.now() + timeoutMs;
+    this.#running = false;
+    this.#stopBy = deadline;
+    await this.#loop;
     try {
       while (Date.now() < deadline && (await this.backlog()) > 0) {
         if ((await this.#step()) <= 0) await sleep(Math.min(50, this.#o.flushIntervalMs));
@@ -526,6 +538,7 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
   /** Stops flushing and gives up leadership (without draining). */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopBy = Math.min(this.#stopBy, Date.now());
     await this.#loop;
     await this.#lease.release();
   }

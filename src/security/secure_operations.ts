@@ -117,20 +117,17 @@ export class SecureOperations implements CacheOperations {
     try {
       keys = validateArgs(req.rules ?? req.op, req.args, this.#args, req.keys, req.pattern);
     } catch (err) {
-      if (sec !== null) await sec.refuseInvalid(req.op, req.sessionId, refusedSubject(err) ?? req.args[0], (err as Error).message, started);
+      if (sec !== null) {
+        // A refusal is charged like a call (the global bucket here, the session's in refuseInvalid).
+        await this.#takeGlobal(req, 1, refusedSubject(err) ?? req.args[0], started);
+        await sec.refuseInvalid(req.op, req.sessionId, refusedSubject(err) ?? req.args[0], (err as Error).message, started);
+      }
       throw err;
     }
     const pattern = req.pattern as string | undefined;
     const cost = costOf(keys, req.tags);
     // 2. global rate limit
-    if (this.#global !== null) {
-      try {
-        await (this.#limiter as RateLimiter).take('global', this.#global, cost);
-      } catch (err) {
-        if (sec !== null && err instanceof RateLimitError) sec.auditRateLimited(req.op, req.sessionId, 'global', keys[0] ?? pattern ?? null, err.message, started);
-        throw err;
-      }
-    }
+    await this.#takeGlobal(req, cost, keys[0] ?? pattern ?? null, started);
     // 3. authorize
     const ctx = sec === null ? null : await sec.authorize({ op: req.op, sessionId: req.sessionId, permissions: [...req.permissions], keys, pattern, cost });
     const auditKey = keys[0] ?? pattern ?? null;
@@ -144,6 +141,16 @@ export class SecureOperations implements CacheOperations {
       if (sec !== null && ctx !== null && !(err instanceof AccessDeniedError)) {
         sec.audit(req.op, ctx.session.userId, ctx.sessionId, auditKey, ctx.role.securityLevel, 'error', (err as Error).message, performance.now() - started);
       }
+      throw err;
+    }
+  }
+
+  async #takeGlobal(req: Request, cost: number, subject: unknown, started: number): Promise<void> {
+    if (this.#global === null) return;
+    try {
+      await (this.#limiter as RateLimiter).take('global', this.#global, cost);
+    } catch (err) {
+      if (this.#security !== null && err instanceof RateLimitError) this.#security.auditRateLimited(req.op, req.sessionId, 'global', subject, err.message, started);
       throw err;
     }
   }

@@ -88,8 +88,8 @@ export class SecurityManager extends EventEmitter {
   /** A new session for `userId` with `roleName`; its id is an unguessable 256-bit bearer token. */
   async createSession(userId: string, roleName: string, options: { ttl?: number } = {}): Promise<string> {
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) throw new InvalidArgumentError('userId must be a non-empty string');
-    if (!this.#roles.has(roleName)) throw new InvalidArgumentError(`no role named ${String(roleName)}`);
-    const ttl = options.ttl ?? 3600;
+    if (typeof roleName !== 'string' || !this.#roles.has(roleName)) throw new InvalidArgumentError(`no role named ${typeof roleName === 'string' ? roleName : `(a ${typeof roleName})`}`);
+    const ttl = options?.ttl ?? 3600;
     if (!(Number.isFinite(ttl) && ttl > 0)) throw new InvalidArgumentError('session ttl must be a positive number of seconds');
     const id = await this.sessions.create(userId, roleName, ttl * 1000);
     this.#audit?.record({ user: userId, session: SessionStore.digest(id), op: 'createSession', key: null, keyHashed: false, outcome: 'ok', latencyMs: 0 });
@@ -97,6 +97,7 @@ export class SecurityManager extends EventEmitter {
   }
 
   async revokeSession(sessionId: string): Promise<boolean> {
+    if (typeof sessionId !== 'string') throw new InvalidArgumentError('sessionId must be a string');
     const existed = await this.sessions.revoke(sessionId);
     this.#audit?.record({ user: null, session: SessionStore.digest(String(sessionId)), op: 'revokeSession', key: null, keyHashed: false, outcome: 'ok', latencyMs: 0 });
     return existed;
