@@ -30,7 +30,7 @@ describe.skipIf(CHROMIUM === undefined)('live dashboard in headless Chromium', (
           errorRate: document.getElementById('errorRate')?.textContent,
           redisLatency: document.getElementById('redisLatency')?.textContent,
           evictions: Number((document.getElementById('evictions')?.textContent ?? '0').replace(/,/g, '')),
-          tuning: [...document.querySelectorAll('#tuning li')].map((li) => li.textContent ?? ''),
+          tuning: Array.from(document.querySelectorAll('#tuning li'), (li) => li.textContent ?? ''),
           series: { ...(document.getElementById('series') as HTMLCanvasElement).dataset },
           curve: { ...(document.getElementById('mrc') as HTMLCanvasElement).dataset },
         }));

@@ -53,8 +53,14 @@ export class CoherenceWatchdog {
   #failingSince = 0;
   lastWindowMs = 0;
   #startedAt = Date.now();
+  readonly #onConfirmed: ((sentAt: number) => void) | null;
 
-  constructor(backend: RedisBackend, gate: ServableGate, flush: (reason: string) => void, boundMs: number, logger: Logger) {
+  /**
+   * @param onConfirmed called with the send time of each successful confirmation: Redis answered,
+   *   which closes the L2 breaker (CircuitBreaker.probeSucceeded).
+   */
+  constructor(backend: RedisBackend, gate: ServableGate, flush: (reason: string) => void, boundMs: number, logger: Logger, onConfirmed?: (sentAt: number) => void) {
+    this.#onConfirmed = onConfirmed ?? null;
     this.#backend = backend;
     this.#gate = gate;
     this.#flush = flush;
@@ -112,6 +118,7 @@ export class CoherenceWatchdog {
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       this.#gate.coherenceRestored(epoch);
       this.confirmedAt = sentAt;
+      this.#onConfirmed?.(sentAt);
       if (this.#failingSince !== 0) {
         this.lastWindowMs = Date.now() - this.#failingSince;
         this.#failingSince = 0;

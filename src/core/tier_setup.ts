@@ -156,7 +156,7 @@ export class TierRuntime {
           lossEpoch: () => rt.stack.lossEpoch,
           coherenceRestored: (epoch: number) => rt.stack.coherenceRestored(epoch),
         };
-        rt.watchdog = new CoherenceWatchdog(l2.backend, gate, (reason) => rt.stack.invalidateAll(reason), c.coherenceStalenessMs, o.logger);
+        rt.watchdog = new CoherenceWatchdog(l2.backend, gate, (reason) => rt.stack.invalidateAll(reason), c.coherenceStalenessMs, o.logger, (sentAt) => rt.l2Breaker?.probeSucceeded(sentAt));
         await rt.watchdog.start();
         // A tracking handshake can land after the first confirmation (a connection finishing its
         // set-up): initialize() must not resolve into a window where sets and loads do not fill L1.
