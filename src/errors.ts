@@ -35,7 +35,22 @@ export class InvalidKeyError extends CacheError {
 
 /** A per-call option (ttl, default, …) is not acceptable. */
 export class InvalidArgumentError extends CacheError {
-  static override readonly code = 'E_INVALID_ARGUMENT';
+  static override readonly code: string = 'E_INVALID_ARGUMENT';
+}
+
+/**
+ * A call is larger than a configured bound (`maxTagsPerKey`, `maxDependencies`, `maxBatchSize`):
+ * refused before any work, so one call cannot stall the event loop or fill memory.
+ */
+export class LimitExceededError extends InvalidArgumentError {
+  static override readonly code = 'E_LIMIT_EXCEEDED';
+  readonly limit: number;
+  readonly size: number;
+  constructor(message: string, size: number, limit: number) {
+    super(message);
+    this.size = size;
+    this.limit = limit;
+  }
 }
 
 /** The value cannot be stored: `undefined`, a function, a cycle under JSON, a type the serializer lacks. */
@@ -78,6 +93,16 @@ export class LoaderTimeoutError extends CacheError {
   static override readonly code = 'E_LOADER_TIMEOUT';
 }
 
+/** The DataWriter (the source's write side) refused a write, or threw; `cause` holds what it threw. */
+export class WriterError extends CacheError {
+  static override readonly code = 'E_WRITER';
+}
+
+/** An invalidation event handler (`addEventHandler`) threw; `cause` holds what it threw. */
+export class HandlerError extends CacheError {
+  static override readonly code = 'E_HANDLER';
+}
+
 /** A circuit breaker is open: the protected dependency failed too often and is not being called. */
 export class CircuitOpenError extends CacheError {
   static override readonly code = 'E_CIRCUIT_OPEN';
@@ -95,7 +120,15 @@ export class RateLimitError extends CacheError {
 
 /** The session may not do this: wrong permission, key outside its patterns, level too high, expired or unknown session. */
 export class AccessDeniedError extends CacheError {
-  static override readonly code = 'E_ACCESS_DENIED';
+  static override readonly code: string = 'E_ACCESS_DENIED';
+}
+
+/**
+ * A session record in Redis did not authenticate (its HMAC is missing or wrong): it was written or
+ * changed by someone other than tiercache (`HSET <ns>:session:<id> role admin`). Refused, audited.
+ */
+export class SessionForgedError extends AccessDeniedError {
+  static override readonly code = 'E_SESSION_FORGED';
 }
 
 /** A tier (Redis) could not be reached and the call required it. */
@@ -119,15 +152,19 @@ export const errors = {
   InvalidOptionsError,
   InvalidKeyError,
   InvalidArgumentError,
+  LimitExceededError,
   SerializationError,
   ValueTooLargeError,
   CorruptValueError,
   LoaderError,
   LoaderTimeoutError,
   RecursiveLoadError,
+  WriterError,
+  HandlerError,
   CircuitOpenError,
   RateLimitError,
   AccessDeniedError,
+  SessionForgedError,
   TierUnavailableError,
   CacheStateError,
 } as const;

@@ -141,7 +141,9 @@ describe('L1 coherence across instances (CLIENT TRACKING, BCAST)', () => {
     } finally {
       redis.server.resume();
     }
-    expect(await eventually(() => !b.getStatsSync().coherence.outage, 3000)).toBe(true);
+    // Recovered: coherence confirmed, and the L2 breaker (tripped by the stall's timeouts) closed
+    // again by the watchdog's own round trips, with no other traffic.
+    expect(await eventually(() => !b.getStatsSync().coherence.outage && b.getStatsSync().breakers.every((x) => x.state === 'closed'), 3000)).toBe(true);
     await b.set('k', 'v2');
     await sleep(bound * 2);
     expect(b.getSync('k')).toBe('v2'); // normal lifetimes again

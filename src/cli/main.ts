@@ -240,10 +240,14 @@ async function main(argv: string[]): Promise<number> {
     const key = values.key ?? process.env.CACHE_AUDIT_HMAC_KEY;
     const r = verifyAuditFile(file, key === undefined ? null : Buffer.from(key));
     if (r.ok) {
-      process.stdout.write(`${file}: ${r.records} records, chain intact\n`);
+      process.stdout.write(`${file}: ${r.records} records, chain intact, signed head matches the last record\n`);
       return 0;
     }
-    const bad = r.firstBad as NonNullable<typeof r.firstBad>;
+    const bad = r.firstBad;
+    if (bad === null) {
+      process.stdout.write(`${file}: ${r.records} records verify, but the head is ${r.head}: a truncated tail cannot be ruled out\n`);
+      return 1;
+    }
     process.stdout.write(`${file}: first bad record at line ${bad.line}${bad.seq === null ? '' : ` (seq ${bad.seq})`}: ${bad.problem}; ${r.records} records before it verify\n`);
     return 1;
   }

@@ -10,6 +10,11 @@ export interface ServableGate {
   lossEpoch(): number;
   /** Tracking confirmed in force with round trips begun after loss `epoch`: fills may resume. */
   coherenceRestored(epoch: number): void;
+  /**
+   * Every master answered a round trip: a half-open L2 breaker may close (the watchdog's PINGs are
+   * the probe an idle cache otherwise lacks; after an outage, writes would go on skipping L2).
+   */
+  redisAnswered?(): void;
 }
 
 /**
@@ -117,6 +122,7 @@ export class CoherenceWatchdog {
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       this.#gate.coherenceRestored(epoch);
+      this.#gate.redisAnswered?.();
       this.confirmedAt = sentAt;
       this.#onConfirmed?.(sentAt);
       if (this.#failingSince !== 0) {

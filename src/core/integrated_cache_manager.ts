@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BenchmarkType, runBenchmark, scratchNamespace, type BenchmarkResult } from '../bench/cache_benchmark.js';
 import { defaultLogger, type CacheLogger as Logger } from '../observability/logger.js';
@@ -7,6 +8,7 @@ import { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { configFromEnv } from '../config/env_config.js';
 import { resolveConfig, type IntegratedCacheConfig, type IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, InvalidOptionsError, RateLimitError } from '../errors.js';
+import type { ArgumentContext } from '../guards/argument_validator.js';
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { getMemoryMonitor, type MemoryMetrics, type MemoryMonitor, type MemoryRegistration } from '../observability/memory_monitor.js';
@@ -21,7 +23,9 @@ import { SecureOperations } from '../security/secure_operations.js';
 import { SecurityAdmin } from '../security/security_admin.js';
 import { SecurityManager } from '../security/security_manager.js';
 import { SessionStore } from '../security/session_store.js';
-import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetManyEntry, SetOptions } from '../types/cache_operations.js';
+import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetOptions } from '../types/cache_operations.js';
+import { redactWith } from '../util/redaction.js';
+import type { CacheKey, CacheSchemaEntry, CacheValue, LoaderOf, UntypedSchema } from '../types/cache_schema.js';
 import { registerInternals } from './cache_internals.js';
 import { healthReport, statsSnapshot, totalOps, type HealthReport, type ReportSources } from './cache_report.js';
 import { SystemClock, type Clock } from './clock.js';
@@ -46,7 +50,7 @@ type State = 'new' | 'initializing' | 'ready' | 'closed';
  * per cache or per call, STRONG, WEAK and SESSION are available (docs/consistency.md). With
  * security on, every operation needs a `sessionId`; monitoring, tuning and benchmarks need ADMIN.
  */
-export class IntegratedCacheManager {
+export class IntegratedCacheManager<S extends object = UntypedSchema> {
   readonly config: IntegratedCacheConfig;
   readonly logger: Logger;
   /** 'security' events: `{ type, key, reason }` (a rejected value, a denied access). */
@@ -73,6 +77,7 @@ export class IntegratedCacheManager {
   #memory: MemoryMonitor | null = null;
   #unregisterMemory: MemoryRegistration | null = null;
   #prom: PrometheusMetrics | null = null;
+  #audit: AuditLog | null = null;
   #unregisterMeter: (() => void) | null = null;
 
   /**
@@ -86,6 +91,8 @@ export class IntegratedCacheManager {
     const c = this.config;
     this.logger = (c.logger ?? defaultLogger(c.logLevel)).child({ component: 'tiercache' });
     this.#clock = c.clock ?? new SystemClock();
+    // What printing the cache shows: its namespace, state and (redacted) config, never a key.
+    redactWith(this, () => ({ IntegratedCacheManager: { namespace: this.config.namespace, state: this.#state, config: this.config } }));
     this.#keys = new KeyValidator(c.maxKeyLength, c.allowedKeyPattern === undefined ? null : new RegExp(c.allowedKeyPattern, 'u'));
     this.#stats = new CacheStats(c.enableMonitoring);
     let cipher: AesGcmCipher | undefined;
@@ -95,7 +102,9 @@ export class IntegratedCacheManager {
       cipher = new AesGcmCipher(keys, c.encryptionKeyId ?? configFromEnv(process.env).encryptionKeyId);
     }
     this.#cipher = cipher ?? null;
-    this.#codec = new EnvelopeCodec({ serializer: c.serializer, compressAbove: c.enableCompression ? c.compressionThreshold : false, maxValueBytes: c.maxValueBytes, cipher });
+    // Encrypted values are not compressed unless asked (compressEncrypted: size leaks content).
+    const compress = c.enableCompression && (cipher === undefined || c.compressEncrypted);
+    this.#codec = new EnvelopeCodec({ serializer: c.serializer, compressAbove: compress ? c.compressionThreshold : false, maxValueBytes: c.maxValueBytes, cipher });
     // One process, one copy: without Redis, L1 alone is linearizable and there is nothing to bypass.
     this.#strong = c.consistencyLevel === ConsistencyLevel.STRONG && endpointOf(c) !== null;
     registerInternals(this, {
@@ -122,8 +131,19 @@ export class IntegratedCacheManager {
     if (this.#state !== 'new') throw new CacheStateError(`initialize() called on a cache that is ${this.#state}`);
     this.#state = 'initializing';
     const c = this.config;
+    const secured = c.enableSecurity || c.enableAccessControl;
     let rt: TierRuntime;
+    let audit: AuditLog | null = null;
     try {
+      // First: an unusable audit path fails initialize() before any connection is opened.
+      if (secured) {
+        audit = new AuditLog({
+          path: c.auditLogPath,
+          logger: c.auditLogPath === undefined ? this.logger.child({ component: 'audit' }) : undefined,
+          hmacKey: c.auditHmacKey === undefined ? null : Buffer.from(c.auditHmacKey),
+          instance: c.instanceId ?? `${hostname()}:${process.pid}`,
+        });
+      }
       rt = await TierRuntime.open({
         config: c,
         clock: this.#clock,
@@ -139,34 +159,30 @@ export class IntegratedCacheManager {
       });
     } catch (err) {
       this.#state = 'closed';
+      audit?.close();
       throw err;
     }
+    this.#audit = audit;
     this.#runtime = rt;
     const backend = rt.backend;
     const stack = rt.stack;
-    this.#sessions = new SessionStore(backend, `${c.namespace}:`, c.l2CommandTimeoutMs, rt.tracker !== null);
+    this.#sessions = new SessionStore(backend, `${c.namespace}:`, c.l2CommandTimeoutMs, rt.tracker !== null, this.#sessionKey(backend !== null && secured));
     const graph = new DependencyGraph({ namespacePrefix: `${c.namespace}:`, backend, commandTimeoutMs: c.l2CommandTimeoutMs, deleteKeys: (keys) => stack.deleteKeys(keys) });
     this.#tierOps = new TierOperations({
       config: c,
       ready: () => this.#ready().stack,
       l1: () => (this.#state === 'ready' ? stack.l1 : null),
       keys: this.#keys,
+      args: this.#argumentContext(),
       stats: this.#stats,
       graph,
       strong: this.#strong,
       hasL2: this.hasL2,
       confirmedAt: () => rt.watchdog?.confirmedAt ?? null,
     });
-    const secured = c.enableSecurity || c.enableAccessControl;
     const limiter = secured || c.globalRateLimit !== undefined ? new RateLimiter(backend, `${c.namespace}:`, c.l2CommandTimeoutMs) : null;
     let security: SecurityManager | null = null;
     if (secured) {
-      const audit = new AuditLog({
-        path: c.auditLogPath,
-        logger: c.auditLogPath === undefined ? this.logger.child({ component: 'audit' }) : undefined,
-        hmacKey: c.auditHmacKey === undefined ? null : Buffer.from(c.auditHmacKey),
-        instance: c.instanceId ?? `${hostname()}:${process.pid}`,
-      });
       security = new SecurityManager({ sessions: this.#sessions, audit, limiter: limiter as RateLimiter });
       security.on('security', (e) => this.events.emit('security', e));
     }
@@ -175,7 +191,7 @@ export class IntegratedCacheManager {
       limiter,
       global: c.globalRateLimit === undefined ? null : { ratePerSecond: c.globalRateLimit.opsPerSecond, burst: c.globalRateLimit.burst },
       raw: this.#tierOps,
-      args: { keys: this.#keys },
+      args: this.#argumentContext(),
     });
     this.#door = door;
     this.#securityAdmin = security === null ? null : new SecurityAdmin(security, door);
@@ -208,23 +224,29 @@ export class IntegratedCacheManager {
    * The value for `key`, from L1, else L2; `options.default` (or `undefined`) on a miss.
    * A Redis failure is a miss here, never an error.
    */
-  get<T = unknown>(key: string, options?: GetOptions<T>): Promise<T | undefined> {
+  /** Untyped caches only: `T` is the caller's assertion of what is stored under `key`. */
+  get<T>(this: IntegratedCacheManager<UntypedSchema>, key: string, options?: GetOptions<T>): Promise<T | undefined>;
+  get<K extends CacheKey<S>>(key: K, options?: GetOptions<CacheValue<S, K>>): Promise<CacheValue<S, K> | undefined>;
+  get(key: string, options?: GetOptions<unknown>): Promise<unknown> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.get(key, options as GetOptions<unknown>) as Promise<T | undefined>;
+    return door.get(key, options);
   }
 
   /**
    * L1 only, synchronous, for hot paths: no promise, no allocation on a hit. A miss here says
    * nothing about L2; use `get` to look further. Refused with security on (no session check).
    */
-  getSync<T = unknown>(key: string): T | undefined {
+  /** Untyped caches only: `T` is the caller's assertion of what is stored under `key`. */
+  getSync<T>(this: IntegratedCacheManager<UntypedSchema>, key: string): T | undefined;
+  getSync<K extends CacheKey<S>>(key: K): CacheValue<S, K> | undefined;
+  getSync(key: string): unknown {
     this.#ops().refuseSync('getSync');
     const l1 = this.#runtime?.stack.l1 ?? null;
     if (l1 === null) return undefined;
     const v = l1.get(key);
     if (v === undefined) this.#stats.syncMisses++;
-    return v as T | undefined;
+    return v;
   }
 
   /**
@@ -232,35 +254,38 @@ export class IntegratedCacheManager {
    * (nothing is written then). Resolves once L2 acknowledged the write (batched with the other
    * writes of this tick).
    */
-  set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+  set<K extends CacheKey<S>>(key: K, value: CacheValue<S, K>, options?: SetOptions): Promise<void> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.set(key, value, options);
   }
 
   /** Removes `key` from every tier (and what depends on it). Resolves to whether it existed in any. */
-  delete(key: string, options?: GuardOptions): Promise<boolean> {
+  delete(key: CacheKey<S>, options?: GuardOptions): Promise<boolean> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.delete(key, options);
   }
 
   /** Whether a live value exists for `key` in L1 or L2 (does not count as a read). */
-  has(key: string, options?: GuardOptions): Promise<boolean> {
+  has(key: CacheKey<S>, options?: GuardOptions): Promise<boolean> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.has(key, options);
   }
 
   /** Values for `keys`, in order; L2 lookups of the L1 misses go out as one batched round trip. */
-  getMany<T = unknown>(keys: readonly string[], options?: GuardOptions): Promise<(T | undefined)[]> {
+  /** Untyped caches only: `T` is the caller's assertion of what is stored under the keys. */
+  getMany<T>(this: IntegratedCacheManager<UntypedSchema>, keys: readonly string[], options?: GuardOptions): Promise<(T | undefined)[]>;
+  getMany<K extends CacheKey<S>>(keys: readonly K[], options?: GuardOptions): Promise<(CacheValue<S, K> | undefined)[]>;
+  getMany(keys: readonly string[], options?: GuardOptions): Promise<unknown[]> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.getMany(keys, options) as Promise<(T | undefined)[]>;
+    return door.getMany(keys, options);
   }
 
   /** Stores several entries; their L2 writes go out batched. All are validated before any is written. */
-  setMany(entries: readonly SetManyEntry[], options?: GuardOptions): Promise<void> {
+  setMany(entries: readonly CacheSchemaEntry<S>[], options?: GuardOptions): Promise<void> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.setMany(entries, options);
@@ -271,11 +296,15 @@ export class IntegratedCacheManager {
    * Concurrent calls for one key in this process share one loader call and its outcome; a loader
    * failure reaches every waiter as a `LoaderError` (its `cause` is what the loader threw) and
    * nothing is cached. A loader result of `undefined` is returned but not cached.
+   *
+   * Typed by the loader: a loader returning `T` (or `Promise<T>`) makes this `Promise<T>`;
+   * `undefined` is in the result only if the loader may return it. With a schema, the loader's
+   * result must fit the key's value type.
    */
-  getOrSet<T>(key: string, loader: LoaderLike<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+  getOrSet<K extends CacheKey<S>, R extends CacheValue<S, K> | undefined>(key: K, loader: LoaderOf<R>, options?: GetOrSetOptions): Promise<R> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
-    return door.getOrSet(key, loader as LoaderLike<unknown>, options) as Promise<T | undefined>;
+    return door.getOrSet(key, loader as LoaderLike<unknown>, options) as Promise<R>;
   }
 
   /**
@@ -473,6 +502,7 @@ export class IntegratedCacheManager {
     this.#unregisterMeter?.();
     this.#unregisterMeter = null;
     await this.#runtime?.close();
+    this.#audit?.close();
   }
 
   #ready(): TierRuntime {
@@ -492,6 +522,20 @@ export class IntegratedCacheManager {
     return this.#door as SecureOperations;
   }
 
+  /** The key that authenticates session records (see `sessionSecret`). */
+  #sessionKey(shared: boolean): Buffer {
+    const secret = this.config.sessionSecret ?? configFromEnv(process.env).sessionSecret;
+    if (secret !== undefined) return createHash('sha256').update(`tiercache-session-secret:${secret}`).digest();
+    if (this.#cipher !== null) return this.#cipher.deriveKey('tiercache session records v1');
+    if (shared) this.logger.warn('no sessionSecret and no encryption key: session records are authenticated with a key of this process only, so a session works only on the instance that created it');
+    return randomBytes(32);
+  }
+
+  #argumentContext(): ArgumentContext {
+    const c = this.config;
+    return { keys: this.#keys, limits: { maxTags: c.maxTagsPerKey, maxDependencies: c.maxDependencies, maxBatch: c.maxBatchSize } };
+  }
+
   #sources(): ReportSources {
     const rt = this.#runtime;
     return {
@@ -505,7 +549,11 @@ export class IntegratedCacheManager {
   }
 }
 
-/** Creates a cache from options (validated; an invalid option throws `InvalidOptionsError` naming it). */
-export function createIntegratedCache(options: IntegratedCacheOptions = {}, patternOptions: PatternManagerOptions = {}): IntegratedCacheManager {
-  return new IntegratedCacheManager(options, patternOptions);
+/**
+ * Creates a cache from options (validated; an invalid option throws `InvalidOptionsError` naming it).
+ * `S`, a schema of key prefixes to value types, types `get`, `set` and `getOrSet` (see CacheKey);
+ * without it the cache takes any string key and any value.
+ */
+export function createIntegratedCache<S extends object = UntypedSchema>(options: IntegratedCacheOptions = {}, patternOptions: PatternManagerOptions = {}): IntegratedCacheManager<S> {
+  return new IntegratedCacheManager<S>(options, patternOptions);
 }

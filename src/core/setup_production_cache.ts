@@ -1,6 +1,7 @@
 import { configFromEnv } from '../config/env_config.js';
 import type { IntegratedCacheOptions } from '../config/integrated_cache_config.js';
 import { IntegratedCacheManager } from './integrated_cache_manager.js';
+import type { UntypedSchema } from '../types/cache_schema.js';
 
 /**
  * What a production deployment gets unless it says otherwise: coherent L1s across instances,
@@ -26,15 +27,15 @@ export const PRODUCTION_DEFAULTS: IntegratedCacheOptions = {
  * const cache = await setupProductionCache({ redisClusterNodes: ['redis-node1:6379', 'redis-node2:6379'] });
  * ```
  */
-export async function setupProductionCache(
+export async function setupProductionCache<S extends object = UntypedSchema>(
   options: IntegratedCacheOptions = {},
   env: NodeJS.ProcessEnv = process.env,
-): Promise<IntegratedCacheManager> {
+): Promise<IntegratedCacheManager<S>> {
   const fromEnv = configFromEnv(env);
   // An endpoint given in code replaces the environment's (they cannot be combined).
   const endpointKeys = ['redisUrl', 'redisClient', 'redisClusterNodes', 'sentinels', 'sentinelMasterName'] as const;
   if (endpointKeys.some((k) => options[k] !== undefined)) for (const k of endpointKeys) delete fromEnv[k];
-  const cache = new IntegratedCacheManager({ ...PRODUCTION_DEFAULTS, ...fromEnv, ...options });
+  const cache = new IntegratedCacheManager<S>({ ...PRODUCTION_DEFAULTS, ...fromEnv, ...options });
   await cache.initialize();
   return cache;
 }

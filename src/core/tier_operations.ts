@@ -1,5 +1,6 @@
 import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js';
 import { InvalidArgumentError } from '../errors.js';
+import { keysWith, validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
 import type { KeyValidator } from '../guards/key_validator.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import { CircuitBreaker } from '../resilience/circuit_breaker.js';
@@ -27,6 +28,11 @@ export interface TierOperationsDeps {
   /** The fast path's only state check: null before initialize and after close. */
   l1: () => MemoryTier | null;
   keys: KeyValidator;
+  /**
+   * Argument validation: the door runs it for every call except the unguarded fast paths (an
+   * L1 hit of get/getOrSet with neither security nor a global limit), whose misses land here.
+   */
+  args: ArgumentContext;
   stats: CacheStats;
   graph: DependencyGraph;
   /** Cache-level STRONG: reads never use L1, writes never degrade to L1 only. */
@@ -68,7 +74,7 @@ export class TierOperations implements RawOperations {
     let read: Promise<unknown>;
     try {
       const stack = this.#d.ready();
-      this.#d.keys.validate(key);
+      validateArgs('get', [key, options], this.#d.args, [key]);
       const level = options?.consistency ?? (this.#d.strong ? ConsistencyLevel.STRONG : undefined);
       read = level === undefined ? stack.readL2(key) : this.#readAt(stack, key, level, options?.session);
     } catch (err) {
@@ -200,7 +206,7 @@ export class TierOperations implements RawOperations {
 
   async #getOrSetSlow<T>(key: string, loader: LoaderLike<T>, options: GetOrSetOptions | undefined): Promise<T | undefined> {
     const stack = this.#d.ready();
-    this.#d.keys.validate(key);
+    validateArgs('getOrSet', [key, loader, options], this.#d.args, () => keysWith(key, options?.dependsOn));
     let fn: Loader<T>;
     if (typeof loader === 'function') fn = loader;
     else if (typeof loader === 'object' && loader !== null && typeof loader.load === 'function') fn = (k) => loader.load(k);

@@ -42,6 +42,17 @@ export class KeyValidator {
     if (LONE_SURROGATE.test(key)) throw new InvalidKeyError('Key is not well-formed Unicode (lone surrogate)');
   }
 
+  /**
+   * A tag: it becomes part of a Redis key (`<ns>:tag:<tag>`), so the character and length rules
+   * of keys apply (not `allowedKeyPattern`, which is about keys).
+   */
+  validateTag(tag: unknown): asserts tag is string {
+    if (typeof tag !== 'string' || tag.length === 0) throw new InvalidArgumentError('tags must be non-empty strings');
+    if (tag.length > this.#maxLength) throw new InvalidArgumentError(`A tag is longer than maxKeyLength=${this.#maxLength}`);
+    if (FORBIDDEN.test(tag)) throw new InvalidArgumentError('A tag contains a control character');
+    if (LONE_SURROGATE.test(tag)) throw new InvalidArgumentError('A tag is not well-formed Unicode (lone surrogate)');
+  }
+
   /** A Redis glob for `invalidatePattern`: same character rules as keys. */
   validatePattern(pattern: unknown): asserts pattern is string {
     if (typeof pattern !== 'string' || pattern.length === 0) throw new InvalidArgumentError('Pattern must be a non-empty string');

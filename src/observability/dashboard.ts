@@ -29,7 +29,7 @@ export interface Dashboard {
  * `intervalMs`, and the L1 miss-ratio curve from quickTune every `curveEveryMs`. `/metrics` serves
  * the Prometheus text. No external assets: the page draws its charts on canvas itself.
  */
-export async function startDashboard(cache: IntegratedCacheManager, options: DashboardOptions = {}): Promise<Dashboard> {
+export async function startDashboard<S extends object>(cache: IntegratedCacheManager<S>, options: DashboardOptions = {}): Promise<Dashboard> {
   const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
   // The page shows the cache's figures: refused (and audited) before anything listens.
   let stats = await cache.getStats(sid);

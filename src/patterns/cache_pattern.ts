@@ -1,3 +1,4 @@
+import { CacheError, LoaderError, WriterError } from '../errors.js';
 /**
  * How reads and writes involve the data source (L3). Values are the snake_case names the product
  * description uses, so configs written as strings stay readable.
@@ -63,11 +64,45 @@ export interface DataWriter<T = unknown> {
   readonly name?: string;
 }
 
-/** Writes one key with whichever method `writer` has; throws when the writer says it did not write. */
+/**
+ * Writes one key with whichever method `writer` has; throws WriterError when the writer says it
+ * did not write, or throws (its error is the `cause`).
+ */
 export async function writeOne<T>(writer: DataWriter<T>, key: string, value: T): Promise<void> {
-  const r = writer.write ? await writer.write(key, value) : await writer.writeBatch?.(new Map([[key, value]]));
+  let r: WriteResult;
+  try {
+    r = writer.write ? await writer.write(key, value) : await writer.writeBatch?.(new Map([[key, value]]));
+  } catch (err) {
+    if (err instanceof CacheError) throw err;
+    throw new WriterError(`dataWriter failed to write the key: ${(err as Error)?.message ?? String(err)}`, { cause: err, key });
+  }
   if (r === false || (r instanceof Map ? r.get(key) === false : typeof r === 'object' && r !== null && (r as Record<string, boolean>)[key] === false)) {
-    throw new Error(`dataWriter did not write ${key}`);
+    throw new WriterError('dataWriter did not write the key (it answered false)', { key });
+  }
+}
+
+/** Runs a writer's `writeBatch`; a `false` answer or a throw is a WriterError. */
+export async function writeBatchOf<T>(writer: DataWriter<T>, items: Map<string, T>): Promise<void> {
+  let r: WriteResult;
+  try {
+    r = await writer.writeBatch?.(items);
+  } catch (err) {
+    if (err instanceof CacheError) throw err;
+    throw new WriterError(`dataWriter.writeBatch failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  if (r === false) throw new WriterError('dataWriter.writeBatch answered false: nothing was written');
+  if (r instanceof Map || (typeof r === 'object' && r !== null)) {
+    for (const k of items.keys()) if ((r instanceof Map ? r.get(k) : (r as Record<string, boolean>)[k]) === false) throw new WriterError('dataWriter.writeBatch did not write a key', { key: k });
+  }
+}
+
+/** Calls a loader from a pattern: what it throws reaches the caller as a LoaderError (its `cause`). */
+export async function loadVia<R>(fn: () => R | Promise<R>): Promise<R> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof CacheError) throw err;
+    throw new LoaderError(`loader failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 }
 

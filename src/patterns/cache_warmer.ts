@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError } from '../errors.js';
+import { requireShape } from '../guards/argument_validator.js';
 import type { CacheOperations } from '../types/cache_operations.js';
 import { batchToMap, type DataLoader } from './cache_pattern.js';
 
@@ -37,9 +38,13 @@ export class CacheWarmer extends EventEmitter {
   }
 
   async warmKeys<T>(keys: string[], loader: DataLoader<T> | ((key: string) => T | undefined | Promise<T | undefined>), options: WarmOptions = {}): Promise<WarmProgress> {
+    await this.#ops.validate('warmKeys', options, () => {
+      requireShape.options('warmKeys', options);
+      requireShape.loader('warmKeys', loader);
+      const c = options.concurrency ?? 10;
+      if (!Number.isInteger(c) || c < 1) throw new InvalidArgumentError('concurrency must be a positive integer');
+    });
     const concurrency = options.concurrency ?? 10;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError('concurrency must be a positive integer');
-    if (!Array.isArray(keys)) throw new InvalidArgumentError('warmKeys: keys must be an array');
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
     // Every key is admitted (valid, and writable by the session) before the source is asked for any.
     await this.#ops.check('warmKeys', ['read', 'write'], keys, sid);

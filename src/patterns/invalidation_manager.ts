@@ -1,5 +1,5 @@
 import type { CacheOperations, GuardOptions } from '../types/cache_operations.js';
-import { InvalidArgumentError } from '../errors.js';
+import { HandlerError, InvalidArgumentError } from '../errors.js';
 import { globMatcher } from '../util/glob.js';
 
 /** Handler of an application event (`emit`), e.g. "user:42 changed". */
@@ -52,7 +52,15 @@ export class InvalidationManager {
     return this.#ops.admin('emit', options, async () => {
       if (typeof event !== 'string') throw new InvalidArgumentError('event must be a string');
       const matching = this.#handlers.filter((h) => h.test(event));
-      await Promise.all(matching.map((h) => h.fn(event, payload)));
+      await Promise.all(
+        matching.map(async (h) => {
+          try {
+            await h.fn(event, payload);
+          } catch (err) {
+            throw new HandlerError(`an event handler for ${h.pattern} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+          }
+        }),
+      );
       return matching.length;
     });
   }

@@ -6,7 +6,8 @@ import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import type { CacheStatsSnapshot } from '../observability/cache_stats.js';
 import type { CacheOperations, GetOrSetOptions } from '../types/cache_operations.js';
 import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive_ttl.js';
-import { batchToMap, CachePattern, toLoaderFn, writeOne, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
+import { requireShape } from '../guards/argument_validator.js';
+import { batchToMap, CachePattern, loadVia, toLoaderFn, writeBatchOf, writeOne, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
 import type { InvalidationManager } from './invalidation_manager.js';
 import { WriteBehindQueue, type WriteBehindOptions } from './write_behind_queue.js';
 
@@ -103,6 +104,7 @@ export class PatternManager {
   }
 
   #configFor(key: string): CachePatternConfig {
+    if (typeof key !== 'string') return this.#defaults; // refused by the door's validation later
     for (const [p, c] of this.#prefixes) if (key.startsWith(p)) return { ...this.#defaults, ...c };
     return this.#defaults;
   }
@@ -121,6 +123,10 @@ export class PatternManager {
 
   /** Reads `key` with the read pattern that applies (call > prefix > default; READ_THROUGH if none). */
   async getOrSet<T>(key: string, loader: LoaderArg<T>, options: PatternGetOptions = {}): Promise<T | undefined> {
+    await this.#ctx.ops.validate('getOrSet', options, () => {
+      requireShape.options('getOrSet', options);
+      requireShape.loader('getOrSet', loader);
+    });
     const cfg = this.#configFor(key);
     const pattern = options.pattern ?? cfg.readPattern ?? CachePattern.READ_THROUGH;
     this.#adaptive?.onRead(key);
@@ -143,7 +149,7 @@ export class PatternManager {
         await ops.check('getOrSet', ['read', 'write'], [key, ...(options.dependsOn ?? [])], sid);
         const hit = (await ops.get(key, sid)) as T | undefined;
         if (hit !== undefined) return hit;
-        const loaded = await toLoaderFn(loader)(key);
+        const loaded = await loadVia(() => toLoaderFn(loader)(key));
         if (loaded !== undefined) await ops.set(key, loaded, { ...sid, ttl: call.ttl, securityLevel: call.securityLevel, tags: call.tags, dependsOn: call.dependsOn });
         return loaded;
       }
@@ -208,6 +214,10 @@ export class PatternManager {
    * one batched write.
    */
   async getMany<T>(keys: string[], loader: LoaderArg<T>, options: { ttl?: number; sessionId?: string } = {}): Promise<(T | undefined)[]> {
+    await this.#ctx.ops.validate('getMany', options, () => {
+      requireShape.options('getMany', options);
+      requireShape.loader('getMany', loader);
+    });
     const ops = this.#ctx.ops;
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
     // Loaded values are stored: the session must be allowed to write every key before the source is asked.
@@ -218,10 +228,11 @@ export class PatternManager {
     let loaded: Map<string, T>;
     if (typeof loader !== 'function' && loader.loadBatch && (this.#defaults.batchOperations ?? true)) {
       this.stats.batchLoads++;
-      loaded = batchToMap(await loader.loadBatch(missing));
+      const batch = loader.loadBatch.bind(loader);
+      loaded = batchToMap(await loadVia(() => batch(missing)));
     } else {
       const fn = toLoaderFn(loader);
-      const values = await Promise.all(missing.map((k) => fn(k)));
+      const values = await Promise.all(missing.map((k) => loadVia(() => fn(k))));
       loaded = new Map();
       missing.forEach((k, i) => {
         if (values[i] !== undefined) loaded.set(k, values[i] as T);
@@ -234,8 +245,11 @@ export class PatternManager {
 
   /** Writes `value` with the write pattern that applies (call > prefix > default; WRITE_THROUGH if none). Resolves to true. */
   async setWithPattern<T>(key: string, value: T, options: PatternSetOptions<T>): Promise<boolean> {
-    const writer = options.dataWriter;
-    if (writer === undefined || (typeof writer.write !== 'function' && typeof writer.writeBatch !== 'function')) throw new InvalidArgumentError('setWithPattern needs a dataWriter with write(key, value) or writeBatch(items)', { key });
+    const writer = (options as PatternSetOptions<T> | null)?.dataWriter as DataWriter<T>;
+    await this.#ctx.ops.validate('setWithPattern', options, () => {
+      requireShape.options('setWithPattern', options);
+      if (typeof writer !== 'object' || writer === null || (typeof writer.write !== 'function' && typeof writer.writeBatch !== 'function')) throw new InvalidArgumentError('setWithPattern needs a dataWriter with write(key, value) or writeBatch(items)', { key });
+    });
     const pattern = options.pattern ?? this.#configFor(key).writePattern ?? CachePattern.WRITE_THROUGH;
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
     // The source is written before the cache: the key must be valid and the session allowed to
@@ -288,13 +302,17 @@ export class PatternManager {
    * per key), then one batched cache write. Not serialized per key against concurrent writers.
    */
   async setManyWithPattern<T>(entries: { key: string; value: T }[], options: { dataWriter: DataWriter<T>; ttl?: number; sessionId?: string }): Promise<void> {
-    const w = options.dataWriter;
-    if (!Array.isArray(entries)) throw new InvalidArgumentError('setManyWithPattern: entries must be an array');
-    if (w === undefined || w === null || typeof w.write !== 'function') throw new InvalidArgumentError('setManyWithPattern needs a dataWriter with write(key, value)');
+    const w = (options as { dataWriter?: DataWriter<T> } | null)?.dataWriter as DataWriter<T>;
+    await this.#ctx.ops.validate('setManyWithPattern', options, () => {
+      requireShape.options('setManyWithPattern', options);
+      requireShape.list('setManyWithPattern', 'entries', entries);
+      if (typeof w !== 'object' || w === null || (typeof w.write !== 'function' && typeof w.writeBatch !== 'function')) throw new InvalidArgumentError('setManyWithPattern needs a dataWriter with write(key, value) or writeBatch(items)');
+      for (const e of entries) if (typeof e !== 'object' || e === null) throw new InvalidArgumentError('setManyWithPattern: each entry must be an object { key, value }');
+    });
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
     await this.#ctx.ops.check('setManyWithPattern', ['write'], entries.map((e) => e.key), sid);
     if (w.writeBatch) {
-      if ((await w.writeBatch(new Map(entries.map((e) => [e.key, e.value])))) === false) throw new Error('dataWriter.writeBatch returned false');
+      await writeBatchOf(w, new Map(entries.map((e) => [e.key, e.value])));
     } else {
       for (const e of entries) await writeOne(w, e.key, e.value);
     }

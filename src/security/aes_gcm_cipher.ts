@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { CorruptValueError, InvalidOptionsError } from '../errors.js';
 import type { ValueCipher } from '../codec/value_cipher.js';
+import { redactWith } from '../util/redaction.js';
 
 /** One key of the keyring: an id (1-255, written in every sealed value) and 32 bytes. */
 export interface EncryptionKey {
@@ -46,6 +47,7 @@ export class AesGcmCipher implements ValueCipher {
     }
     this.#current = currentId ?? Math.max(...this.#keys.keys());
     if (!this.#keys.has(this.#current)) throw new InvalidOptionsError('encryptionKeyId', `no key with id ${this.#current} in the keyring`);
+    redactWith(this, () => ({ cipher: 'aes-256-gcm', currentKeyId: this.#current, keyIds: [...this.#keys.keys()] }));
   }
 
   /** The id new values are sealed with. */
@@ -80,6 +82,14 @@ export class AesGcmCipher implements ValueCipher {
     } catch {
       throw new CorruptValueError('Encrypted value failed authentication (tampered, moved to another key, or wrong key)');
     }
+  }
+
+  /**
+   * A key for another purpose (`info` names it), derived from the current key with HKDF-SHA256:
+   * one configured secret serves both, and neither use reveals the other's key.
+   */
+  deriveKey(info: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#keys.get(this.#current) as Buffer, Buffer.alloc(0), info, 32));
   }
 
   /** The key id a sealed value names (for rotation reports). */

@@ -9,14 +9,15 @@ export interface RateLimitSpec {
 }
 
 // Token bucket in Redis, atomic, on Redis's clock (instances' clocks may differ). Takes up to
-// ARGV[3] tokens (a lease) and at least 1; returns {granted, retryAfterMs}.
-// KEYS[1] = bucket hash {tokens, ts}. ARGV: rate per ms, burst, lease.
+// ARGV[3] tokens (a lease) and at least ARGV[4] (the call's cost); returns {granted, retryAfterMs}.
+// KEYS[1] = bucket hash {tokens, ts}. ARGV: rate per ms, burst, lease, need.
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
+local need = tonumber(ARGV[4] or '1')
 local s = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(s[1])
 local ts = tonumber(s[2])
@@ -24,9 +25,9 @@ if tokens == nil then tokens = burst; ts = now end
 tokens = math.min(burst, tokens + (now - ts) * rate)
 local granted = math.min(want, math.floor(tokens))
 local retry = 0
-if granted < 1 then
+if granted < need then
   granted = 0
-  retry = math.ceil((1 - tokens) / rate)
+  retry = math.ceil((need - tokens) / rate)
 end
 tokens = tokens - granted
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
@@ -58,45 +59,49 @@ export class RateLimiter {
     this.#timeoutMs = commandTimeoutMs;
   }
 
-  /** Takes one token from `bucket` or throws RateLimitError with the time to wait. */
-  async take(bucket: string, spec: RateLimitSpec): Promise<void> {
+  /**
+   * Takes `cost` tokens (a bulk call's size; at most a full burst, so no call is refused forever)
+   * from `bucket`, or throws RateLimitError with the time to wait.
+   */
+  async take(bucket: string, spec: RateLimitSpec, cost = 1): Promise<void> {
     const now = Date.now();
+    const need = Math.max(1, Math.min(Math.ceil(cost), Math.floor(spec.burst)));
     let local = this.#local.get(bucket);
-    if (local !== undefined && local.tokens >= 1 && now - local.at < 1000) {
-      local.tokens--;
+    if (local !== undefined && local.tokens >= need && now - local.at < 1000) {
+      local.tokens -= need;
       return;
     }
-    const lease = Math.max(1, Math.min(Math.floor(spec.ratePerSecond / 20), Math.floor(spec.burst / 10)));
+    const lease = Math.max(need, Math.min(Math.floor(spec.ratePerSecond / 20), Math.floor(spec.burst / 10)));
     let granted: number;
     let retryMs: number;
     if (this.#backend === null) {
-      ({ granted, retryMs } = this.#takeLocally(bucket, spec, lease, now));
+      ({ granted, retryMs } = this.#takeLocally(bucket, spec, lease, need, now));
     } else {
       this.leases++;
       const key = this.#prefix + bucket;
-      const r = (await withDeadline(this.#backend.eval(TAKE, [key], [String(spec.ratePerSecond / 1000), String(spec.burst), String(lease)]), this.#timeoutMs, 'rate limit')) as [number, number];
+      const r = (await withDeadline(this.#backend.eval(TAKE, [key], [String(spec.ratePerSecond / 1000), String(spec.burst), String(lease), String(need)]), this.#timeoutMs, 'rate limit')) as [number, number];
       granted = Number(r[0]);
       retryMs = Number(r[1]);
     }
-    if (granted < 1) {
+    if (granted < need) {
       this.denied++;
       throw new RateLimitError(`Rate limit of ${spec.ratePerSecond}/s exceeded for ${bucket}; retry after ${retryMs} ms`, retryMs);
     }
-    local = { tokens: granted - 1, at: now };
+    local = { tokens: granted - need, at: now };
     this.#local.set(bucket, local);
     if (this.#local.size > 10_000) this.#local.delete(this.#local.keys().next().value as string);
   }
 
   readonly #buckets = new Map<string, { tokens: number; ts: number }>();
 
-  #takeLocally(bucket: string, spec: RateLimitSpec, want: number, now: number): { granted: number; retryMs: number } {
+  #takeLocally(bucket: string, spec: RateLimitSpec, want: number, need: number, now: number): { granted: number; retryMs: number } {
     const b = this.#buckets.get(bucket) ?? { tokens: spec.burst, ts: now };
     const rate = spec.ratePerSecond / 1000;
     b.tokens = Math.min(spec.burst, b.tokens + (now - b.ts) * rate);
     b.ts = now;
     const granted = Math.min(want, Math.floor(b.tokens));
     this.#buckets.set(bucket, b);
-    if (granted < 1) return { granted: 0, retryMs: Math.ceil((1 - b.tokens) / rate) };
+    if (granted < need) return { granted: 0, retryMs: Math.ceil((need - b.tokens) / rate) };
     b.tokens -= granted;
     return { granted, retryMs: 0 };
   }

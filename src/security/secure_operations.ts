@@ -1,5 +1,5 @@
-import { AccessDeniedError, CacheStateError, InvalidArgumentError } from '../errors.js';
-import { validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
+import { AccessDeniedError, CacheStateError, InvalidArgumentError, RateLimitError } from '../errors.js';
+import { entryKeys, keysWith, refusedSubject, validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
 import type { CacheEntry, CacheOperations, GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import type { RateLimiter, RateLimitSpec } from './rate_limiter.js';
 import { Permission, SecurityLevel } from './role.js';
@@ -30,17 +30,19 @@ interface Request {
   args: readonly unknown[];
   sessionId: unknown;
   permissions: readonly Permission[];
-  /** Keys the call names (validated in step 1, authorized in step 3). */
-  keys?: readonly string[];
+  /** Keys the call names (gathered once step 1 checked the shapes; authorized in step 3). */
+  keys?: () => readonly unknown[];
   /** A bulk pattern (authorized as "provably inside the role's patterns"). */
-  pattern?: string;
+  pattern?: unknown;
+  /** Tags the call names (they count towards its rate-limit cost). */
+  tags?: unknown;
+  /** The argument rules to apply, when not `op`'s own (`check` runs under its caller's name). */
+  rules?: string;
 }
 
-/** A list argument (keys, dependencies) as an array; anything else is a typed refusal. */
-function listOf(op: string, name: string, v: unknown): readonly string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new InvalidArgumentError(`${op}: ${name} must be an array`);
-  return v as string[];
+/** Rate-limit tokens a call costs: one, or its size for bulk calls (keys and tags it names). */
+function costOf(keys: readonly string[], tags: unknown): number {
+  return Math.max(1, keys.length + (Array.isArray(tags) ? tags.length : 0));
 }
 
 function sessionOf(options: unknown): unknown {
@@ -77,7 +79,7 @@ export class SecureOperations implements CacheOperations {
     this.#limiter = o.limiter;
     this.#global = o.global;
     this.#raw = o.raw;
-    this.#args = o.args;
+    this.#args = { ...o.args, permissions: PERMISSIONS };
     this.#open = o.security === null && o.global === null;
   }
 
@@ -98,16 +100,40 @@ export class SecureOperations implements CacheOperations {
     throw new CacheStateError(`${op} has no session to check: with security on, use the asynchronous call with { sessionId }`);
   }
 
+  async validate(op: string, options: unknown, shapes: () => void): Promise<void> {
+    try {
+      shapes();
+    } catch (err) {
+      if (this.#security !== null) await this.#security.refuseInvalid(op, sessionOf(options), refusedSubject(err) ?? options, (err as Error).message, performance.now());
+      throw err;
+    }
+  }
+
   async #pipeline<R>(req: Request, run: (ctx: SecurityContext | null) => Promise<R> | R): Promise<R> {
     const started = performance.now();
-    // 1. validate arguments
-    validateArgs(req.op, req.args, this.#args, req.keys, req.pattern);
-    // 2. global rate limit
-    if (this.#global !== null) await (this.#limiter as RateLimiter).take('global', this.#global);
-    // 3. authorize
     const sec = this.#security;
-    const ctx = sec === null ? null : await sec.authorize({ op: req.op, sessionId: req.sessionId, permissions: [...req.permissions], keys: req.keys, pattern: req.pattern });
-    const auditKey = req.keys?.[0] ?? req.pattern ?? null;
+    // 1. validate arguments (with security on, a refusal is a denial: audited, and charged to the caller's limit)
+    let keys: string[];
+    try {
+      keys = validateArgs(req.rules ?? req.op, req.args, this.#args, req.keys, req.pattern);
+    } catch (err) {
+      if (sec !== null) await sec.refuseInvalid(req.op, req.sessionId, refusedSubject(err) ?? req.args[0], (err as Error).message, started);
+      throw err;
+    }
+    const pattern = req.pattern as string | undefined;
+    const cost = costOf(keys, req.tags);
+    // 2. global rate limit
+    if (this.#global !== null) {
+      try {
+        await (this.#limiter as RateLimiter).take('global', this.#global, cost);
+      } catch (err) {
+        if (sec !== null && err instanceof RateLimitError) sec.auditRateLimited(req.op, req.sessionId, 'global', keys[0] ?? pattern ?? null, err.message, started);
+        throw err;
+      }
+    }
+    // 3. authorize
+    const ctx = sec === null ? null : await sec.authorize({ op: req.op, sessionId: req.sessionId, permissions: [...req.permissions], keys, pattern, cost });
+    const auditKey = keys[0] ?? pattern ?? null;
     try {
       // 4. run
       const r = await run(ctx);
@@ -154,40 +180,38 @@ export class SecureOperations implements CacheOperations {
   }
 
   check(op: string, permissions: readonly string[], keys: readonly string[], options?: GuardOptions): Promise<void> {
-    if (!Array.isArray(permissions) || permissions.some((p) => !PERMISSIONS.has(p))) return Promise.reject(new InvalidArgumentError(`${op}: unknown permission`));
-    return this.#pipeline({ op, args: [permissions, keys, options], sessionId: sessionOf(options), permissions: permissions as Permission[], keys }, () => undefined);
+    // Validated as 'check' (shapes, bounds) and audited under the caller's name for it.
+    const args = [permissions, keys, options];
+    return this.#pipeline({ op, rules: 'check', args, sessionId: sessionOf(options), permissions: (Array.isArray(permissions) ? permissions : []) as Permission[], keys: () => (Array.isArray(keys) ? keys : []) }, () => undefined);
   }
 
   admin<R>(op: string, options: GuardOptions | undefined, fn: () => Promise<R> | R): Promise<R> {
-    return this.#pipeline({ op, args: [options], sessionId: sessionOf(options), permissions: [Permission.ADMIN] }, fn);
+    return this.#pipeline({ op, rules: 'admin', args: [options], sessionId: sessionOf(options), permissions: [Permission.ADMIN] }, fn);
   }
 
   get(key: string, options?: GetOptions<unknown>): Promise<unknown> {
     if (this.#open) return this.#raw.get(key, options);
-    return this.#pipeline({ op: 'get', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: [key] }, async (ctx) => this.#unlabel(ctx, 'get', key, await this.#raw.get(key, options)));
+    return this.#pipeline({ op: 'get', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: () => [key] }, async (ctx) => this.#unlabel(ctx, 'get', key, await this.#raw.get(key, options)));
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<void> {
-    return this.#pipeline({ op: 'set', args: [key, value, options], sessionId: sessionOf(options), permissions: [Permission.WRITE], keys: [key, ...listOf('set', 'dependsOn', options?.dependsOn)] }, (ctx) =>
+    return this.#pipeline({ op: 'set', args: [key, value, options], sessionId: sessionOf(options), permissions: [Permission.WRITE], keys: () => keysWith(key, options?.dependsOn), tags: options?.tags }, (ctx) =>
       this.#raw.set(key, this.#label(ctx, 'set', key, value, options?.securityLevel), options),
     );
   }
 
   has(key: string, options?: GuardOptions): Promise<boolean> {
-    return this.#pipeline({ op: 'has', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: [key] }, () => this.#raw.has(key));
+    return this.#pipeline({ op: 'has', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: () => [key] }, () => this.#raw.has(key));
   }
 
   getMany(keys: readonly string[], options?: GuardOptions): Promise<unknown[]> {
-    if (!Array.isArray(keys)) return Promise.reject(new InvalidArgumentError('getMany: keys must be an array'));
-    return this.#pipeline({ op: 'getMany', args: [keys, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys }, async (ctx) =>
+    return this.#pipeline({ op: 'getMany', args: [keys, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: () => keys }, async (ctx) =>
       (await this.#raw.getMany(keys)).map((v, i) => this.#unlabel(ctx, 'getMany', keys[i], v)),
     );
   }
 
   setMany(entries: readonly SetManyEntry[], options?: GuardOptions): Promise<void> {
-    if (!Array.isArray(entries)) return Promise.reject(new InvalidArgumentError('setMany: entries must be an array'));
-    const keys = entries.map((e: SetManyEntry) => (typeof e === 'object' && e !== null ? e.key : e) as string);
-    return this.#pipeline({ op: 'setMany', args: [entries, options], sessionId: sessionOf(options), permissions: [Permission.WRITE], keys }, (ctx) =>
+    return this.#pipeline({ op: 'setMany', args: [entries, options], sessionId: sessionOf(options), permissions: [Permission.WRITE], keys: () => entryKeys(entries) }, (ctx) =>
       this.#raw.setMany(entries.map((e) => ({ ...e, value: this.#label(ctx, 'setMany', e.key, e.value, undefined) }))),
     );
   }
@@ -195,7 +219,7 @@ export class SecureOperations implements CacheOperations {
   getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown> {
     if (this.#open) return this.#raw.getOrSet(key, loader, options);
     // A dependency is a write to the dependency's graph: authorized like set's.
-    return this.#pipeline({ op: 'getOrSet', args: [key, loader, options], sessionId: sessionOf(options), permissions: [Permission.READ, Permission.WRITE], keys: [key, ...listOf('getOrSet', 'dependsOn', options?.dependsOn)] }, async (ctx) => {
+    return this.#pipeline({ op: 'getOrSet', args: [key, loader, options], sessionId: sessionOf(options), permissions: [Permission.READ, Permission.WRITE], keys: () => keysWith(key, options?.dependsOn), tags: options?.tags }, async (ctx) => {
       if (ctx === null) return this.#raw.getOrSet(key, loader, options);
       // The level is decided (and refused if above the role) before the loader can run.
       const level = this.#levelFor(ctx, 'getOrSet', key, options?.securityLevel);
@@ -209,22 +233,22 @@ export class SecureOperations implements CacheOperations {
   }
 
   getEntry(key: string, options?: GuardOptions): Promise<CacheEntry | undefined> {
-    return this.#pipeline({ op: 'getEntry', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: [key] }, async (ctx) => {
+    return this.#pipeline({ op: 'getEntry', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: () => [key] }, async (ctx) => {
       const e = await this.#raw.getEntry(key);
       return e === undefined ? undefined : { value: this.#unlabel(ctx, 'getEntry', key, e.value), freshUntil: e.freshUntil };
     });
   }
 
   delete(key: string, options?: GuardOptions): Promise<boolean> {
-    return this.#pipeline({ op: 'delete', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.DELETE], keys: [key] }, async (ctx) => {
+    return this.#pipeline({ op: 'delete', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.DELETE], keys: () => [key] }, async (ctx) => {
       if (ctx !== null) await this.#checkAll(ctx, 'delete', await this.#raw.collectCascade([key]), 'a dependent key is outside the role’s patterns');
       return this.#raw.delete(key);
     });
   }
 
   invalidateTags(tags: string[], options?: GuardOptions): Promise<number> {
-    return this.#pipeline({ op: 'invalidateTags', args: [tags, options], sessionId: sessionOf(options), permissions: [Permission.DELETE] }, async (ctx) => {
-      if (ctx !== null && Array.isArray(tags)) {
+    return this.#pipeline({ op: 'invalidateTags', args: [tags, options], sessionId: sessionOf(options), permissions: [Permission.DELETE], tags }, async (ctx) => {
+      if (ctx !== null) {
         const members = await this.#raw.tagMembers(tags);
         await this.#checkAll(ctx, 'invalidateTags', members, 'a tagged key is outside the role’s patterns');
         await this.#checkAll(ctx, 'invalidateTags', await this.#raw.collectCascade(members), 'a dependent key is outside the role’s patterns');
@@ -234,7 +258,7 @@ export class SecureOperations implements CacheOperations {
   }
 
   invalidatePattern(pattern: string, options?: GuardOptions): Promise<number> {
-    return this.#pipeline({ op: 'invalidatePattern', args: [pattern, options], sessionId: sessionOf(options), permissions: [Permission.DELETE], pattern: typeof pattern === 'string' ? pattern : '' }, async (ctx) => {
+    return this.#pipeline({ op: 'invalidatePattern', args: [pattern, options], sessionId: sessionOf(options), permissions: [Permission.DELETE], pattern }, async (ctx) => {
       if (ctx !== null) {
         // The pattern is provably inside (authorize); what its keys' dependents reach may not be.
         const matched = await this.#raw.scanKeys(pattern);

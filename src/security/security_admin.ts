@@ -1,3 +1,4 @@
+import { requireShape } from '../guards/argument_validator.js';
 import type { CacheOperations, GuardOptions } from '../types/cache_operations.js';
 import type { Role } from './role.js';
 import type { SecurityManager } from './security_manager.js';
@@ -19,6 +20,11 @@ export class SecurityAdmin {
   }
 
   #asOwnerOrAdmin<R>(op: string, options: GuardOptions | undefined, fn: () => R | Promise<R>): Promise<R> {
+    try {
+      requireShape.options(op, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (typeof options === 'object' && options !== null && options.sessionId !== undefined) return this.#ops.admin(op, options, fn);
     try {
       return Promise.resolve(fn());

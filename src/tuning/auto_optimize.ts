@@ -28,7 +28,7 @@ export interface OptimizeResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** L1 hit ratio over the next `accesses` lookups (or `timeoutMs`). */
-export async function measureL1HitRatio(cache: IntegratedCacheManager, accesses: number, timeoutMs = 30_000): Promise<number> {
+export async function measureL1HitRatio<S extends object>(cache: IntegratedCacheManager<S>, accesses: number, timeoutMs = 30_000): Promise<number> {
   const l1 = internalsOf(cache).l1();
   if (l1 === null) throw new CacheStateError('needs L1');
   const s0 = l1.stats();
@@ -50,8 +50,8 @@ export async function measureL1HitRatio(cache: IntegratedCacheManager, accesses:
  * L1 in place), let the L1 refill for `warmupAccesses`, then measure over `accesses` lookups.
  * Reports what it applied, the measured before/after and the prediction. Traffic must be flowing.
  */
-export async function autoOptimize(
-  cache: IntegratedCacheManager,
+export async function autoOptimize<S extends object>(
+  cache: IntegratedCacheManager<S>,
   goal: PerformanceGoal = PerformanceGoal.MAXIMIZE_HIT_RATE,
   options: QuickTuneOptions & { warmupAccesses?: number } = {},
 ): Promise<OptimizeResult> {

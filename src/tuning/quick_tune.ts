@@ -68,7 +68,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * compression would save on sampled values, then ranks recommendations by predicted gain.
  * The cache keeps serving throughout; sampling costs one hash per lookup for the window only.
  */
-export async function quickTune(cache: IntegratedCacheManager, options: QuickTuneOptions = {}): Promise<TuneReport> {
+export async function quickTune<S extends object>(cache: IntegratedCacheManager<S>, options: QuickTuneOptions = {}): Promise<TuneReport> {
   await internalsOf(cache).admit('quickTune', options.sessionId);
   const l1 = internalsOf(cache).l1();
   if (l1 === null) throw new CacheStateError('quickTune needs L1 (enableL1Cache)');

@@ -93,6 +93,11 @@ export interface CacheOperations {
   admin<R>(op: string, options: GuardOptions | undefined, fn: () => Promise<R> | R): Promise<R>;
   /** A synchronous call has no session check: with security on it is refused (audited); a no-op otherwise. */
   refuseSync(op: string): void;
+  /**
+   * Runs `shapes` (argument checks of an entry point that reads its arguments before the door
+   * sees them); a refusal is audited like the door's own (with security on) and rethrown.
+   */
+  validate(op: string, options: unknown, shapes: () => void): Promise<void>;
 }
 
 /**

@@ -16,7 +16,7 @@
  * (b) Divergence. After a quiet period longer than the bound, every process's read of every key
  *     must equal what Redis (L2) holds.
  *
- * All times are ms on one clock shared by the processes (performance.timeOrigin + performance.now()).
+ * All times are ms on one clock shared by the processes (support/machine_clock.ts: CLOCK_MONOTONIC).
  */
 
 export type HistoryOpKind = 'get' | 'set' | 'delete' | 'getOrSet';
@@ -88,9 +88,14 @@ export interface CheckOptions {
   processOrder?: boolean;
   /** Judge only the reads it accepts (every write still counts); default all. */
   reads?: (op: HistoryOp) => boolean;
+  /**
+   * Writes that may have been lost by the store itself (e.g. acknowledged by a Redis master that
+   * died before replicating them): like failed writes, they supersede nothing. Default none.
+   */
+  uncertainWrites?: (op: HistoryOp) => boolean;
 }
 
-function writesOf(ops: HistoryOp[]): Write[] {
+function writesOf(ops: HistoryOp[], uncertain?: (op: HistoryOp) => boolean): Write[] {
   const out: Write[] = [{ op: null, value: null, invoke: -Infinity, done: -Infinity, process: '', seq: -1, ordered: false, supersededAt: Infinity, supersededBy: undefined }];
   for (const op of ops) {
     let value: string | null | undefined;
@@ -102,7 +107,7 @@ function writesOf(ops: HistoryOp[]): Write[] {
       op,
       value,
       invoke: op.invoke,
-      done: op.failed ? Infinity : op.complete,
+      done: op.failed || uncertain?.(op) === true ? Infinity : op.complete,
       process: op.process,
       seq: op.seq,
       ordered: op.op !== 'getOrSet',
@@ -192,7 +197,7 @@ export function checkHistory(history: HistoryOp[], quiet: QuietPeriod[], options
     divergences: [],
   };
   for (const ops of byKey.values()) {
-    const writes = writesOf(ops);
+    const writes = writesOf(ops, options.uncertainWrites);
     report.writesChecked += writes.length - 1;
     computeSuperseded(writes, processOrder);
     const byValue = new Map<string | null, Write[]>();

@@ -7,6 +7,7 @@ import { EnvelopeCodec } from '../../src/codec/envelope_codec.js';
 import { WIRE_VERSION } from '../../src/codec/envelope_header.js';
 import { checkHistory, type HistoryOp, type HistoryReport, type QuietPeriod } from './history_checker.js';
 import type { HistoryProcess } from './history_process.js';
+import { machineNow } from './machine_clock.js';
 
 export interface HistoryRunOptions {
   processes: HistoryProcess[];
@@ -24,6 +25,8 @@ export interface HistoryRunOptions {
   beforeSegment?: (elapsedMs: number) => Promise<void>;
   /** Called before each quiet period's reads (e.g. to wait until a failover is over). */
   beforeQuietReads?: () => Promise<void>;
+  /** Writes the store itself may have lost (see CheckOptions.uncertainWrites). */
+  uncertainWrites?: (op: HistoryOp) => boolean;
 }
 
 export interface HistoryRunResult {
@@ -34,7 +37,7 @@ export interface HistoryRunResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const now = (): number => performance.timeOrigin + performance.now();
+const now = machineNow;
 
 // Decodes L2 as the cache does (the children use these same settings: json, compression above 1 KiB).
 const codec = new EnvelopeCodec({ serializer: 'json', compressAbove: 1024, maxValueBytes: 8 * 1024 * 1024 });
@@ -101,7 +104,7 @@ export async function runHistory(o: HistoryRunOptions): Promise<HistoryRunResult
     checkHistory(
       history,
       quiet.filter((q) => m === undefined || q.mode === m).map((q) => q.period),
-      { boundMs: o.boundMs, reads: m === undefined ? undefined : (op) => mode.get(op) === m },
+      { boundMs: o.boundMs, reads: m === undefined ? undefined : (op) => mode.get(op) === m, uncertainWrites: o.uncertainWrites },
     );
   return { all: check(), random: check('random'), burst: check('burst'), history };
 }

@@ -4,6 +4,7 @@
  */
 import { createClient, createCluster } from 'redis';
 import { ConsistencySession, createIntegratedCache } from '../../src/index.js';
+import { machineNow } from './machine_clock.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
 const nodes = options.redisClusterNodes as string[] | undefined;
@@ -56,7 +57,7 @@ async function handle(m: Msg): Promise<unknown> {
       // n operations on one key, one at a time, reads and writes mixed at random, each timed.
       const [key, n, level, tag] = a as [string, number, string, string];
       const ops: { process: string; kind: 'read' | 'write'; value: unknown; invoke: number; response: number }[] = [];
-      const now = () => performance.timeOrigin + performance.now();
+      const now = machineNow;
       for (let i = 0; i < n; i++) {
         const write = Math.random() < 0.4;
         const invoke = now();

@@ -10,7 +10,7 @@ export interface Op {
   kind: 'read' | 'write';
   /** Written value, or the value a read returned (undefined: the key was absent). */
   value: unknown;
-  /** Wall-clock ms (performance.timeOrigin + performance.now()) at invocation and response. */
+  /** ms on the machine-wide monotonic clock (support/machine_clock.ts) at invocation and response. */
   invoke: number;
   response: number;
 }
