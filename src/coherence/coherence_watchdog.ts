@@ -11,10 +11,11 @@ export interface ServableGate {
   /** Tracking confirmed in force with round trips begun after loss `epoch`: fills may resume. */
   coherenceRestored(epoch: number): void;
   /**
-   * Every master answered a round trip: a half-open L2 breaker may close (the watchdog's PINGs are
-   * the probe an idle cache otherwise lacks; after an outage, writes would go on skipping L2).
+   * Every master answered a round trip sent at `sentAt` (ms since epoch): the L2 breaker may close
+   * (the watchdog's PINGs are the probe an idle cache otherwise lacks; after an outage, writes
+   * would go on skipping L2). See CircuitBreaker.probeSucceeded.
    */
-  redisAnswered?(): void;
+  redisAnswered?(sentAt: number): void;
 }
 
 /**
@@ -58,14 +59,8 @@ export class CoherenceWatchdog {
   #failingSince = 0;
   lastWindowMs = 0;
   #startedAt = Date.now();
-  readonly #onConfirmed: ((sentAt: number) => void) | null;
 
-  /**
-   * @param onConfirmed called with the send time of each successful confirmation: Redis answered,
-   *   which closes the L2 breaker (CircuitBreaker.probeSucceeded).
-   */
-  constructor(backend: RedisBackend, gate: ServableGate, flush: (reason: string) => void, boundMs: number, logger: Logger, onConfirmed?: (sentAt: number) => void) {
-    this.#onConfirmed = onConfirmed ?? null;
+  constructor(backend: RedisBackend, gate: ServableGate, flush: (reason: string) => void, boundMs: number, logger: Logger) {
     this.#backend = backend;
     this.#gate = gate;
     this.#flush = flush;
@@ -122,9 +117,8 @@ export class CoherenceWatchdog {
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       this.#gate.coherenceRestored(epoch);
-      this.#gate.redisAnswered?.();
+      this.#gate.redisAnswered?.(sentAt);
       this.confirmedAt = sentAt;
-      this.#onConfirmed?.(sentAt);
       if (this.#failingSince !== 0) {
         this.lastWindowMs = Date.now() - this.#failingSince;
         this.#failingSince = 0;
