@@ -48,6 +48,8 @@ describe.skipIf(CHROMIUM === undefined)('live dashboard in headless Chromium', (
       await page.waitForFunction(() => Number((document.getElementById('operations')?.textContent ?? '0').replace(/,/g, '')) > 10_000, undefined, { timeout: 15_000 });
       const during = await read();
       await page.waitForFunction(() => Number(document.getElementById('mrc')?.dataset.points) > 0, undefined, { timeout: 15_000 });
+      // The first quickTune may have started before the load (a flat curve, no advice): wait for one that saw it.
+      await page.waitForFunction(() => (document.getElementById('mrc')?.dataset.markers ?? '').includes('recommended'), undefined, { timeout: 20_000 });
       await page.waitForFunction((n) => Number((document.getElementById('operations')?.textContent ?? '0').replace(/,/g, '')) > n, during.ops, { timeout: 15_000 });
       const later = await read();
       running = false;
