@@ -116,8 +116,9 @@ describe('Redis outage', () => {
       await Promise.all(readers);
       await cache.close();
     }
-    // One command timeout (1 s by default) plus scheduling slack: the first round of timeouts opens it.
-    expect(openedAfterMs).toBeLessThan(1600);
+    // One command timeout (1 s by default) plus scheduling slack on a loaded 2-core machine: the
+    // first round of timeouts opens it (before the fix it had not opened after 5 s).
+    expect(openedAfterMs).toBeLessThan(2000);
     expect(reads).toBeGreaterThanOrEqual(6);
   }, 20_000);
 });

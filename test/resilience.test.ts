@@ -119,14 +119,14 @@ describe('circuit breakers', () => {
     b.onTimeout(silent); // nothing answered for a whole deadline
     expect(b.state).toBe('open');
     expect(b.snapshot().opens).toBe(1);
-    b.probeSucceeded(); // still within openMs: stays open
+    b.probeSucceeded(silent); // sent before it opened: proves nothing about now
     expect(b.state).toBe('open');
     t += 100;
     expect(b.state).toBe('half-open');
     b.probeFailed();
     expect(b.state).toBe('open');
-    t += 100;
-    b.probeSucceeded();
+    t += 10;
+    b.probeSucceeded(); // sent now, after it opened: Redis answers again, even within openMs
     expect(b.state).toBe('closed');
     const off = new CircuitBreaker({ name: 'off', tripOnSilentTimeout: false, now: () => t });
     off.onTimeout(off.now());

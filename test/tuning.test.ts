@@ -123,8 +123,10 @@ async function calibration(l1MaxSize: number, next: () => string, warm: number, 
 }
 
 const TRACE = 'cache2k-orm-busy';
+const TRACE_FILE = `${import.meta.dirname}/../../shared/traces/${TRACE}.keys.gz`;
+if (!existsSync(TRACE_FILE) && process.env.CI) throw new Error(`trace ${TRACE_FILE} is missing; CI must run beside shared/`);
 describe('issue 16: quickTune within 3 points on Zipf, a hot set that moves halfway, and a real trace (SHARDS-adj)', () => {
-  it.skipIf(!existsSync(`${import.meta.dirname}/../../shared/traces/${TRACE}.keys.gz`))('predicted vs measured at the current size, |Δ| <= 3 points on each', async () => {
+  it.skipIf(!existsSync(TRACE_FILE))('predicted vs measured at the current size, |Δ| <= 3 points on each', async () => {
     const runs = {
       zipf: await calibration(4000, zipf(50_000, 0.9, 3), 100_000, 200_000),
       shift: await calibration(4000, shiftingZipf(50_000, 0.9, 5, 100_000 + 100_000), 100_000, 200_000),

@@ -11,53 +11,72 @@ import { configFromEnv } from '../config/env_config.js';
 import { createIntegratedCache } from '../core/integrated_cache_manager.js';
 import { startDashboard } from '../observability/dashboard.js';
 
+/** Each command's own help (`tiercache <command> --help`); the global help lists them all. */
+const COMMANDS: Record<string, string> = {
+  demo: `Run the basic example and a short mixed workload, print measured stats.
+Starts a private redis-server as L2 when one is installed.
+  --redis-url URL   use this Redis instead
+  --ops N           workload size (default 20000)`,
+  replay: `Replay an access trace (one key per line, .gz or plain) through the L1 and print
+its hit ratio.
+  tiercache replay TRACE --size N [--size M …] [--policy NAME]
+  policies: adaptive-tinylfu (default), lru`,
+  bench: `Run the built-in benchmarks on a scratch namespace of the cache the CACHE_* variables
+describe (L1 only without CACHE_REDIS_URL): a progress bar, then a table.
+  --type latency|throughput|hit_rate|mixed|all (default all)
+  --duration S   seconds per type (default 5)      --json   machine-readable`,
+  stats: `Print a running application's figures from its Prometheus endpoint.
+  tiercache stats --url http://host:port/metrics [--json]`,
+  health: `Check the cache the CACHE_* variables describe (Redis, topology, memory, breakers).
+Exit 0 healthy, 1 degraded, 2 unhealthy.   --json`,
+  dashboard: `Serve a live page (SSE) of a cache's figures on localhost.
+  --port N (default 8765)   --demo-load   generate traffic so the page moves`,
+  audit: `Check an audit trail written with auditLogPath.
+  tiercache audit verify FILE [--key KEY]   (KEY: auditHmacKey; or CACHE_AUDIT_HMAC_KEY)
+Exit 0 when every record verifies; 1 with the first edited, inserted or deleted one.`,
+  'dead-letters': `List or replay a write-behind queue's dead letters (the CACHE_* variables name
+the Redis and namespace; QUEUE is the DataWriter's name).
+  tiercache dead-letters list QUEUE [--json]
+  tiercache dead-letters replay QUEUE [--key K …]   (all when no --key)
+Replayed writes are queued again behind what is queued now; a running flusher
+writes them. Exit 0; 1 when a named key had no dead letter to replay.`,
+};
+
+const indent = (text: string, first: string, rest: string): string =>
+  text
+    .split('\n')
+    .map((line, i) => (i === 0 ? first : rest) + line)
+    .join('\n');
+
 const HELP = `tiercache — multi-level cache for Node.js
 
 Usage: tiercache <command> [options]
 
 Commands:
-  demo        Run the basic example and a short mixed workload, print measured stats.
-              Starts a private redis-server as L2 when one is installed.
-                --redis-url URL   use this Redis instead
-                --ops N           workload size (default 20000)
-  replay      Replay an access trace (one key per line, .gz or plain) through the L1 and print
-              its hit ratio.
-                tiercache replay TRACE --size N [--size M …] [--policy NAME]
-                policies: adaptive-tinylfu (default), lru
-  bench       Run the built-in benchmarks on a scratch namespace of the cache the CACHE_* variables
-              describe (L1 only without CACHE_REDIS_URL): a progress bar, then a table.
-                --type latency|throughput|hit_rate|mixed|all (default all)
-                --duration S   seconds per type (default 5)      --json   machine-readable
-  stats       Print a running application's figures from its Prometheus endpoint.
-                tiercache stats --url http://host:port/metrics [--json]
-  health      Check the cache the CACHE_* variables describe (Redis, topology, memory, breakers).
-              Exit 0 healthy, 1 degraded, 2 unhealthy.   --json
-  dashboard   Serve a live page (SSE) of a cache's figures on localhost.
-                --port N (default 8765)   --demo-load   generate traffic so the page moves
-  audit       Check an audit trail written with auditLogPath.
-                tiercache audit verify FILE [--key KEY]   (KEY: auditHmacKey; or CACHE_AUDIT_HMAC_KEY)
-              Exit 0 when every record verifies; 1 with the first edited, inserted or deleted one.
-  dead-letters  List or replay a write-behind queue's dead letters (the CACHE_* variables name
-              the Redis and namespace; QUEUE is the DataWriter's name).
-                tiercache dead-letters list QUEUE [--json]
-                tiercache dead-letters replay QUEUE [--key K …]   (all when no --key)
-              Replayed writes are queued again behind what is queued now; a running flusher
-              writes them. Exit 0; 1 when a named key had no dead letter to replay.
+${Object.entries(COMMANDS)
+  .map(([name, text]) => indent(text, `  ${name.padEnd(name.length > 10 ? name.length + 2 : 12)}`, ' '.repeat(14)))
+  .join('\n')}
 
 Options:
-  -h, --help  Show this help (also: tiercache <command> --help)
+  -h, --help  Show this help (also: tiercache <command> --help, tiercache help <command>)
 `;
+
+/** One command's help: what `tiercache <command> --help` prints. */
+function commandHelp(command: string): string {
+  return `Usage: tiercache ${command} [options]\n\n${COMMANDS[command]}\n\nOptions:\n  -h, --help  Show this help (tiercache --help lists every command)\n`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(HELP);
+    const topic = command === 'help' ? rest[0] : undefined;
+    process.stdout.write(topic !== undefined && Object.hasOwn(COMMANDS, topic) ? commandHelp(topic) : HELP);
     return 0;
   }
   if (command === 'demo') {
     const { values } = parseArgs({ args: rest, options: { 'redis-url': { type: 'string' }, ops: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
     if (values.help) {
-      process.stdout.write(HELP);
+      process.stdout.write(commandHelp(command));
       return 0;
     }
     const ops = values.ops === undefined ? undefined : Number(values.ops);
@@ -76,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
     });
     if (values.help) {
-      process.stdout.write(HELP);
+      process.stdout.write(commandHelp(command));
       return 0;
     }
     const file = positionals[0];
@@ -103,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'bench') {
     const { values } = parseArgs({ args: rest, options: { type: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
     if (values.help) {
-      process.stdout.write(HELP);
+      process.stdout.write(commandHelp(command));
       return 0;
     }
     const all = Object.values(BenchmarkType);
@@ -149,7 +168,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'stats') {
     const { values } = parseArgs({ args: rest, options: { url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
     if (values.help || values.url === undefined) {
-      process.stdout.write(HELP);
+      // Asked for: stdout, exit 0. Misused: the same help on stderr, exit 2.
+      (values.help ? process.stdout : process.stderr).write(commandHelp(command));
       return values.help ? 0 : 2;
     }
     const text = await (await fetch(values.url)).text();
@@ -164,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'health') {
     const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
     if (values.help) {
-      process.stdout.write(HELP);
+      process.stdout.write(commandHelp(command));
       return 0;
     }
     const cache = createIntegratedCache({ logLevel: 'silent', ...configFromEnv() });
@@ -184,7 +204,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'dashboard') {
     const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, 'demo-load': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
     if (values.help) {
-      process.stdout.write(HELP);
+      process.stdout.write(commandHelp(command));
       return 0;
     }
     const cache = createIntegratedCache({ logLevel: 'silent', ...configFromEnv() });
@@ -208,7 +228,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'audit') {
     const { values, positionals } = parseArgs({ args: rest, options: { key: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
     if (values.help || positionals[0] !== 'verify') {
-      process.stdout.write(HELP);
+      // Asked for: stdout, exit 0. Misused: the same help on stderr, exit 2.
+      (values.help ? process.stdout : process.stderr).write(commandHelp(command));
       return values.help ? 0 : 2;
     }
     const file = positionals[1];
@@ -234,7 +255,8 @@ async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({ args: rest, options: { key: { type: 'string', multiple: true }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
     const [action, name] = positionals;
     if (values.help || (action !== 'list' && action !== 'replay') || name === undefined) {
-      process.stdout.write(HELP);
+      // Asked for: stdout, exit 0. Misused: the same help on stderr, exit 2.
+      (values.help ? process.stdout : process.stderr).write(commandHelp(command));
       return values.help ? 0 : 2;
     }
     const cache = createIntegratedCache({ logLevel: 'silent', ...configFromEnv() });

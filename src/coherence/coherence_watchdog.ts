@@ -11,10 +11,11 @@ export interface ServableGate {
   /** Tracking confirmed in force with round trips begun after loss `epoch`: fills may resume. */
   coherenceRestored(epoch: number): void;
   /**
-   * Every master answered a round trip: a half-open L2 breaker may close (the watchdog's PINGs are
-   * the probe an idle cache otherwise lacks; after an outage, writes would go on skipping L2).
+   * Every master answered a round trip sent at `sentAt` (ms since epoch): the L2 breaker may close
+   * (the watchdog's PINGs are the probe an idle cache otherwise lacks; after an outage, writes
+   * would go on skipping L2). See CircuitBreaker.probeSucceeded.
    */
-  redisAnswered?(): void;
+  redisAnswered?(sentAt: number): void;
 }
 
 /**
@@ -116,7 +117,7 @@ export class CoherenceWatchdog {
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       this.#gate.coherenceRestored(epoch);
-      this.#gate.redisAnswered?.();
+      this.#gate.redisAnswered?.(sentAt);
       this.confirmedAt = sentAt;
       if (this.#failingSince !== 0) {
         this.lastWindowMs = Date.now() - this.#failingSince;

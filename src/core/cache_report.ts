@@ -116,10 +116,11 @@ export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMe
   let redis: Record<string, unknown> | null = null;
   if (stack.l2 !== null) {
     try {
+      const pingSentAt = rt.l2Breaker?.now() ?? 0;
       redisLatencyMs = await stack.l2.ping();
       redisConnected = true;
       // The health check's own PING is a probe: an idle cache heals without waiting for traffic.
-      rt.l2Breaker?.probeSucceeded();
+      rt.l2Breaker?.probeSucceeded(pingSentAt);
       redis = await stack.l2.describe();
       if (redis.clusterState !== undefined && redis.clusterState !== 'ok') {
         issues.push(`Redis Cluster state is ${String(redis.clusterState)} (${String(redis.slotsOk)} of 16384 slots ok); some keys are unavailable`);

@@ -159,7 +159,7 @@ export class TierRuntime {
           setFillTtlCap: (ms: number) => rt.stack.l1?.setFillTtlCap(ms),
           lossEpoch: () => rt.stack.lossEpoch,
           coherenceRestored: (epoch: number) => rt.stack.coherenceRestored(epoch),
-          redisAnswered: () => rt.l2Breaker?.probeSucceeded(),
+          redisAnswered: (sentAt: number) => rt.l2Breaker?.probeSucceeded(sentAt),
         };
         rt.watchdog = new CoherenceWatchdog(l2.backend, gate, (reason) => rt.stack.invalidateAll(reason), c.coherenceStalenessMs, o.logger);
         await rt.watchdog.start();

@@ -118,8 +118,8 @@ export class CacheStats {
   readonly #histograms: Record<TimedOperation, RecordableHistogram> | null;
   // Bucket counts beside the perf_hooks histograms: percentiles for getStats come from those,
   // while Prometheus needs fixed, cumulative-able buckets that aggregate across instances.
+  // Per operation: the bucket counts (the last one +Inf), then the sum of durations in ms.
   readonly #buckets: Record<TimedOperation, Float64Array> | null;
-  readonly #sumsMs: Record<TimedOperation, number> = { get: 0, set: 0, getOrSet: 0, delete: 0 };
   readonly #opTotals: number[] = [];
   readonly #opTimes: number[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -128,7 +128,7 @@ export class CacheStats {
     this.#histograms = monitoring
       ? { get: createHistogram(), set: createHistogram(), getOrSet: createHistogram(), delete: createHistogram() }
       : null;
-    const b = (): Float64Array => new Float64Array(BOUNDS_MS.length + 1);
+    const b = (): Float64Array => new Float64Array(BOUNDS_MS.length + 2);
     this.#buckets = monitoring ? { get: b(), set: b(), getOrSet: b(), delete: b() } : null;
   }
 
@@ -162,19 +162,26 @@ export class CacheStats {
     const h = this.#histograms;
     if (h === null) return;
     h[op].record(durationMs >= 0.001 ? Math.round(durationMs * 1000) : 1);
-    // Linear from the smallest bound: most operations land in the first few buckets.
-    let i = 0;
-    while (i < BOUNDS_MS.length && durationMs > BOUNDS_MS[i]) i++;
-    (this.#buckets as Record<TimedOperation, Float64Array>)[op][i]++;
-    this.#sumsMs[op] += durationMs;
+    // Binary search for the first bound >= the duration: 5 comparisons whatever the latency.
+    let lo = 0;
+    let hi = BOUNDS_MS.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (durationMs > BOUNDS_MS[mid]) lo = mid + 1;
+      else hi = mid;
+    }
+    const b = (this.#buckets as Record<TimedOperation, Float64Array>)[op];
+    b[lo]++;
+    b[BOUNDS_MS.length + 1] += durationMs;
   }
 
   /** Per-operation bucket counts (see `LATENCY_BUCKETS_SECONDS`); all zero with monitoring off. */
   histogram(): Record<TimedOperation, LatencyHistogram> {
     const out = {} as Record<TimedOperation, LatencyHistogram>;
     for (const op of OPS) {
-      const counts = this.#buckets ? Array.from(this.#buckets[op]) : new Array<number>(BOUNDS_MS.length + 1).fill(0);
-      out[op] = { counts, sumSeconds: this.#sumsMs[op] / 1000, count: counts.reduce((a, c) => a + c, 0) };
+      const b = this.#buckets?.[op];
+      const counts = b ? Array.from(b.subarray(0, BOUNDS_MS.length + 1)) : new Array<number>(BOUNDS_MS.length + 1).fill(0);
+      out[op] = { counts, sumSeconds: b ? b[BOUNDS_MS.length + 1] / 1000 : 0, count: counts.reduce((a, c) => a + c, 0) };
     }
     return out;
   }

@@ -37,6 +37,8 @@ export async function startDashboard<S extends object>(cache: IntegratedCacheMan
   let health: unknown = null;
   let curve: { size: number; hitRatio: number }[] = [];
   let current = 0;
+  let recommended: number | null = null;
+  let tuning: { title: string; description: string }[] = [];
   const metrics = cache.metricsHandler;
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
@@ -84,9 +86,13 @@ export async function startDashboard<S extends object>(cache: IntegratedCacheMan
       memoryMb: s.memoryUsageMb,
       processMemoryMb: s.processMemoryMb,
       l1Entries: s.l1.enabled ? s.l1.size : 0,
+      evictions: s.l1.enabled ? s.l1.evictions : 0,
+      errorRate: s.errorRate,
       health,
       curve,
       currentL1: current,
+      recommendedL1: recommended,
+      tuning,
     });
     for (const c of clients) c.write(`data: ${payload}\n\n`);
   };
@@ -95,7 +101,7 @@ export async function startDashboard<S extends object>(cache: IntegratedCacheMan
   const refreshHealth = async (): Promise<void> => {
     try {
       const h = await cache.healthCheck(sid);
-      health = { overallHealth: h.overallHealth, redisConnected: h.redisConnected, issues: h.issues, recommendations: h.recommendations, pressure: h.memory.pressureLevel };
+      health = { overallHealth: h.overallHealth, redisConnected: h.redisConnected, redisLatencyMs: h.redisLatencyMs, issues: h.issues, recommendations: h.recommendations, pressure: h.memory.pressureLevel };
     } catch (err) {
       health = { overallHealth: 'unknown', issues: [String((err as Error).message)] };
     }
@@ -104,20 +110,24 @@ export async function startDashboard<S extends object>(cache: IntegratedCacheMan
   const healthTimer = setInterval(() => void refreshHealth(), 2000);
   healthTimer.unref();
   let curveTimer: NodeJS.Timeout | null = null;
-  let tuning = false;
+  let tuningNow = false;
   const refreshCurve = async (): Promise<void> => {
-    if (tuning) return;
-    tuning = true;
+    if (tuningNow) return;
+    tuningNow = true;
     try {
       const r = await quickTune(cache, { accesses: 20_000, timeoutMs: 5000, ...sid });
       if (r.samples > 100) {
         curve = r.curve;
         current = r.currentL1Size;
+        // The size recommendation that gains hit ratio (not the memory-saving one) is the marker.
+        const grow = r.recommendations.find((x) => x.kind === 'resize-l1' && x.predictedGain > 0);
+        recommended = grow === undefined ? null : (grow.change.to as number);
+        tuning = r.getTopRecommendations(3).map((x) => ({ title: x.title, description: x.description }));
       }
     } catch {
       // no traffic or no L1: keep the last curve
     } finally {
-      tuning = false;
+      tuningNow = false;
     }
   };
   if ((options.curveEveryMs ?? 15_000) > 0) {
@@ -143,6 +153,7 @@ const PAGE = `<!doctype html>
 <style>
 body{font:14px system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
 h1{font-size:18px;margin:0 0 16px}
+h2{font-size:15px;margin:16px 0 6px}
 .grid{display:grid;grid-template-columns:repeat(4,minmax(150px,1fr));gap:12px;margin-bottom:16px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px}
 .card .v{font-size:22px;font-weight:600}
@@ -150,6 +161,7 @@ h1{font-size:18px;margin:0 0 16px}
 canvas{background:#fff;border:1px solid #ddd;border-radius:6px}
 .healthy{color:#16803c}.degraded{color:#b7791f}.unhealthy{color:#c53030}
 ul{margin:4px 0;padding-left:18px}
+#tuning li b{font-weight:600}
 </style></head><body>
 <h1>tiercache — live</h1>
 <div class="grid">
@@ -161,27 +173,96 @@ ul{margin:4px 0;padding-left:18px}
  <div class="card"><div class="l">L1 entries / MiB</div><div class="v" id="memory">–</div></div>
  <div class="card"><div class="l">process MiB</div><div class="v" id="process">–</div></div>
  <div class="card"><div class="l">health</div><div class="v" id="health">–</div></div>
+ <div class="card"><div class="l">error rate (L2 + loader errors / ops)</div><div class="v" id="errorRate">–</div></div>
+ <div class="card"><div class="l">Redis PING ms</div><div class="v" id="redisLatency">–</div></div>
+ <div class="card"><div class="l">L1 evictions</div><div class="v" id="evictions">–</div></div>
 </div>
-<canvas id="series" width="900" height="220" data-points="0"></canvas>
-<h2 style="font-size:15px">L1 miss-ratio curve (predicted hit ratio by L1 size, from live traffic)</h2>
-<canvas id="mrc" width="900" height="220" data-points="0"></canvas>
-<div id="issues"></div>
+<h2>Hit rate (left axis) and ops/s (right axis) over time</h2>
+<canvas id="series" width="900" height="240" data-points="0"></canvas>
+<h2>L1 miss-ratio curve (predicted hit ratio by L1 size, from live traffic)</h2>
+<canvas id="mrc" width="900" height="240" data-points="0"></canvas>
+<h2>quickTune recommendations</h2>
+<ul id="tuning"><li>waiting for traffic…</li></ul>
+<h2>Health</h2>
+<ul id="issues"></ul>
 <script>
 const $ = (id) => document.getElementById(id);
 const pct = (x) => x == null ? '–' : (x * 100).toFixed(1) + '%';
+const esc = (x) => String(x).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const hist = [];
-function line(canvas, series, colors, fmt) {
+/** Round steps (1, 2, 5 × 10^k) so that about n ticks span 0..max. */
+function niceTicks(max, n) {
+  const raw = Math.max(max, 1e-9) / n, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+  const out = []; for (let v = 0; v <= max + step / 2; v += step) out.push(v);
+  if (out[out.length - 1] < max) out.push(out[out.length - 1] + step);
+  return out;
+}
+const short = (v) => v >= 1e6 ? (v / 1e6).toFixed(v % 1e6 ? 1 : 0) + 'M' : v >= 1e3 ? (v / 1e3).toFixed(v % 1e3 ? 1 : 0) + 'k' : String(Math.round(v * 100) / 100);
+/**
+ * A chart with axes: x ticks and unit, a left axis, an optional right axis, markers (vertical
+ * lines). What it drew is also put on the canvas' data attributes, for tests and screen readers.
+ */
+function chart(canvas, c) {
   const g = canvas.getContext('2d'); const W = canvas.width, H = canvas.height;
-  g.clearRect(0, 0, W, H); g.strokeStyle = '#eee';
-  for (let i = 1; i < 4; i++) { g.beginPath(); g.moveTo(40, H * i / 4); g.lineTo(W, H * i / 4); g.stroke(); }
-  series.forEach((s, k) => {
-    const max = Math.max(1e-9, ...s.map((p) => p[1]));
-    const minX = s.length ? s[0][0] : 0, maxX = s.length ? s[s.length - 1][0] : 1;
-    g.strokeStyle = colors[k]; g.lineWidth = 2; g.beginPath();
-    s.forEach((p, i) => { const x = 40 + (W - 50) * ((p[0] - minX) / Math.max(1e-9, maxX - minX)); const y = H - 10 - (H - 20) * (p[1] / (fmt[k] === 'ratio' ? 1 : max)); i ? g.lineTo(x, y) : g.moveTo(x, y); });
-    g.stroke(); g.fillStyle = colors[k]; g.fillText(fmt[k] === 'ratio' ? 'hit rate' : 'ops/s (max ' + max.toFixed(0) + ')', 48 + k * 160, 14);
+  const L = 64, R = c.right ? 64 : 16, T = 24, B = 36, w = W - L - R, h = H - T - B;
+  g.clearRect(0, 0, W, H); g.font = '11px system-ui,sans-serif'; g.lineWidth = 1;
+  const X = (x) => L + w * (x - c.x.min) / Math.max(1e-9, c.x.max - c.x.min);
+  const Y = (axis, y) => T + h - h * (y - axis.min) / Math.max(1e-9, axis.max - axis.min);
+  g.strokeStyle = '#999'; g.beginPath(); g.moveTo(L, T); g.lineTo(L, T + h); g.lineTo(L + w, T + h); if (c.right) g.lineTo(L + w, T); g.stroke();
+  g.fillStyle = '#555'; g.textAlign = 'center';
+  for (const [v, label] of c.x.ticks) { const x = X(v); g.strokeStyle = '#999'; g.beginPath(); g.moveTo(x, T + h); g.lineTo(x, T + h + 4); g.stroke(); g.fillText(label, x, T + h + 15); }
+  g.fillText(c.x.title, L + w / 2, H - 4);
+  g.textAlign = 'right';
+  for (const [v, label] of c.left.ticks) { const y = Y(c.left, v); g.strokeStyle = '#eee'; g.beginPath(); g.moveTo(L, y); g.lineTo(L + w, y); g.stroke(); g.fillText(label, L - 6, y + 4); }
+  if (c.right) { g.textAlign = 'left'; for (const [v, label] of c.right.ticks) g.fillText(label, L + w + 6, Y(c.right, v) + 4); }
+  g.textAlign = 'left'; g.fillStyle = c.series[0].color; g.fillText(c.left.title, 4, 14);
+  if (c.right) { g.textAlign = 'right'; g.fillStyle = c.series[1].color; g.fillText(c.right.title, W - 4, 14); }
+  for (const s of c.series) {
+    const axis = s.axis === 'right' ? c.right : c.left;
+    g.strokeStyle = s.color; g.lineWidth = 2; g.beginPath();
+    s.pts.forEach((p, i) => { const x = X(p[0]), y = Y(axis, p[1]); i ? g.lineTo(x, y) : g.moveTo(x, y); });
+    g.stroke(); g.lineWidth = 1;
+  }
+  g.textAlign = 'left';
+  for (const m of c.markers || []) {
+    const x = X(m.x); g.strokeStyle = m.color; g.setLineDash([5, 4]); g.beginPath(); g.moveTo(x, T); g.lineTo(x, T + h); g.stroke(); g.setLineDash([]);
+    g.fillStyle = m.color; g.fillText(m.label, Math.min(x + 4, L + w - 120), T + 12 + 13 * (m.row || 0));
+  }
+  canvas.dataset.points = String(c.series.reduce((n, s) => n + s.pts.length, 0));
+  canvas.dataset.xAxis = c.x.title; canvas.dataset.xTicks = JSON.stringify(c.x.ticks.map((t) => t[1]));
+  canvas.dataset.leftAxis = c.left.title; canvas.dataset.leftTicks = JSON.stringify(c.left.ticks.map((t) => t[1]));
+  if (c.right) { canvas.dataset.rightAxis = c.right.title; canvas.dataset.rightTicks = JSON.stringify(c.right.ticks.map((t) => t[1])); }
+  canvas.dataset.markers = JSON.stringify((c.markers || []).map((m) => ({ label: m.label, value: m.value })));
+}
+const ratioAxis = (title) => ({ min: 0, max: 1, title, ticks: [0, 0.25, 0.5, 0.75, 1].map((v) => [v, (v * 100) + '%']) });
+function drawSeries() {
+  const now = hist[hist.length - 1][0], span = Math.max(10, (now - hist[0][0]) / 1000);
+  const step = [5, 10, 15, 30, 60, 120].find((s) => span / s <= 6) || 300;
+  const xt = []; for (let v = 0; v <= span; v += step) xt.unshift([-v, v === 0 ? 'now' : '-' + v + ' s']);
+  const opsMax = Math.max(1, ...hist.map((p) => p[2]));
+  const ot = niceTicks(opsMax, 4);
+  chart($('series'), {
+    x: { min: -span, max: 0, ticks: xt, title: 'time (s, relative to now)' },
+    left: ratioAxis('hit rate (%)'),
+    right: { min: 0, max: ot[ot.length - 1], title: 'ops/s', ticks: ot.map((v) => [v, short(v)]) },
+    series: [
+      { color: '#2b6cb0', axis: 'left', pts: hist.map((p) => [(p[0] - now) / 1000, p[1]]) },
+      { color: '#dd6b20', axis: 'right', pts: hist.map((p) => [(p[0] - now) / 1000, p[2]]) },
+    ],
   });
-  canvas.dataset.points = String(series.reduce((n, s) => n + s.length, 0));
+}
+function drawCurve(d) {
+  const xs = d.curve.map((p) => Math.log2(p.size));
+  const markers = [];
+  if (d.currentL1) markers.push({ x: Math.log2(d.currentL1), value: d.currentL1, label: 'current ' + short(d.currentL1), color: '#555', row: 0 });
+  if (d.recommendedL1) markers.push({ x: Math.log2(d.recommendedL1), value: d.recommendedL1, label: 'recommended ' + short(d.recommendedL1), color: '#2f855a', row: 1 });
+  chart($('mrc'), {
+    x: { min: Math.min(...xs), max: Math.max(...xs), ticks: d.curve.map((p) => [Math.log2(p.size), short(p.size)]), title: 'L1 size (entries, log scale)' },
+    left: ratioAxis('predicted L1 hit ratio (%)'),
+    series: [{ color: '#2f855a', axis: 'left', pts: d.curve.map((p) => [Math.log2(p.size), p.hitRatio]) }],
+    markers,
+  });
 }
 const es = new EventSource('/events');
 es.onmessage = (e) => {
@@ -195,11 +276,15 @@ es.onmessage = (e) => {
   $('latency').textContent = l && l.count ? [l.p50Ms, l.p95Ms, l.p99Ms].map((x) => x.toFixed(2)).join(' / ') : '–';
   $('memory').textContent = d.l1Entries.toLocaleString('en') + ' / ' + d.memoryMb.toFixed(1);
   $('process').textContent = d.processMemoryMb.toFixed(0);
+  $('errorRate').textContent = (d.errorRate * 100).toFixed(2) + '%';
+  $('evictions').textContent = d.evictions.toLocaleString('en');
   const h = d.health || {};
+  $('redisLatency').textContent = h.redisConnected == null ? 'no Redis (L1 only)' : h.redisConnected ? h.redisLatencyMs.toFixed(2) : 'unreachable';
   $('health').textContent = h.overallHealth || '–'; $('health').className = 'v ' + (h.overallHealth || '');
-  $('issues').innerHTML = ((h.issues || []).concat(h.recommendations || [])).map((x) => '<li>' + x.replace(/</g, '&lt;') + '</li>').join('');
+  $('issues').innerHTML = ((h.issues || []).concat(h.recommendations || [])).map((x) => '<li>' + esc(x) + '</li>').join('');
+  if (d.tuning.length) $('tuning').innerHTML = d.tuning.map((r) => '<li><b>' + esc(r.title) + '</b>: ' + esc(r.description) + '</li>').join('');
   hist.push([d.t, d.hitRate, d.opsPerSecond]); if (hist.length > 240) hist.shift();
-  line($('series'), [hist.map((p) => [p[0], p[1]]), hist.map((p) => [p[0], p[2]])], ['#2b6cb0', '#dd6b20'], ['ratio', 'abs']);
-  if (d.curve.length) line($('mrc'), [d.curve.map((p) => [Math.log2(p.size), p.hitRatio])], ['#2f855a'], ['ratio']);
+  drawSeries();
+  if (d.curve.length) drawCurve(d);
 };
 </script></body></html>`;

@@ -162,13 +162,16 @@ export class CircuitBreaker {
   }
 
   /**
-   * A probe made outside `run` answered (healthCheck's PING to Redis). When half-open, that is the
-   * probe the breaker waits for: it closes. Without it an idle cache, whose only traffic is health
-   * checks, would stay half-open (and out of a readiness pool) until some request came by.
-   * Open (within `openMs`) stays open: the dependency still gets its rest.
+   * A probe made outside `run`, sent at `startedAt` (see `now()`), answered: healthCheck's or the
+   * coherence watchdog's PING to Redis. Sent after the breaker opened, it proves the dependency
+   * answers again, and the breaker closes (open or half-open). Without it an idle cache, whose
+   * only traffic is health checks, stayed half-open (and out of a readiness pool) until some
+   * request came by; and writes right after a stall ended were refused for the rest of `openMs`.
+   * A probe sent before the breaker opened proves nothing about now and is ignored. If the
+   * dependency still cannot serve real calls, the next silent timeout opens the breaker again.
    */
-  probeSucceeded(): void {
-    if (this.state === 'half-open') this.#close();
+  probeSucceeded(startedAt: number = this.#now()): void {
+    if (this.#state !== 'closed' && startedAt >= this.#openedAt) this.#close();
   }
 
   /** A probe made outside `run` failed: when half-open, the breaker opens again, as on a failed probe call. */
