@@ -74,11 +74,15 @@ describe('examples/ run as written', () => {
     mkdirSync(join(process.cwd(), '.tiercache-tmp'), { recursive: true }); // gitignored; inside the package so 'tiercache' resolves
     const dir = mkdtempSync(join(process.cwd(), '.tiercache-tmp', 'readme-'));
     const file = join(dir, 'readme_basic.ts');
-    writeFileSync(file, block!.replace('redis://localhost:6379', redis.url));
-    const r = await runNode([...TSX, file]);
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('User: {"name":"John","email":"john@example.com"}');
-    expect(r.stdout).toContain('Hit rate: 100.00%');
+    // The snippet assumes no Redis (issue 17: it must not silently use whatever is on 6379).
+    expect(block).not.toMatch(/localhost:6379|127\.0\.0\.1:6379'/);
+    writeFileSync(file, block!);
+    for (const env of [{ ...process.env, CACHE_REDIS_URL: redis.url }, { ...process.env, CACHE_REDIS_URL: '' }]) {
+      const r = await runNode([...TSX, file], env);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('User: {"name":"John","email":"john@example.com"}');
+      expect(r.stdout).toContain('Hit rate: 100.00%');
+    }
   }, EXAMPLE_MS);
 
   it('the demo (npm start) runs and prints a stats table', async () => {
