@@ -31,7 +31,7 @@ export class HistoryProcess {
   static start(options: Record<string, unknown>, tag: string, errorAware = false): Promise<HistoryProcess> {
     const child = fork(CHILD, [JSON.stringify(options), tag, errorAware ? 'error-aware' : ''], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${tag} did not start in 30 s`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`${tag} did not start in 60 s`)), 60_000);
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`${tag} exited with ${code} before it was ready`)));
       child.on('message', function ready(m: { ready?: boolean }) {

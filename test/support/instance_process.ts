@@ -30,7 +30,7 @@ export class InstanceProcess {
   static start(options: Record<string, unknown>): Promise<InstanceProcess> {
     const child = fork(CHILD, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('instance process did not start in 20 s')), 20_000);
+      const timer = setTimeout(() => reject(new Error('instance process did not start in 60 s')), 60_000);
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`instance process exited with ${code}`)));
       child.on('message', function ready(m: { ready?: boolean }) {
