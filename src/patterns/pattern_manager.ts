@@ -78,6 +78,8 @@ export class PatternManager {
   readonly #prefixes: [string, CachePatternConfig][] = [];
   readonly #queues = new Map<string, WriteBehindQueue>();
   readonly #refreshing = new Set<string>();
+  /** Background reloads in flight: close() lets them finish before the cache closes under them. */
+  readonly #reloads = new Set<Promise<void>>();
   readonly #localLocks = new Map<string, Promise<unknown>>();
   readonly #adaptive: AdaptiveTtl | null;
   readonly stats = { refreshes: 0, refreshErrors: 0, writeThrough: 0, writeBehind: 0, batchLoads: 0 };
@@ -203,12 +205,16 @@ export class PatternManager {
       // The reload writes under the reader's session: it is refused if that session may not write.
       if (value !== undefined) await this.#ctx.ops.set(key, value, { sessionId: call.sessionId, ttl: call.ttl, securityLevel: call.securityLevel });
     };
-    run()
+    const reload = run()
       .catch((err: unknown) => {
         this.stats.refreshErrors++;
         this.#ctx.logger.warn({ key, err: (err as Error).message }, 'refresh-ahead reload failed; the current value stays until it expires');
       })
-      .finally(() => this.#refreshing.delete(key));
+      .finally(() => {
+        this.#refreshing.delete(key);
+        this.#reloads.delete(reload);
+      });
+    this.#reloads.add(reload);
   }
 
   /**
@@ -402,6 +408,13 @@ export class PatternManager {
 
   /** Drains every write-behind queue (bounded by `timeoutMs` each). */
   async close(timeoutMs = 10_000): Promise<void> {
+    // Refresh-ahead reloads in flight write through the cache: let them land (bounded) rather than
+    // fail against a closed cache.
+    if (this.#reloads.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.#reloads]), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }
     await Promise.all([...this.#queues.values()].map((q) => q.drainAndStop(timeoutMs)));
   }
 }
