@@ -61,6 +61,17 @@ describe('examples/ run as written', () => {
     expect(r.stdout).toContain('GET after PUT: MISS {"id":"1","name":"Lamp","price":25}; queries: 2');
   }, EXAMPLE_MS);
 
+  it('nestjs_cache_module: CacheInterceptor over the Keyv store runs the handler once, shares it through Redis, a PUT drops it on both instances', async () => {
+    const r = await runNode([...TSX, 'examples/nestjs_cache_module.ts'], { ...process.env, CACHE_REDIS_URL: redis.url });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('5 GETs on instance A: MISS HIT HIT HIT HIT; handler ran 1 time(s)');
+    expect(r.stdout).toContain(`GET on instance B: HIT {"id":"1","name":"Lamp","price":30}; B's handler ran 0 time(s)`);
+    expect(r.stdout).toContain('GET after PUT: MISS {"id":"1","name":"Lamp","price":25}; handler ran 2 time(s)');
+    expect(r.stdout).toContain('next GET: HIT {"id":"1","name":"Lamp","price":25}; handler ran 2 time(s)');
+    expect(r.stdout).toContain(`GET on instance B after PUT: HIT {"id":"1","name":"Lamp","price":25}; B's handler ran 0 time(s)`);
+  }, EXAMPLE_MS);
+
   it('basic_usage prints the user and the hit rate', async () => {
     const r = await runNode([...TSX, 'examples/basic_usage.ts'], { ...process.env, CACHE_REDIS_URL: redis.url });
     expect(r.stdout).toContain('User: {"name":"John","email":"john@example.com"}');

@@ -6,11 +6,14 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('../', import.meta.url));
+// tsx reads tsconfig.json from the working directory; nestjs_cache_module.ts needs its
+// experimentalDecorators, so run each example from the repository root wherever this is started.
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
 const failed: string[] = [];
 for (const file of files) {
   console.log(`\n=== ${file}`);
-  const r = spawnSync(process.execPath, ['--conditions=tiercache-source', '--import', 'tsx', `${dir}${file}`], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--conditions=tiercache-source', '--import', 'tsx', `${dir}${file}`], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) failed.push(file);
 }
 console.log(`\n${files.length - failed.length} of ${files.length} examples ran${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
