@@ -1,6 +1,6 @@
 export { createIntegratedCache, IntegratedCacheManager } from './core/integrated_cache_manager.js';
 export type { GetOptions, SetOptions, GetOrSetOptions, SetManyEntry, HealthReport } from './core/integrated_cache_manager.js';
-export type { Loader } from './types/cache_operations.js';
+export type { Loader, LoaderContext } from './types/cache_operations.js';
 export type { CacheLogger, LogFn } from './observability/logger.js';
 export type { MetricsRegistry, MeterLike, StatsSource, BatchCallback } from './observability/prometheus_metrics.js';
 export type { SessionRecord, SessionStore } from './security/session_store.js';

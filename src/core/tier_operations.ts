@@ -1,5 +1,6 @@
 import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js';
 import { InvalidArgumentError } from '../errors.js';
+import { abortedError } from './aborted.js';
 import { keysWith, validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
 import type { KeyValidator } from '../guards/key_validator.js';
 import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';
@@ -267,6 +268,12 @@ export class TierOperations implements RawOperations {
   }
 
   getOrSet<T>(key: string, loader: LoaderLike<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) return Promise.reject(new InvalidArgumentError('getOrSet: signal must be an AbortSignal', { key }));
+      // An aborted call answers nothing, not even an L1 hit: the caller has moved on.
+      if (signal.aborted) return Promise.reject(abortedError(key, signal));
+    }
     if (this.#d.events.active || TRACE.getOrSet.hasSubscribers) {
       return this.#observed({ operation: 'getOrSet', namespace: this.#d.config.namespace, key }, (ctx) => this.#getOrSet(key, loader, options, ctx), options);
     }
@@ -290,13 +297,13 @@ export class TierOperations implements RawOperations {
     validateArgs('getOrSet', [key, loader, options], this.#d.args, () => keysWith(key, options?.dependsOn));
     let fn: Loader<T>;
     if (typeof loader === 'function') fn = loader;
-    else if (typeof loader === 'object' && loader !== null && typeof loader.load === 'function') fn = (k) => loader.load(k);
+    else if (typeof loader === 'object' && loader !== null && typeof loader.load === 'function') fn = (k, c) => loader.load(k, c);
     else throw new InvalidArgumentError('loader must be a function or a DataLoader', { key });
     if (ctx !== null) {
       const load = fn;
       // Marks that this call's loader produced the value (not a concurrent load it waited for).
-      fn = (k) => {
-        const r = load(k);
+      fn = (k, c) => {
+        const r = load(k, c);
         if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
           return Promise.resolve(r as PromiseLike<T | undefined>).then((v) => ((ctx.loaded = true), v));
         }
@@ -306,7 +313,7 @@ export class TierOperations implements RawOperations {
     }
     const start = performance.now();
     try {
-      const value = await stack.getOrLoad(key, fn, this.loadOptions(options, loader));
+      const value = await stack.getOrLoad(key, fn, this.loadOptions(options, loader), options?.signal);
       if (ctx !== null) {
         ctx.hit = value !== undefined && ctx.loaded !== true;
         if (value !== undefined) ctx.tier = ctx.loaded === true ? 'loader' : 'l2';
