@@ -15,6 +15,7 @@ import { getMemoryMonitor, type MemoryMetrics, type MemoryMonitor, type MemoryRe
 import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
 import { CacheWarmer } from '../patterns/cache_warmer.js';
 import { InvalidationManager } from '../patterns/invalidation_manager.js';
+import { CachePattern } from '../patterns/cache_pattern.js';
 import { PatternManager, type PatternManagerOptions } from '../patterns/pattern_manager.js';
 import { AesGcmCipher } from '../security/aes_gcm_cipher.js';
 import { AuditLog } from '../security/audit_log.js';
@@ -334,6 +335,8 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
+    // One getOrSet: refresh-ahead is the pattern manager's read, which reaches the cache through the same door.
+    if (options?.refreshAhead !== undefined) return (this.#patterns as PatternManager).getOrSet(key, loader, { ...options, pattern: CachePattern.REFRESH_AHEAD });
     return door.getOrSet(key, loader, options);
   }
 

@@ -1,6 +1,6 @@
 import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js';
 import { InvalidArgumentError } from '../errors.js';
-import { abortedError } from './aborted.js';
+import { abortedError } from '../util/abort.js';
 import { keysWith, validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
 import type { KeyValidator } from '../guards/key_validator.js';
 import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';

@@ -10,7 +10,7 @@ import type { LockLease, StampedeLock } from '../coherence/stampede_lock.js';
 import type { CacheEvents } from '../observability/cache_events.js';
 import type { InvalidationSink } from '../coherence/tracking_invalidator.js';
 import type { Clock } from './clock.js';
-import { abortedError } from './aborted.js';
+import { abortedError } from '../util/abort.js';
 
 /** The data source behind the cache (L3). Returning `undefined` means "no such value": nothing is cached. */
 import type { Loader } from '../types/cache_operations.js';

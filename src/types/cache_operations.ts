@@ -66,6 +66,13 @@ export interface GetOrSetOptions extends SetOptions {
    * its stampede lock is then released.
    */
   signal?: AbortSignal;
+  /**
+   * Refresh-ahead: a read that finds the entry past this fraction of its TTL (0 < f < 1, e.g. 0.8)
+   * answers the cached value at once and starts one background reload (one per key per remaining
+   * life across instances), so a hot key is replaced before it expires. Runs the pattern manager's
+   * REFRESH_AHEAD read. @default off
+   */
+  refreshAhead?: number;
   /** Names the circuit breaker this loader shares with every call using the same key (DataLoaders get one each without it). */
   breakerKey?: string;
 }
