@@ -127,18 +127,21 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
    * attached, operations build no event payloads.
    */
   on<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    checkListener('on', event, listener);
     this.events.on(event, listener);
     return this;
   }
 
   /** Like `on`, for one event. */
   once<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    checkListener('once', event, listener);
     this.events.once(event, listener);
     return this;
   }
 
   /** Removes a listener added with `on` or `once`. */
   off<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    checkListener('off', event, listener);
     this.events.off(event, listener);
     return this;
   }
@@ -581,6 +584,12 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       patterns: () => this.#patternCounters?.(),
     };
   }
+}
+
+/** Bad arguments to on/once/off are typed errors, not EventEmitter's TypeError. */
+function checkListener(op: string, event: unknown, listener: unknown): void {
+  if (typeof event !== 'string') throw new InvalidArgumentError(`${op}: event must be a string`);
+  if (typeof listener !== 'function') throw new InvalidArgumentError(`${op}: listener must be a function`);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { CacheEvents } from '../observability/cache_events.js';
 import type { InvalidationSink } from '../coherence/tracking_invalidator.js';
 import type { Clock } from './clock.js';
 import { abortedError } from '../util/abort.js';
+import { errorText } from '../util/error_text.js';
 
 /** The data source behind the cache (L3). Returning `undefined` means "no such value": nothing is cached. */
 import type { Loader } from '../types/cache_operations.js';
@@ -613,7 +614,7 @@ export class TierStack implements InvalidationSink {
         return await loadChain.run(inner, loader, key, { signal });
       } catch (err) {
         if (err instanceof RecursiveLoadError || err instanceof AbortedError) throw err;
-        throw new LoaderError(`Loader failed: ${err instanceof Error ? err.message : String(err)}`, { key, cause: err });
+        throw new LoaderError(`Loader failed: ${errorText(err)}`, { key, cause: err });
       }
     };
     const guarded = (o.guard ? o.guard(run) : run()).catch((err: unknown) => {
