@@ -93,6 +93,15 @@ export class LoaderTimeoutError extends CacheError {
   static override readonly code = 'E_LOADER_TIMEOUT';
 }
 
+/**
+ * The caller's `signal` (the `signal` option of `getOrSet`) aborted before the value arrived; `cause`
+ * holds the signal's reason. A load shared with other callers goes on for them: only when every
+ * caller waiting on it has aborted is the loader's own signal aborted (and its stampede lock released).
+ */
+export class AbortedError extends CacheError {
+  static override readonly code = 'E_ABORTED';
+}
+
 /** The DataWriter (the source's write side) refused a write, or threw; `cause` holds what it threw. */
 export class WriterError extends CacheError {
   static override readonly code = 'E_WRITER';
@@ -159,6 +168,7 @@ export const errors = {
   LoaderError,
   LoaderTimeoutError,
   RecursiveLoadError,
+  AbortedError,
   WriterError,
   HandlerError,
   CircuitOpenError,

@@ -1,6 +1,6 @@
 export { createIntegratedCache, IntegratedCacheManager } from './core/integrated_cache_manager.js';
 export type { GetOptions, SetOptions, GetOrSetOptions, SetManyEntry, HealthReport } from './core/integrated_cache_manager.js';
-export type { Loader } from './types/cache_operations.js';
+export type { Loader, LoaderContext } from './types/cache_operations.js';
 export type { CacheLogger, LogFn } from './observability/logger.js';
 export type { MetricsRegistry, MeterLike, StatsSource, BatchCallback } from './observability/prometheus_metrics.js';
 export type { SessionRecord, SessionStore } from './security/session_store.js';
@@ -59,3 +59,4 @@ export type { CacheEvents, CacheEventMap, CacheEventName, CacheEventListener, An
 export { TRACING_CHANNELS, type TraceContext, type TracedOperation } from './observability/tracing.js';
 export type { CacheKey, CacheValue, CacheSchemaEntry, UntypedSchema, LoaderOf } from './types/cache_schema.js';
 export type { RedisTlsOptions, CircuitBreakerSettings, EncryptionKeyOption } from './config/integrated_cache_options.js';
+export { enableOpenTelemetryTracing, type OpenTelemetryTracingOptions } from './observability/otel_tracing.js';

@@ -65,7 +65,7 @@ export interface LockLease {
 
 /**
  * The cross-process half of `getOrSet`'s stampede protection (the in-process half is
- * single_flight.ts): one loader per missing key across every instance.
+ * tier_stack.ts getOrLoad): one loader per missing key across every instance.
  *
  * - acquire: `SET lock token NX PX lease`, a random 128-bit token per attempt;
  * - while the loader runs the lease is renewed (compare-and-PEXPIRE), so a slow loader keeps it,

@@ -15,6 +15,7 @@ import { getMemoryMonitor, type MemoryMetrics, type MemoryMonitor, type MemoryRe
 import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
 import { CacheWarmer } from '../patterns/cache_warmer.js';
 import { InvalidationManager } from '../patterns/invalidation_manager.js';
+import { CachePattern } from '../patterns/cache_pattern.js';
 import { PatternManager, type PatternManagerOptions } from '../patterns/pattern_manager.js';
 import { AesGcmCipher } from '../security/aes_gcm_cipher.js';
 import { AuditLog } from '../security/audit_log.js';
@@ -126,18 +127,21 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
    * attached, operations build no event payloads.
    */
   on<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    checkListener('on', event, listener);
     this.events.on(event, listener);
     return this;
   }
 
   /** Like `on`, for one event. */
   once<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    checkListener('once', event, listener);
     this.events.once(event, listener);
     return this;
   }
 
   /** Removes a listener added with `on` or `once`. */
   off<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): this {
+    checkListener('off', event, listener);
     this.events.off(event, listener);
     return this;
   }
@@ -334,6 +338,8 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
+    // One getOrSet: refresh-ahead is the pattern manager's read, which reaches the cache through the same door.
+    if (options?.refreshAhead !== undefined) return (this.#patterns as PatternManager).getOrSet(key, loader, { ...options, pattern: CachePattern.REFRESH_AHEAD });
     return door.getOrSet(key, loader, options);
   }
 
@@ -578,6 +584,12 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       patterns: () => this.#patternCounters?.(),
     };
   }
+}
+
+/** Bad arguments to on/once/off are typed errors, not EventEmitter's TypeError. */
+function checkListener(op: string, event: unknown, listener: unknown): void {
+  if (typeof event !== 'string') throw new InvalidArgumentError(`${op}: event must be a string`);
+  if (typeof listener !== 'function') throw new InvalidArgumentError(`${op}: listener must be a function`);
 }
 
 /**

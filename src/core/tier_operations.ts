@@ -1,5 +1,6 @@
 import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js';
 import { InvalidArgumentError } from '../errors.js';
+import { abortedError } from '../util/abort.js';
 import { keysWith, validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
 import type { KeyValidator } from '../guards/key_validator.js';
 import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';
@@ -156,7 +157,7 @@ export class TierOperations implements RawOperations {
       this.#d.keys.validate(key);
       if (options === undefined) return stack.write(key, value, this.#defaultTtlMs) as Promise<void>;
       const strict = options.consistency === ConsistencyLevel.STRONG || (this.#d.strong && options.consistency === undefined);
-      let written = stack.write(key, value, this.ttlMs(options.ttl), 0, strict) as Promise<void>;
+      let written = stack.write(key, value, this.#ttlMs(options.ttl), 0, strict) as Promise<void>;
       if (options.consistency === ConsistencyLevel.SESSION) {
         const session = options.session;
         if (!(session instanceof ConsistencySession)) throw new InvalidArgumentError('SESSION consistency needs options.session (a ConsistencySession)', { key });
@@ -174,7 +175,7 @@ export class TierOperations implements RawOperations {
     const deps = options.dependsOn ?? [];
     for (const t of tags) if (typeof t !== 'string' || t.length === 0) throw new InvalidArgumentError('tags must be non-empty strings', { key });
     for (const d of deps) this.#d.keys.validate(d);
-    await this.#d.graph.record(key, tags, deps, this.ttlMs(options.ttl));
+    await this.#d.graph.record(key, tags, deps, this.#ttlMs(options.ttl));
   }
 
   invalidateTags(tags: string[]): Promise<number> {
@@ -257,7 +258,7 @@ export class TierOperations implements RawOperations {
     const stack = this.#d.ready();
     const ttls = entries.map((e) => {
       this.#d.keys.validate(e.key);
-      return this.ttlMs(e.ttl);
+      return this.#ttlMs(e.ttl);
     });
     await stack.writeMany(
       entries.map((e) => e.key),
@@ -267,6 +268,12 @@ export class TierOperations implements RawOperations {
   }
 
   getOrSet<T>(key: string, loader: LoaderLike<T>, options?: GetOrSetOptions): Promise<T | undefined> {
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) return Promise.reject(new InvalidArgumentError('getOrSet: signal must be an AbortSignal', { key }));
+      // An aborted call answers nothing, not even an L1 hit: the caller has moved on.
+      if (signal.aborted) return Promise.reject(abortedError(key, signal));
+    }
     if (this.#d.events.active || TRACE.getOrSet.hasSubscribers) {
       return this.#observed({ operation: 'getOrSet', namespace: this.#d.config.namespace, key }, (ctx) => this.#getOrSet(key, loader, options, ctx), options);
     }
@@ -290,13 +297,13 @@ export class TierOperations implements RawOperations {
     validateArgs('getOrSet', [key, loader, options], this.#d.args, () => keysWith(key, options?.dependsOn));
     let fn: Loader<T>;
     if (typeof loader === 'function') fn = loader;
-    else if (typeof loader === 'object' && loader !== null && typeof loader.load === 'function') fn = (k) => loader.load(k);
+    else if (typeof loader === 'object' && loader !== null && typeof loader.load === 'function') fn = (k, c) => loader.load(k, c);
     else throw new InvalidArgumentError('loader must be a function or a DataLoader', { key });
     if (ctx !== null) {
       const load = fn;
       // Marks that this call's loader produced the value (not a concurrent load it waited for).
-      fn = (k) => {
-        const r = load(k);
+      fn = (k, c) => {
+        const r = load(k, c);
         if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
           return Promise.resolve(r as PromiseLike<T | undefined>).then((v) => ((ctx.loaded = true), v));
         }
@@ -306,7 +313,7 @@ export class TierOperations implements RawOperations {
     }
     const start = performance.now();
     try {
-      const value = await stack.getOrLoad(key, fn, this.loadOptions(options, loader));
+      const value = await stack.getOrLoad(key, fn, this.#loadOptions(options, loader), options?.signal);
       if (ctx !== null) {
         ctx.hit = value !== undefined && ctx.loaded !== true;
         if (value !== undefined) ctx.tier = ctx.loaded === true ? 'loader' : 'l2';
@@ -372,7 +379,7 @@ export class TierOperations implements RawOperations {
         if (ctx.hit === true) ev.fire('hit', { operation: ctx.operation, key, tier: ctx.tier as 'l1' | 'l2' });
         else ev.fire('miss', { operation: ctx.operation, key, loaded: ctx.loaded === true });
         if (ctx.operation === 'getOrSet' && ctx.loaded === true && result !== undefined) {
-          ev.fire('set', { operation: 'getOrSet', key, ttl: this.ttlMs((extra as GetOrSetOptions | undefined)?.ttl) / 1000 });
+          ev.fire('set', { operation: 'getOrSet', key, ttl: this.#ttlMs((extra as GetOrSetOptions | undefined)?.ttl) / 1000 });
         }
         return;
       }
@@ -386,10 +393,10 @@ export class TierOperations implements RawOperations {
         return;
       }
       case 'set':
-        ev.fire('set', { operation: 'set', key: ctx.key as string, ttl: this.ttlMs((extra as SetOptions | undefined)?.ttl) / 1000 });
+        ev.fire('set', { operation: 'set', key: ctx.key as string, ttl: this.#ttlMs((extra as SetOptions | undefined)?.ttl) / 1000 });
         return;
       case 'setMany':
-        for (const e of extra as readonly SetManyEntry[]) ev.fire('set', { operation: 'setMany', key: e.key, ttl: this.ttlMs(e.ttl) / 1000 });
+        for (const e of extra as readonly SetManyEntry[]) ev.fire('set', { operation: 'setMany', key: e.key, ttl: this.#ttlMs(e.ttl) / 1000 });
         return;
       case 'delete':
         ev.fire('delete', { key: ctx.key as string, existed: result as boolean });
@@ -463,14 +470,14 @@ export class TierOperations implements RawOperations {
   }
 
   /** Resolves a call's read-through options against the config (validated; typed errors). */
-  loadOptions(options: GetOrSetOptions | undefined, loader?: object): LoadOptions {
+  #loadOptions(options: GetOrSetOptions | undefined, loader?: object): LoadOptions {
     const c = this.#d.config;
     const ms = (name: string, v: number | undefined, fallback: number, max: number): number => {
       if (v === undefined) return fallback;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) throw new InvalidArgumentError(`${name} must be a number in 0..${max}, got ${String(v)}`);
       return v;
     };
-    const ttlMs = this.ttlMs(options?.ttl);
+    const ttlMs = this.#ttlMs(options?.ttl);
     const breaker = loader === undefined ? null : this.#loaderBreaker(loader, options?.breakerKey);
     return {
       ttlMs,
@@ -484,7 +491,7 @@ export class TierOperations implements RawOperations {
     };
   }
 
-  ttlMs(ttl: number | undefined): number {
+  #ttlMs(ttl: number | undefined): number {
     if (ttl === undefined) return this.#defaultTtlMs;
     if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl * 1000 > MAX_TTL_MS) {
       throw new InvalidArgumentError(`ttl must be a positive number of seconds up to ${MAX_TTL_MS / 1000}, got ${String(ttl)}`);

@@ -1,7 +1,7 @@
 import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { CircuitOpenError, CorruptValueError, LoaderError, LoaderTimeoutError, RecursiveLoadError, TierUnavailableError } from '../errors.js';
+import { AbortedError, CircuitOpenError, CorruptValueError, LoaderError, LoaderTimeoutError, RecursiveLoadError, TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { ReadHandler, WriteHandler } from '../tiers/redis/batch_handlers.js';
@@ -10,7 +10,8 @@ import type { LockLease, StampedeLock } from '../coherence/stampede_lock.js';
 import type { CacheEvents } from '../observability/cache_events.js';
 import type { InvalidationSink } from '../coherence/tracking_invalidator.js';
 import type { Clock } from './clock.js';
-import { SingleFlight } from './single_flight.js';
+import { abortedError } from '../util/abort.js';
+import { errorText } from '../util/error_text.js';
 
 /** The data source behind the cache (L3). Returning `undefined` means "no such value": nothing is cached. */
 import type { Loader } from '../types/cache_operations.js';
@@ -65,6 +66,31 @@ interface LoadTicket {
 /** Keys being loaded by the current async call chain (a loader calling getOrSet on its own key). */
 const loadChain = new AsyncLocalStorage<readonly string[]>();
 
+/** The signal of a load no caller can abort (a flight is always given one; this is for direct callers). */
+const NEVER_ABORTED = new AbortController().signal;
+
+/** `load`, or an AbortedError as soon as `signal` aborts (the load's own outcome is then dropped). */
+function abandonOnAbort<T>(load: Promise<T>, key: string, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    load.catch(() => undefined);
+    return Promise.reject(abortedError(key, signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortedError(key, signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    load.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Past this many touched keys while operations are in flight, treat everything as touched (bounds memory). */
 const MAX_TOUCHED = 100_000;
 
@@ -81,6 +107,16 @@ export interface LoadOptions {
   guard?: <R>(call: () => Promise<R>) => Promise<R>;
   /** STRONG: do not answer from L1; read the Redis master, load on its miss. */
   strong?: boolean;
+  /** The flight's signal (set by getOrLoad): aborted once every caller waiting on the load has aborted. */
+  signal?: AbortSignal;
+}
+
+/** One in-process load of a key, shared by its callers. */
+interface Flight {
+  promise: Promise<unknown>;
+  controller: AbortController;
+  /** Callers that may still want the value; one without a signal holds the flight forever. */
+  holders: number;
 }
 
 /** A value read for a load: fresh, or stale (inside its grace period). */
@@ -122,7 +158,7 @@ export class TierStack implements InvalidationSink {
   readonly #stats: CacheStats;
   readonly #logger: Logger;
   readonly #suppressL2Errors: boolean;
-  readonly #flights = new SingleFlight<unknown>();
+  readonly #flights = new Map<string, Flight>();
   readonly #lock: StampedeLock | null;
   readonly #failedWriteL1TtlMs: number;
   readonly #encrypted: boolean;
@@ -427,13 +463,59 @@ export class TierStack implements InvalidationSink {
    * the loader, under the soft and hard timeouts → on a loader failure or soft timeout, the stale
    * value if one is inside its grace period (fail-safe), else the error.
    */
-  getOrLoad<T>(key: string, loader: Loader<T>, options: LoadOptions): Promise<T | undefined> {
+  getOrLoad<T>(key: string, loader: Loader<T>, options: LoadOptions, signal?: AbortSignal): Promise<T | undefined> {
     // Single flight would hand a loader its own pending promise: a wait without end.
     const chain = loadChain.getStore();
     if (chain !== undefined && chain.includes(key)) {
       return Promise.reject(new RecursiveLoadError(`The loader of this key asked for the same key (chain: ${chain.length} loads deep)`, { key }));
     }
-    return this.#flights.run(key, () => this.#load(key, loader, options)) as Promise<T | undefined>;
+    let flight = this.#flights.get(key);
+    if (flight === undefined) {
+      const controller = new AbortController();
+      const f: Flight = { promise: this.#load(key, loader, { ...options, signal: controller.signal }), controller, holders: 0 };
+      flight = f;
+      this.#flights.set(key, f);
+      // Both arms handled: this chain never produces an unhandled rejection of its own.
+      f.promise.then(
+        () => this.#land(key, f),
+        () => this.#land(key, f),
+      );
+    }
+    flight.holders++;
+    if (signal === undefined) return flight.promise as Promise<T | undefined>;
+    return this.#waitOrAbort(key, flight, signal) as Promise<T | undefined>;
+  }
+
+  #land(key: string, flight: Flight): void {
+    if (this.#flights.get(key) === flight) this.#flights.delete(key);
+  }
+
+  /**
+   * One caller's view of a shared flight: its abort rejects only this caller. The last holder's
+   * abort aborts the flight (the loader's signal; a locked load releases its lock) and removes it,
+   * so the next caller starts a fresh load instead of joining an abandoned one.
+   */
+  #waitOrAbort(key: string, flight: Flight, signal: AbortSignal): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(abortedError(key, signal));
+        if (--flight.holders === 0) {
+          this.#land(key, flight);
+          flight.controller.abort(signal.reason);
+        }
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      flight.promise.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   }
 
   async #load<T>(key: string, loader: Loader<T>, o: LoadOptions): Promise<T | undefined> {
@@ -450,6 +532,7 @@ export class TierStack implements InvalidationSink {
         if (fromL2.fresh) return fromL2.value as T;
         stale ??= fromL2;
       }
+      if (o.signal?.aborted === true) throw abortedError(key, o.signal);
       if (this.#lock !== null) return await this.#loadLocked(key, loader, o, this.#lock, stale, ticket);
       return await this.#loadAndWrite(key, loader, o, stale, null, ticket);
     } finally {
@@ -524,18 +607,23 @@ export class TierStack implements InvalidationSink {
     this.#stats.loaderCalls++;
     const chain = loadChain.getStore();
     const inner = chain === undefined ? [key] : [...chain, key];
+    const signal = o.signal ?? NEVER_ABORTED;
     const run = async (): Promise<T | undefined> => {
       try {
-        return await loadChain.run(inner, loader, key);
+        if (signal.aborted) throw abortedError(key, signal);
+        return await loadChain.run(inner, loader, key, { signal });
       } catch (err) {
-        if (err instanceof RecursiveLoadError) throw err;
-        throw new LoaderError(`Loader failed: ${err instanceof Error ? err.message : String(err)}`, { key, cause: err });
+        if (err instanceof RecursiveLoadError || err instanceof AbortedError) throw err;
+        throw new LoaderError(`Loader failed: ${errorText(err)}`, { key, cause: err });
       }
     };
-    const load = (o.guard ? o.guard(run) : run()).catch((err: unknown) => {
-      this.#stats.loaderErrors++;
+    const guarded = (o.guard ? o.guard(run) : run()).catch((err: unknown) => {
+      if (!(err instanceof AbortedError)) this.#stats.loaderErrors++;
       throw err;
     });
+    // A loader that ignores its signal is left behind (its result dropped), so the abandoned
+    // load's lock is released now rather than when the loader finally returns.
+    const load = o.signal === undefined ? guarded : abandonOnAbort(guarded, key, o.signal);
     const soft = stale !== undefined && o.softTimeoutMs > 0 ? o.softTimeoutMs : 0;
     const hard = o.hardTimeoutMs;
     if (soft === 0 && hard === 0) return load.then((value) => ({ value, late: false }));
@@ -587,7 +675,8 @@ export class TierStack implements InvalidationSink {
 
   /** Fail-safe: a loader error (or breaker refusal) becomes the stale value when there is one. */
   #failSafe<T>(err: unknown, key: string, stale: Candidate | undefined): T {
-    if (stale === undefined || err instanceof LoaderTimeoutError) throw err;
+    // Aborted: no caller is left to serve.
+    if (stale === undefined || err instanceof LoaderTimeoutError || err instanceof AbortedError) throw err;
     this.#stats.failSafeHits++;
     this.#logger.debug({ key, err: (err as Error).message }, 'loader failed; serving the stale value (grace)');
     return stale.value as T;
@@ -729,6 +818,7 @@ export class TierStack implements InvalidationSink {
         } catch {
           // Redis went away while waiting: fall through to the re-read and the next attempt.
         }
+        if (o.signal?.aborted === true) throw abortedError(key, o.signal);
         const landed = await this.readL2(key);
         if (landed !== undefined) return landed as T;
         if (!released) return this.#loadAndWrite(key, loader, o, stale, null, ticket);

@@ -12,7 +12,9 @@
 export interface AdaptiveTtlOptions {
   /** Seconds. */
   baseTtl: number;
+  /** Seconds. */
   minTtl: number;
+  /** Seconds. */
   maxTtl: number;
   /** @default 60000 */
   halfLifeMs?: number;

@@ -1,5 +1,6 @@
 import { CacheError, LoaderError, WriterError } from '../errors.js';
 import { errorText } from '../util/error_text.js';
+import type { Loader, LoaderContext } from '../types/cache_operations.js';
 /**
  * How reads and writes involve the data source (L3). Values are the snake_case names the product
  * description uses, so configs written as strings stay readable.
@@ -20,7 +21,8 @@ export type CachePattern = (typeof CachePattern)[keyof typeof CachePattern];
 
 /** The data source's read side. `undefined` means "no such value" (nothing is cached). */
 export interface DataLoader<T = unknown> {
-  load(key: string): Promise<T | undefined> | T | undefined;
+  /** `context.signal` aborts when no caller waits for this load any more (see LoaderContext). */
+  load(key: string, context: LoaderContext): Promise<T | undefined> | T | undefined;
   /**
    * Values for several keys in one source round trip; keys absent from the result have no value.
    * Used by `getMany`-style work (pattern manager `getMany`, the warmer) when present.
@@ -124,9 +126,9 @@ export interface CachePatternConfig {
   batchOperations?: boolean;
 }
 
-export function toLoaderFn<T>(loader: DataLoader<T> | ((key: string) => T | undefined | Promise<T | undefined>)): (key: string) => T | undefined | Promise<T | undefined> {
+export function toLoaderFn<T>(loader: DataLoader<T> | Loader<T>): Loader<T> {
   if (typeof loader === 'function') return loader;
-  return (key) => loader.load(key);
+  return (key, context) => loader.load(key, context);
 }
 
 /** A loadBatch result as a Map. */

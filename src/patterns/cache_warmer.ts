@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError } from '../errors.js';
 import { requireShape } from '../guards/argument_validator.js';
-import type { CacheOperations } from '../types/cache_operations.js';
+import type { CacheOperations, Loader } from '../types/cache_operations.js';
 import { batchToMap, type DataLoader } from './cache_pattern.js';
+import { UNABORTABLE } from '../util/abort.js';
 
 export interface WarmOptions {
   /** Keys loaded at once (the batch size with `loadBatch`, the parallelism without). @default 10 */
@@ -37,7 +38,7 @@ export class CacheWarmer extends EventEmitter {
     this.#ops = ops;
   }
 
-  async warmKeys<T>(keys: string[], loader: DataLoader<T> | ((key: string) => T | undefined | Promise<T | undefined>), options: WarmOptions = {}): Promise<WarmProgress> {
+  async warmKeys<T>(keys: string[], loader: DataLoader<T> | Loader<T>, options: WarmOptions = {}): Promise<WarmProgress> {
     await this.#ops.validate('warmKeys', options, () => {
       requireShape.options('warmKeys', options);
       requireShape.loader('warmKeys', loader);
@@ -66,11 +67,11 @@ export class CacheWarmer extends EventEmitter {
           for (const key of chunk) this.#fail(key, error);
         }
       } else {
-        const load = typeof loader === 'function' ? loader : (k: string) => loader.load(k);
+        const load = typeof loader === 'function' ? loader : (k: string) => loader.load(k, UNABORTABLE);
         await Promise.all(
           chunk.map(async (key) => {
             try {
-              const v = await load(key);
+              const v = await load(key, UNABORTABLE);
               if (v !== undefined) values.set(key, v);
             } catch (error) {
               progress.failed++;

@@ -4,7 +4,8 @@ import type { StampedeLock } from '../coherence/stampede_lock.js';
 import { CacheError, InvalidArgumentError, TierUnavailableError } from '../errors.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import type { CacheStatsSnapshot } from '../observability/cache_stats.js';
-import type { CacheOperations, GetOrSetOptions } from '../types/cache_operations.js';
+import type { CacheOperations, GetOrSetOptions, Loader } from '../types/cache_operations.js';
+import { abortedError, UNABORTABLE } from '../util/abort.js';
 import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive_ttl.js';
 import { requireShape } from '../guards/argument_validator.js';
 import { batchToMap, CachePattern, loadVia, toLoaderFn, writeBatchOf, writeOne, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
@@ -53,7 +54,7 @@ export interface PatternSetOptions<T> {
 }
 
 /** A DataLoader, or a plain loader function of one key. */
-export type LoaderArg<T> = DataLoader<T> | ((key: string) => T | undefined | Promise<T | undefined>);
+export type LoaderArg<T> = DataLoader<T> | Loader<T>;
 
 /**
  * The seed's cache patterns over the cache's public operations (docs/patterns in cache_pattern.ts):
@@ -131,9 +132,13 @@ export class PatternManager {
     await this.#ctx.ops.validate('getOrSet', options, () => {
       requireShape.writeOptions('getOrSet', options);
       requireShape.loader('getOrSet', loader);
+      const f = options.refreshAhead;
+      if (f !== undefined && (typeof f !== 'number' || !(f > 0 && f < 1))) throw new InvalidArgumentError(`getOrSet: refreshAhead must be a fraction of the TTL in (0, 1), got ${String(f)}`);
     });
+    // An abandoned call answers nothing, not even the cached value refresh-ahead would return.
+    if (options.signal?.aborted === true) throw abortedError(key, options.signal);
     const cfg = this.#configFor(key);
-    const pattern = options.pattern ?? cfg.readPattern ?? CachePattern.READ_THROUGH;
+    const pattern = options.pattern ?? (options.refreshAhead !== undefined ? CachePattern.REFRESH_AHEAD : undefined) ?? cfg.readPattern ?? CachePattern.READ_THROUGH;
     this.#adaptive?.onRead(key);
     loader = this.#readYourWrites(loader);
     const sid = options.sessionId === undefined ? {} : { sessionId: options.sessionId };
@@ -146,6 +151,8 @@ export class PatternManager {
       grace: options.grace ?? cfg.grace,
       softTimeoutMs: options.softTimeoutMs ?? cfg.softTimeoutMs,
       hardTimeoutMs: options.hardTimeoutMs ?? cfg.hardTimeoutMs,
+      signal: options.signal,
+      breakerKey: options.breakerKey,
     };
     const ops = this.#ctx.ops;
     switch (pattern) {
@@ -154,7 +161,7 @@ export class PatternManager {
         await ops.check('getOrSet', ['read', 'write'], [key, ...(options.dependsOn ?? [])], sid);
         const hit = (await ops.get(key, sid)) as T | undefined;
         if (hit !== undefined) return hit;
-        const loaded = await loadVia(() => toLoaderFn(loader)(key));
+        const loaded = await loadVia(() => toLoaderFn(loader)(key, call.signal === undefined ? UNABORTABLE : { signal: call.signal }));
         if (loaded !== undefined) await ops.set(key, loaded, { ...sid, ttl: call.ttl, securityLevel: call.securityLevel, tags: call.tags, dependsOn: call.dependsOn });
         return loaded;
       }
@@ -162,7 +169,7 @@ export class PatternManager {
         // The entry comes through the guards like any read (session, key, the value's level).
         const entry = await ops.getEntry(key, sid);
         if (entry === undefined) return (await ops.getOrSet(key, loader, call)) as T | undefined;
-        this.#maybeRefresh(key, loader, entry.freshUntil, call, cfg.refreshAheadFactor ?? 0.8);
+        this.#maybeRefresh(key, loader, entry.freshUntil, call, options.refreshAhead ?? cfg.refreshAheadFactor ?? 0.8);
         return entry.value as T;
       }
       default:
@@ -178,7 +185,7 @@ export class PatternManager {
   #readYourWrites<T>(loader: LoaderArg<T>): LoaderArg<T> {
     if (this.#queues.size === 0) return loader;
     const load = toLoaderFn(loader);
-    return async (key: string) => {
+    return async (key, context) => {
       for (const q of this.#queues.values()) {
         try {
           const pending = await q.pendingValue(key);
@@ -187,7 +194,7 @@ export class PatternManager {
           this.#ctx.logger.warn({ key, err: (err as Error).message }, 'write-behind: could not look for a queued write; loading from the source');
         }
       }
-      return load(key);
+      return load(key, context);
     };
   }
 
@@ -201,7 +208,7 @@ export class PatternManager {
       // One reload per key per remaining life across instances: the marker expires with the entry.
       if (this.#ctx.lock !== null && !(await this.#ctx.lock.tryOnce('refresh', key, Math.max(remaining, 1)))) return;
       this.stats.refreshes++;
-      const value = await toLoaderFn(loader)(key);
+      const value = await toLoaderFn(loader)(key, UNABORTABLE);
       // The reload writes under the reader's session: it is refused if that session may not write.
       if (value !== undefined) await this.#ctx.ops.set(key, value, { sessionId: call.sessionId, ttl: call.ttl, securityLevel: call.securityLevel });
     };
@@ -241,7 +248,7 @@ export class PatternManager {
       loaded = batchToMap(await loadVia(() => batch(missing)));
     } else {
       const fn = toLoaderFn(loader);
-      const values = await Promise.all(missing.map((k) => loadVia(() => fn(k))));
+      const values = await Promise.all(missing.map((k) => loadVia(() => fn(k, UNABORTABLE))));
       loaded = new Map();
       missing.forEach((k, i) => {
         if (values[i] !== undefined) loaded.set(k, values[i] as T);

@@ -1,6 +1,6 @@
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, RateLimitError } from '../errors.js';
 import { entryKeys, keysWith, refusedSubject, validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
-import type { CacheEntry, CacheOperations, GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
+import type { CacheEntry, CacheOperations, GetOptions, GetOrSetOptions, GuardOptions, Loader, LoaderContext, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import type { RateLimiter, RateLimitSpec } from './rate_limiter.js';
 import { Permission, SecurityLevel } from './role.js';
 import type { SecurityContext, SecurityManager } from './security_manager.js';
@@ -230,9 +230,9 @@ export class SecureOperations implements CacheOperations {
       if (ctx === null) return this.#raw.getOrSet(key, loader, options);
       // The level is decided (and refused if above the role) before the loader can run.
       const level = this.#levelFor(ctx, 'getOrSet', key, options?.securityLevel);
-      const fn = typeof loader === 'function' ? loader : (k: string) => loader.load(k);
-      const wrapped = async (k: string): Promise<unknown> => {
-        const v = await fn(k);
+      const fn: Loader<unknown> = typeof loader === 'function' ? loader : (k, c) => loader.load(k, c);
+      const wrapped = async (k: string, c: LoaderContext): Promise<unknown> => {
+        const v = await fn(k, c);
         return v === undefined ? undefined : ({ $tcl: level, $tcv: v } satisfies Labeled);
       };
       return this.#unlabel(ctx, 'getOrSet', key, await this.#raw.getOrSet(key, wrapped, options));

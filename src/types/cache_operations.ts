@@ -6,11 +6,20 @@
  */
 import type { ConsistencyLevel, ConsistencySession } from '../core/consistency.js';
 
+/** What a loader is given beside the key. */
+export interface LoaderContext {
+  /**
+   * Aborted when no caller waits for this load any more (every `getOrSet` sharing it passed a
+   * `signal` and all of them aborted): the loader may stop its work (pass it to `fetch`, a driver).
+   */
+  signal: AbortSignal;
+}
+
 /** A loader (L3): the value for `key` from the source, `undefined` for none. */
-export type Loader<T> = (key: string) => T | undefined | Promise<T | undefined>;
+export type Loader<T> = (key: string, context: LoaderContext) => T | undefined | Promise<T | undefined>;
 
 /** A loader function or an object with `load` (a DataLoader). */
-export type LoaderLike<T> = Loader<T> | { load(key: string): T | undefined | Promise<T | undefined> };
+export type LoaderLike<T> = Loader<T> | { load(key: string, context: LoaderContext): T | undefined | Promise<T | undefined> };
 
 /** The session an operation runs under (required when security is on). */
 export interface GuardOptions {
@@ -50,6 +59,20 @@ export interface GetOrSetOptions extends SetOptions {
   softTimeoutMs?: number;
   /** Fail with `LoaderTimeoutError` after this many ms of loading (the load goes on and fills the cache). */
   hardTimeoutMs?: number;
+  /**
+   * Abandons this call: once aborted, the call rejects with `AbortedError` (`E_ABORTED`). A load
+   * shared with other callers (single flight) goes on for them; the loader's own signal
+   * (`LoaderContext.signal`) aborts only when every caller waiting on the load has aborted, and
+   * its stampede lock is then released.
+   */
+  signal?: AbortSignal;
+  /**
+   * Refresh-ahead: a read that finds the entry past this fraction of its TTL (0 < f < 1, e.g. 0.8)
+   * answers the cached value at once and starts one background reload (one per key per remaining
+   * life across instances), so a hot key is replaced before it expires. Runs the pattern manager's
+   * REFRESH_AHEAD read. @default off
+   */
+  refreshAhead?: number;
   /** Names the circuit breaker this loader shares with every call using the same key (DataLoaders get one each without it). */
   breakerKey?: string;
 }

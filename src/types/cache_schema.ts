@@ -1,3 +1,5 @@
+import type { LoaderContext } from './cache_operations.js';
+
 /**
  * Typed keys. A cache schema maps key prefixes to the type of value stored under them:
  *
@@ -31,4 +33,4 @@ export type CacheValue<S, K extends string> = { [P in keyof S & string]: K exten
 export type CacheSchemaEntry<S> = { [P in keyof S & string]: { key: `${P}${string}`; value: S[P]; ttl?: number } }[keyof S & string];
 
 /** What `getOrSet` accepts as a loader: a function of the key, or an object with `load` (a DataLoader). */
-export type LoaderOf<R> = ((key: string) => R | PromiseLike<R>) | { load(key: string): R | PromiseLike<R> };
+export type LoaderOf<R> = ((key: string, context: LoaderContext) => R | PromiseLike<R>) | { load(key: string, context: LoaderContext): R | PromiseLike<R> };
