@@ -16,6 +16,7 @@ async function makeCache(options: IntegratedCacheOptions = {}): Promise<Integrat
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleepUntil = (t: number) => sleep(Math.max(0, t - Date.now()));
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
@@ -54,21 +55,30 @@ describe('tiers over a real redis-server', () => {
   it('L1 entry expiry matches the writer-side expiry (remaining TTL carried in the envelope)', async () => {
     const ns = uniqueNamespace();
     const writer = await makeCache({ namespace: ns });
-    await writer.set('short', 'v', { ttl: 0.6 });
-    await sleep(350);
+    // Instants from timestamps around the write and the fill (not summed sleeps), with ~1 s of
+    // room each way, so a loaded machine delays the steps without moving them across an expiry.
+    const ttlMs = 2000;
+    const writeBegan = Date.now();
+    await writer.set('short', 'v', { ttl: ttlMs / 1000 });
+    const written = Date.now();
+    await sleepUntil(written + 1000);
     const reader = await makeCache({ namespace: ns });
-    expect(await reader.get('short')).toBe('v'); // filled into L1 with ~250 ms left
-    await sleep(350);
-    // A fresh 0.6 s TTL would still be live; the carried remaining TTL has run out.
+    const fillBegan = Date.now();
+    expect(await reader.get('short')).toBe('v'); // filled into L1 with ~1 s left
+    expect(Date.now()).toBeLessThan(writeBegan + ttlMs); // (the fill happened before the expiry)
+    await sleepUntil(written + ttlMs + 100);
+    // A fresh TTL from the fill would still be live; the carried remaining TTL has run out.
+    expect(Date.now()).toBeLessThan(fillBegan + ttlMs);
     expect(reader.getSync('short')).toBeUndefined();
     expect(await reader.get('short')).toBeUndefined();
   });
 
   it('TTL expiry in L2: Redis drops the key and get misses', async () => {
     const cache = await makeCache({ enableL1Cache: false });
-    await cache.set('gone', 'soon', { ttl: 0.2 });
+    await cache.set('gone', 'soon', { ttl: 1 });
+    const written = Date.now();
     expect(await cache.get('gone')).toBe('soon');
-    await sleep(350);
+    await sleepUntil(written + 1100);
     expect(await cache.get('gone')).toBeUndefined();
     expect(await cache.has('gone')).toBe(false);
   });
@@ -152,12 +162,16 @@ describe('tiers over a real redis-server', () => {
 
   it('writes with different TTLs in one batch keep their own TTLs', async () => {
     const cache = await makeCache();
+    const setAt = Date.now();
     await Promise.all([cache.set('t10', 1, { ttl: 10 }), cache.set('t100', 2, { ttl: 100 }), cache.set('t10b', 3, { ttl: 10 })]);
     const raw = await rawClient(redis.url);
     const p = (k: string) => raw.pTTL(`${cache.config.namespace}:v${WIRE_VERSION}:${k}`);
+    // Less the time since the writes (seconds on a loaded machine), so only a wrong TTL fails.
+    const elapsed = () => Date.now() - setAt + 5;
     expect(await p('t10')).toBeLessThanOrEqual(10_000);
-    expect(await p('t10b')).toBeGreaterThan(9_000);
-    expect(await p('t100')).toBeGreaterThan(99_000);
+    expect(await p('t10b')).toBeGreaterThanOrEqual(10_000 - elapsed());
+    expect(await p('t100')).toBeGreaterThanOrEqual(100_000 - elapsed());
+    expect(await p('t100')).toBeGreaterThan(10_000);
     await raw.close();
   });
 

@@ -1,9 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createIntegratedCache } from '../src/index.js';
 import { TierUnavailableError } from '../src/errors.js';
 import { uniqueNamespace, useRedisServer } from './support/redis.js';
 
 const redis = useRedisServer();
+
+// Tests here kill and pause the server: whatever one leaves behind (a failed assertion between
+// kill and restart), the next starts with a running, empty one.
+afterEach(async () => {
+  await redis.server.restart();
+});
 
 describe('Redis outage', () => {
   it('reads degrade to L1 and misses, writes keep L1, health goes degraded and back', async () => {
@@ -31,6 +38,63 @@ describe('Redis outage', () => {
     expect(await cache.get('after')).toBe(1);
     await cache.close();
   });
+
+  it('a reconnection that TCP-connects and is reset before its handshake completes (a dying server) leaves L1 serving; the completed one drops it', async () => {
+    // Deterministic stand-in for a SIGKILLed redis-server whose backlog still accepts: a proxy that,
+    // once "dying", accepts each connection and resets it when the handshake arrives.
+    let dying = false;
+    let resets = 0;
+    const open = new Set<Socket>();
+    const port = Number(new URL(redis.url).port);
+    const proxy = createServer((client) => {
+      if (dying) {
+        client.once('data', () => {
+          resets++;
+          client.resetAndDestroy();
+        });
+        client.on('error', () => {});
+        return;
+      }
+      const upstream = connect(port, '127.0.0.1');
+      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+        a.on('error', () => b.destroy());
+        a.on('close', () => b.destroy());
+        a.pipe(b);
+      }
+      open.add(client);
+      open.add(upstream);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const proxyPort = (proxy.address() as { port: number }).port;
+    const namespace = uniqueNamespace();
+    // A long staleness bound, so only the flush (not the watchdog's gate) can take 'warm' away.
+    const cache = createIntegratedCache({ redisUrl: `redis://127.0.0.1:${proxyPort}`, namespace, logLevel: 'silent', l2CommandTimeoutMs: 300, coherenceStalenessMs: 60_000 });
+    const writer = createIntegratedCache({ redisUrl: redis.url, namespace, logLevel: 'silent' });
+    try {
+      await cache.initialize();
+      await writer.initialize();
+      await cache.set('warm', 'in-l1');
+      dying = true;
+      for (const s of open) s.resetAndDestroy();
+      const deadline = Date.now() + 10_000;
+      while (resets < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(resets).toBe(2);
+      // Two tracking handshakes were built and reset: nothing reached Redis, L1 keeps serving.
+      expect(await cache.get('warm')).toBe('in-l1');
+      expect((await cache.getStats()).coherence.fullFlushes).toBe(0);
+
+      // Changed while this instance hears nothing: its push is lost.
+      await writer.set('warm', 'changed');
+      dying = false;
+      while ((await cache.getStats()).coherence.fullFlushes === 0 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20));
+      expect(await cache.get('warm')).toBe('changed');
+    } finally {
+      await cache.close();
+      await writer.close();
+      for (const s of open) s.destroy();
+      await new Promise((r) => proxy.close(r));
+    }
+  }, 30_000);
 
   it('a paused (SIGSTOP) Redis does not hang reads: the command timeout turns them into misses', async () => {
     const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', l2CommandTimeoutMs: 200 });

@@ -16,6 +16,12 @@ export interface ServableGate {
    * would go on skipping L2). See CircuitBreaker.probeSucceeded.
    */
   redisAnswered?(sentAt: number): void;
+  /**
+   * Both PING rounds were answered over every tracking connection (so every tracking handshake
+   * built before them completed): called before the gate moves, so a flush a reconnection asked
+   * for (tracking_invalidator.ts) lands before L1 may serve longer.
+   */
+  trackingConfirmed?(): void;
 }
 
 /**
@@ -116,6 +122,7 @@ export class CoherenceWatchdog {
     try {
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
+      this.#gate.trackingConfirmed?.();
       this.#gate.coherenceRestored(epoch);
       this.#gate.redisAnswered?.(sentAt);
       this.confirmedAt = sentAt;

@@ -34,8 +34,9 @@ export interface InvalidationSink {
  *   confirms with two PING rounds, not one.
  * - The one way to miss a push is to lose the connection (Redis disconnects a client whose output
  *   buffer overflows rather than dropping pushes). Pushes missed while a connection was down are
- *   gone for good, so every connection after the first drops all of L1 when it (re)starts
- *   tracking: `trackingOn()` is that moment. Until then L1 keeps serving, within the staleness
+ *   gone for good, so every connection after the first drops all of L1 once it has (re)started
+ *   tracking: `trackingOn()` marks it, and the watchdog's next confirmation (which needs that
+ *   handshake to have completed) does it. Until then L1 keeps serving, within the staleness
  *   bound the watchdog enforces (coherence_watchdog.ts), so an outage degrades to L1 instead of
  *   emptying it. A cluster also calls `clear()` when it rediscovers its topology: all of L1 goes.
  *
@@ -49,6 +50,8 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
   readonly #lockWaiters = new Map<string, Set<() => void>>();
   #connections = 0;
   #lostSinceFlush = false;
+  /** A connection (re)started tracking after a window without it: L1 goes at the next confirmation. */
+  #flushPending = false;
   /** Invalidations received (for stats). */
   received = 0;
   /** Times all of L1 was dropped. */
@@ -71,9 +74,13 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
 
   override trackingOn(): string[] {
     // The first connection of each node starts with whatever L1 holds from before; any later
-    // one follows a window in which this instance was not listening.
-    if (this.#connections++ > 0 || this.#lostSinceFlush) this.#flush('a redis connection (re)started tracking');
+    // one follows a window in which this instance was not listening. The flush waits for
+    // `trackingConfirmed()`: node-redis builds this handshake as soon as TCP connects, and a dying
+    // server (SIGKILLed, its backlog still accepting) lets it connect and then resets it, so
+    // flushing here emptied L1 at the start of an outage that L1 is meant to ride out.
+    if (this.#connections++ > 0 || this.#lostSinceFlush) this.#flushPending = true;
     this.#lostSinceFlush = false;
+    this.#wakeAllLockWaiters();
     // The flush happens now, while this handshake is being built; CLIENT TRACKING is in force only
     // once Redis has run it. A read on another connection answered in between would fill L1 with
     // a value whose later change is never pushed: fills stop until the watchdog confirms.
@@ -131,6 +138,18 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
   }
 
   /**
+   * The watchdog has just had round trips answered over every tracking connection, so every
+   * handshake built so far has completed and pushes missed before it can no longer arrive: drop
+   * L1 now if a (re)connection asked for it, before the watchdog extends how long L1 may serve.
+   * Until then L1 served only under the watchdog's staleness gate.
+   */
+  trackingConfirmed(): void {
+    if (!this.#flushPending) return;
+    this.#flushPending = false;
+    this.#flush('a redis connection (re)started tracking');
+  }
+
+  /**
    * Calls `wake` when `lockKey` changes in Redis (released, expired, taken over), or when
    * coherence is lost. Returns the unsubscribe function.
    */
@@ -160,7 +179,11 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
     this.fullFlushes++;
     this.#sink.invalidateAll(reason);
     for (const e of this.#extra) e.onFlush();
-    // Lock waiters may have missed their release: let them look again.
+    this.#wakeAllLockWaiters();
+  }
+
+  /** Lock waiters may have missed their release: let them look again. */
+  #wakeAllLockWaiters(): void {
     const all = [...this.#lockWaiters.values()];
     this.#lockWaiters.clear();
     for (const set of all) for (const wake of set) wake();

@@ -160,6 +160,7 @@ export class TierRuntime {
           lossEpoch: () => rt.stack.lossEpoch,
           coherenceRestored: (epoch: number) => rt.stack.coherenceRestored(epoch),
           redisAnswered: (sentAt: number) => rt.l2Breaker?.probeSucceeded(sentAt),
+          trackingConfirmed: () => rt.tracker?.trackingConfirmed(),
         };
         rt.watchdog = new CoherenceWatchdog(l2.backend, gate, (reason) => rt.stack.invalidateAll(reason), c.coherenceStalenessMs, o.logger);
         await rt.watchdog.start();
