@@ -59,4 +59,4 @@ export type { CacheEvents, CacheEventMap, CacheEventName, CacheEventListener, An
 export { TRACING_CHANNELS, type TraceContext, type TracedOperation } from './observability/tracing.js';
 export type { CacheKey, CacheValue, CacheSchemaEntry, UntypedSchema, LoaderOf } from './types/cache_schema.js';
 export type { RedisTlsOptions, CircuitBreakerSettings, EncryptionKeyOption } from './config/integrated_cache_options.js';
-export { enableOpenTelemetryTracing, type OpenTelemetryTracingOptions } from './observability/otel_tracing.js';
+export { enableOpenTelemetryTracing, type OpenTelemetryTracingOptions, type TracerLike, type SpanLike, type SpanAttributes } from './observability/otel_tracing.js';

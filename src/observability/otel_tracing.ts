@@ -1,8 +1,24 @@
-import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { CacheError } from '../errors.js';
 import { TRACING_CHANNELS, type TraceContext, type TracedOperation } from './tracing.js';
 
-/** `SpanStatusCode.ERROR` and `SpanKind.INTERNAL` of @opentelemetry/api, which is a type-only import here. */
+/**
+ * The parts of @opentelemetry/api's `Tracer` and `Span` this bridge uses, written out so the
+ * published types import nothing that is not a dependency (a TypeScript app without
+ * @opentelemetry/api failed to type-check our .d.ts). A real `Tracer` satisfies `TracerLike`.
+ */
+export type SpanAttributes = Record<string, string | number | boolean | undefined>;
+export interface SpanLike {
+  setAttributes(attributes: SpanAttributes): unknown;
+  setAttribute(key: string, value: string | number | boolean): unknown;
+  recordException(exception: Error | string): void;
+  setStatus(status: { code: number; message?: string }): unknown;
+  end(): void;
+}
+export interface TracerLike {
+  startSpan(name: string, options?: { kind?: number; attributes?: SpanAttributes }): SpanLike;
+}
+
+/** `SpanStatusCode.ERROR` and `SpanKind.INTERNAL` of @opentelemetry/api. */
 const STATUS_ERROR = 2;
 const KIND_INTERNAL = 0;
 
@@ -27,14 +43,14 @@ export interface OpenTelemetryTracingOptions {
  *
  * @returns a function that unsubscribes (spans of calls in flight at that moment are never ended, so not exported).
  */
-export function enableOpenTelemetryTracing(tracer: Tracer, options: OpenTelemetryTracingOptions = {}): () => void {
+export function enableOpenTelemetryTracing(tracer: TracerLike, options: OpenTelemetryTracingOptions = {}): () => void {
   const includeKeys = options.includeKeys ?? true;
-  const spans = new WeakMap<TraceContext, Span>();
+  const spans = new WeakMap<TraceContext, SpanLike>();
   const finish = (ctx: TraceContext): void => {
     const span = spans.get(ctx);
     if (span === undefined) return;
     spans.delete(ctx);
-    const attrs: Attributes = {};
+    const attrs: SpanAttributes = {};
     if (ctx.tier !== undefined) attrs['tiercache.tier'] = ctx.tier;
     if (ctx.hit !== undefined) attrs['tiercache.hit'] = ctx.hit;
     if (ctx.hits !== undefined) attrs['tiercache.hits'] = ctx.hits;
@@ -50,7 +66,7 @@ export function enableOpenTelemetryTracing(tracer: Tracer, options: OpenTelemetr
   const handlers = {
     start: (message: unknown): void => {
       const ctx = message as TraceContext;
-      const attributes: Attributes = { 'tiercache.namespace': ctx.namespace, 'tiercache.operation': ctx.operation };
+      const attributes: SpanAttributes = { 'tiercache.namespace': ctx.namespace, 'tiercache.operation': ctx.operation };
       if (includeKeys && ctx.key !== undefined) attributes['tiercache.key'] = ctx.key;
       if (ctx.keys !== undefined) attributes['tiercache.keys.count'] = ctx.keys.length;
       if (ctx.pattern !== undefined && includeKeys) attributes['tiercache.pattern'] = ctx.pattern;
