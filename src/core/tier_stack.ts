@@ -69,14 +69,21 @@ const loadChain = new AsyncLocalStorage<readonly string[]>();
 /** The signal of a load no caller can abort (a flight is always given one; this is for direct callers). */
 const NEVER_ABORTED = new AbortController().signal;
 
-/** `load`, or an AbortedError as soon as `signal` aborts (the load's own outcome is then dropped). */
-function abandonOnAbort<T>(load: Promise<T>, key: string, signal: AbortSignal): Promise<T> {
+/**
+ * `load`, or an AbortedError as soon as `signal` aborts (the load's own outcome is then dropped);
+ * `onAbandon` runs once when that happens.
+ */
+function abandonOnAbort<T>(load: Promise<T>, key: string, signal: AbortSignal, onAbandon?: () => void): Promise<T> {
   if (signal.aborted) {
     load.catch(() => undefined);
+    onAbandon?.();
     return Promise.reject(abortedError(key, signal));
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortedError(key, signal));
+    const onAbort = (): void => {
+      reject(abortedError(key, signal));
+      onAbandon?.();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     load.then(
       (v) => {
@@ -496,25 +503,11 @@ export class TierStack implements InvalidationSink {
    * so the next caller starts a fresh load instead of joining an abandoned one.
    */
   #waitOrAbort(key: string, flight: Flight, signal: AbortSignal): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        reject(abortedError(key, signal));
-        if (--flight.holders === 0) {
-          this.#land(key, flight);
-          flight.controller.abort(signal.reason);
-        }
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      flight.promise.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      );
+    return abandonOnAbort(flight.promise, key, signal, () => {
+      if (--flight.holders === 0) {
+        this.#land(key, flight);
+        flight.controller.abort(signal.reason);
+      }
     });
   }
 
