@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configFromEnv, ENV_VARIABLES } from '../src/config/env_config.js';
-import { integratedCacheConfigSchema, resolveConfig } from '../src/config/integrated_cache_config.js';
+import { integratedCacheConfigSchema } from '../src/config/config_schema.js';
+import { resolveConfig } from '../src/config/integrated_cache_config.js';
 import { InvalidOptionsError } from '../src/errors.js';
 import { setupProductionCache } from '../src/index.js';
 

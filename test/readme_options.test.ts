@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { README, optionDocs, optionsTable, withTable } from '../scripts/options_table.js';
-import { integratedCacheConfigSchema } from '../src/index.js';
+import { integratedCacheConfigSchema } from '../src/config/config_schema.js';
 
 it("README.md's options table is what scripts/options_table.ts generates (run it with --write after changing an option)", () => {
   const readme = readFileSync(README, 'utf8');

@@ -240,3 +240,40 @@ export interface IntegratedCacheOptions {
   /** L1 eviction/admission policy: a name or your own factory. @default 'adaptive-tinylfu' */
   l1Policy?: 'adaptive-tinylfu' | 'lru' | PolicyFactory;
 }
+
+/** Options that keep no default: absent means the feature (or that way of reaching Redis) is not used. */
+type UnsetByDefault =
+  | 'redisUrl'
+  | 'redisClusterNodes'
+  | 'redisUsername'
+  | 'redisPassword'
+  | 'redisTls'
+  | 'sentinels'
+  | 'sentinelMasterName'
+  | 'redisClient'
+  | 'allowedKeyPattern'
+  | 'defaultReadPattern'
+  | 'defaultWritePattern'
+  | 'encryptionKeys'
+  | 'encryptionKeyId'
+  | 'auditLogPath'
+  | 'sessionSecret'
+  | 'auditHmacKey'
+  | 'globalRateLimit'
+  | 'instanceId'
+  | 'meter'
+  | 'logger'
+  | 'clock';
+
+type Flatten<T> = { [K in keyof T]: T[K] };
+
+/**
+ * The resolved configuration (`cache.config`): every option with its default applied. Written
+ * out from {@link IntegratedCacheOptions} rather than inferred from the validator, so the
+ * published types need no validation library; the type check holds it equal to what the
+ * validator returns (integrated_cache_config.ts).
+ */
+export type IntegratedCacheConfig = Flatten<
+  Omit<Required<IntegratedCacheOptions>, UnsetByDefault | 'circuitBreaker'> &
+    Pick<IntegratedCacheOptions, UnsetByDefault> & { circuitBreaker: false | Required<CircuitBreakerSettings> }
+>;

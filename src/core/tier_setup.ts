@@ -1,9 +1,9 @@
 import type { CacheLogger as Logger } from '../observability/logger.js';
 import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { WIRE_VERSION } from '../codec/envelope_header.js';
-import { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';
-import { StampedeLock } from '../coherence/stampede_lock.js';
-import { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
+import type { CoherenceWatchdog } from '../coherence/coherence_watchdog.js';
+import type { StampedeLock } from '../coherence/stampede_lock.js';
+import type { TrackingInvalidator } from '../coherence/tracking_invalidator.js';
 import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js';
 import { TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
@@ -12,11 +12,14 @@ import { CircuitBreaker } from '../resilience/circuit_breaker.js';
 import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';
 import { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
-import { isConfigurationError, openBackend, type RedisEndpoint } from '../tiers/redis/redis_connection.js';
-import { RedisTier } from '../tiers/redis/redis_tier.js';
+import type { RedisEndpoint } from '../tiers/redis/redis_connection.js';
+import type { RedisTier } from '../tiers/redis/redis_tier.js';
 import type { Clock } from './clock.js';
 import { ConsistencyLevel } from './consistency.js';
 import { TierStack } from './tier_stack.js';
+
+/** The L2 modules (node-redis and what builds on it), loaded only when there is an endpoint. */
+type L2Modules = typeof import('../tiers/redis/l2_modules.js');
 
 /** Where L2 lives, from the config; null in L1-only mode. */
 export function endpointOf(c: IntegratedCacheConfig): RedisEndpoint | null {
@@ -59,7 +62,7 @@ export class TierRuntime {
   #initializing = true;
   readonly #o: TierSetupOptions;
 
-  private constructor(o: TierSetupOptions) {
+  private constructor(o: TierSetupOptions, l2Modules: L2Modules | null) {
     this.#o = o;
     const c = o.config;
     const l1 = c.enableL1Cache
@@ -72,7 +75,8 @@ export class TierRuntime {
     let owned: RedisBackend | null = null;
     const endpoint = endpointOf(c);
     const prefix = `${c.namespace}:v${WIRE_VERSION}:`;
-    if (endpoint !== null) {
+    if (endpoint !== null && l2Modules !== null) {
+      const { TrackingInvalidator, openBackend, isConfigurationError, RedisTier, StampedeLock } = l2Modules;
       const coherent = c.enableCoherence && c.consistencyLevel !== ConsistencyLevel.WEAK && l1 !== null;
       tracker = coherent
         ? new TrackingInvalidator(
@@ -145,13 +149,14 @@ export class TierRuntime {
    * the cache still starts degraded; a configuration error (credentials, TLS) fails at once.
    */
   static async open(o: TierSetupOptions): Promise<TierRuntime> {
-    const rt = new TierRuntime(o);
+    const l2Modules = endpointOf(o.config) === null ? null : await import('../tiers/redis/l2_modules.js');
+    const rt = new TierRuntime(o, l2Modules);
     const c = o.config;
     const l2 = rt.stack.l2;
     const l1 = rt.stack.l1;
-    if (l2 !== null) {
+    if (l2 !== null && l2Modules !== null) {
       const needsConnect = rt.#owned !== null || !(c.redisClient as { isOpen?: boolean }).isOpen;
-      if (needsConnect) await rt.#connect(l2.backend);
+      if (needsConnect) await rt.#connect(l2.backend, l2Modules.isConfigurationError);
       if (rt.tracker !== null && l1 !== null) {
         // The gate follows whichever L1 is current (tuning may resize it).
         const gate = {
@@ -162,7 +167,7 @@ export class TierRuntime {
           redisAnswered: (sentAt: number) => rt.l2Breaker?.probeSucceeded(sentAt),
           trackingConfirmed: () => rt.tracker?.trackingConfirmed(),
         };
-        rt.watchdog = new CoherenceWatchdog(l2.backend, gate, (reason) => rt.stack.invalidateAll(reason), c.coherenceStalenessMs, o.logger);
+        rt.watchdog = new l2Modules.CoherenceWatchdog(l2.backend, gate, (reason) => rt.stack.invalidateAll(reason), c.coherenceStalenessMs, o.logger);
         await rt.watchdog.start();
         // A tracking handshake can land after the first confirmation (a connection finishing its
         // set-up): initialize() must not resolve into a window where sets and loads do not fill L1.
@@ -175,7 +180,7 @@ export class TierRuntime {
     return rt;
   }
 
-  async #connect(backend: RedisBackend): Promise<void> {
+  async #connect(backend: RedisBackend, isConfigurationError: L2Modules['isConfigurationError']): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     let poll: NodeJS.Timeout | undefined;
     const connecting = backend.connect().then(

@@ -4,7 +4,8 @@
  * compile. The runtime part only proves the calls run on an L1-only cache.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { createIntegratedCache, type IntegratedCacheManager, type IntegratedCacheOptions, integratedCacheConfigSchema, quickTune } from '../../src/index.js';
+import { createIntegratedCache, type IntegratedCacheConfig, type IntegratedCacheManager, type IntegratedCacheOptions, quickTune } from '../../src/index.js';
+import { integratedCacheConfigSchema } from '../../src/config/config_schema.js';
 import type { z } from 'zod';
 import { KeyvTiercache } from '../../src/adapters/keyv_store.js';
 
@@ -96,6 +97,8 @@ describe('types', () => {
 
   it('the options interface is the schema input, documented', () => {
     expectTypeOf<IntegratedCacheOptions>().toEqualTypeOf<z.input<typeof integratedCacheConfigSchema>>();
+    // The resolved config is published without zod's types, and is still what parsing returns.
+    expectTypeOf<IntegratedCacheConfig>().toEqualTypeOf<z.output<typeof integratedCacheConfigSchema>>();
     // @ts-expect-error unknown options are refused at compile time as at run time
     const bad: IntegratedCacheOptions = { redisURL: 'redis://x' };
     expect(bad).toBeDefined();
