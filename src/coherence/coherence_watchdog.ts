@@ -19,9 +19,10 @@ export interface ServableGate {
   /**
    * Both PING rounds were answered over every tracking connection (so every tracking handshake
    * built before them completed): called before the gate moves, so a flush a reconnection asked
-   * for (tracking_invalidator.ts) lands before L1 may serve longer.
+   * for (tracking_invalidator.ts) lands before L1 may serve longer. `false`: no connection ever
+   * turned tracking on, so the round trips confirm nothing (the gate does not move).
    */
-  trackingConfirmed?(): void;
+  trackingConfirmed?(): boolean | undefined;
 }
 
 /**
@@ -122,7 +123,10 @@ export class CoherenceWatchdog {
     try {
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
       await withDeadline(this.#backend.pingAll(), this.#boundMs, 'coherence ping');
-      this.#gate.trackingConfirmed?.();
+      if (this.#gate.trackingConfirmed?.() === false) {
+        this.#warnUntracked();
+        throw new Error('tracking not in force');
+      }
       this.#gate.coherenceRestored(epoch);
       this.#gate.redisAnswered?.(sentAt);
       this.confirmedAt = sentAt;
@@ -143,6 +147,13 @@ export class CoherenceWatchdog {
     } finally {
       this.#inFlight = false;
     }
+  }
+
+  #warnedUntracked = false;
+  #warnUntracked(): void {
+    if (this.#warnedUntracked) return;
+    this.#warnedUntracked = true;
+    this.#logger.error('redis answers but no connection turned invalidation tracking on: L1 serves each entry for at most the staleness bound');
   }
 
   /** A tracking connection was lost or restarted: try to confirm shortly (it fails until the connection is back). */

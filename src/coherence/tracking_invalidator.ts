@@ -141,12 +141,17 @@ export class TrackingInvalidator extends BasicPooledClientSideCache {
    * The watchdog has just had round trips answered over every tracking connection, so every
    * handshake built so far has completed and pushes missed before it can no longer arrive: drop
    * L1 now if a (re)connection asked for it, before the watchdog extends how long L1 may serve.
-   * Until then L1 served only under the watchdog's staleness gate.
+   * Until then L1 served only under the watchdog's staleness gate. False when no connection has
+   * ever sent the tracking handshake: coherence is not in force, whatever Redis answers.
    */
-  trackingConfirmed(): void {
-    if (!this.#flushPending) return;
-    this.#flushPending = false;
-    this.#flush('a redis connection (re)started tracking');
+  trackingConfirmed(): boolean {
+    if (this.#flushPending) {
+      this.#flushPending = false;
+      this.#flush('a redis connection (re)started tracking');
+    }
+    // Answered round trips prove nothing if no handshake ever asked for tracking (a client that
+    // did not take this provider): then no invalidation will come, and L1 must not be trusted.
+    return this.#connections > 0;
   }
 
   /**

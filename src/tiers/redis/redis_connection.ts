@@ -116,7 +116,10 @@ export function openBackend(options: RedisConnectionOptions): OpenedBackend {
       if (tracker === null) return { backend: new StandaloneBackend(endpoint.client as unknown as BackendClient, { scriptedWrites: options.scriptedWrites }), owned: false };
       // Tracking must live on the connection that carries the reads (ordering of pushes and
       // replies), so coherence needs a connection of our own: same options as yours, plus RESP3.
-      const client = endpoint.client.duplicate({ disableOfflineQueue: true, ...coherence });
+      // Built with our copy of node-redis, not `duplicate()`: a client from another copy (an app
+      // pinning its own `redis`) tells a cache provider by `instanceof` against its own classes,
+      // and would take our tracker for a plain cache config: tracking on, but never ours.
+      const client = createClient({ ...endpoint.client.options, disableOfflineQueue: true, ...coherence });
       client.on('error', onError);
       return { backend: new StandaloneBackend(client as unknown as BackendClient, { trackedWrites: true }), owned: true };
     }
