@@ -15,7 +15,7 @@ export type { LoaderArg } from './patterns/pattern_manager.js';
 export type { HealthInputs } from './observability/health_rules.js';
 export type { EnvVariableKind } from './config/env_config.js';
 export { resolveConfig } from './config/integrated_cache_config.js';
-export type { IntegratedCacheConfig, IntegratedCacheOptions } from './config/integrated_cache_config.js';
+export type { IntegratedCacheConfig, IntegratedCacheOptions, OptionsWithoutDefault } from './config/integrated_cache_config.js';
 export type { CacheStatsSnapshot, LatencySummary } from './observability/cache_stats.js';
 export { SystemClock, ManualClock, type Clock } from './core/clock.js';
 export { MemoryTier, type MemoryTierOptions, type RemovalCause } from './tiers/memory/memory_tier.js';

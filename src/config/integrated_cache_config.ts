@@ -1,9 +1,9 @@
 import { InvalidOptionsError } from '../errors.js';
 import { redactedConfig, redactWith } from '../util/redaction.js';
 import { integratedCacheConfigSchema } from './config_schema.js';
-import type { IntegratedCacheConfig, IntegratedCacheOptions } from './integrated_cache_options.js';
+import type { IntegratedCacheConfig, IntegratedCacheOptions, OptionsWithoutDefault } from './integrated_cache_options.js';
 
-export type { IntegratedCacheConfig, IntegratedCacheOptions };
+export type { IntegratedCacheConfig, IntegratedCacheOptions, OptionsWithoutDefault };
 
 /** Validates `options` and applies defaults. Throws `InvalidOptionsError` naming the first bad option. */
 export function resolveConfig(options: IntegratedCacheOptions = {}): IntegratedCacheConfig {

@@ -241,8 +241,11 @@ export interface IntegratedCacheOptions {
   l1Policy?: 'adaptive-tinylfu' | 'lru' | PolicyFactory;
 }
 
-/** Options that keep no default: absent means the feature (or that way of reaching Redis) is not used. */
-type UnsetByDefault =
+/**
+ * The options that keep no default: absent from {@link IntegratedCacheConfig} too, meaning the
+ * feature (or that way of reaching Redis) is not used.
+ */
+export type OptionsWithoutDefault =
   | 'redisUrl'
   | 'redisClusterNodes'
   | 'redisUsername'
@@ -265,15 +268,15 @@ type UnsetByDefault =
   | 'logger'
   | 'clock';
 
-type Flatten<T> = { [K in keyof T]: T[K] };
-
 /**
  * The resolved configuration (`cache.config`): every option with its default applied. Written
  * out from {@link IntegratedCacheOptions} rather than inferred from the validator, so the
  * published types need no validation library; the type check holds it equal to what the
  * validator returns (integrated_cache_config.ts).
  */
-export type IntegratedCacheConfig = Flatten<
-  Omit<Required<IntegratedCacheOptions>, UnsetByDefault | 'circuitBreaker'> &
-    Pick<IntegratedCacheOptions, UnsetByDefault> & { circuitBreaker: false | Required<CircuitBreakerSettings> }
->;
+export interface IntegratedCacheConfig
+  extends Omit<Required<IntegratedCacheOptions>, OptionsWithoutDefault | 'circuitBreaker'>,
+    Pick<IntegratedCacheOptions, OptionsWithoutDefault> {
+  /** The L2 breaker's settings with their defaults, or `false` when it is off. */
+  circuitBreaker: false | Required<CircuitBreakerSettings>;
+}
