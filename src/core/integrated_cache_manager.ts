@@ -34,6 +34,7 @@ import { ConsistencyLevel } from './consistency.js';
 import { DependencyGraph } from './dependency_graph.js';
 import { TierOperations } from './tier_operations.js';
 import { endpointOf, TierRuntime } from './tier_setup.js';
+import { loadPeer } from '../util/optional_peer.js';
 
 export type { GetOptions, SetOptions, GetOrSetOptions, SetManyEntry } from '../types/cache_operations.js';
 export type { HealthReport } from './cache_report.js';
@@ -108,6 +109,8 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     this.#cipher = cipher ?? null;
     // Encrypted values are not compressed unless asked (compressEncrypted: size leaks content).
     const compress = c.enableCompression && (cipher === undefined || c.compressEncrypted);
+    // Asking for msgpack without msgpackr is a configuration error: say so here, not at the first set.
+    if (c.serializer === 'msgpack') loadPeer('msgpackr', 'serializer');
     this.#codec = new EnvelopeCodec({ serializer: c.serializer, compressAbove: compress ? c.compressionThreshold : false, maxValueBytes: c.maxValueBytes, cipher });
     // One process, one copy: without Redis, L1 alone is linearizable and there is nothing to bypass.
     this.#strong = c.consistencyLevel === ConsistencyLevel.STRONG && endpointOf(c) !== null;

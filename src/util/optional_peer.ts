@@ -11,19 +11,28 @@ import { InvalidOptionsError } from '../errors.js';
 const requireFromHere = createRequire(import.meta.url);
 const loaded = new Map<string, unknown>();
 
-/** The module, or `undefined` when it is not installed. */
-export function tryLoadPeer<T>(name: string): T | undefined {
-  if (loaded.has(name)) return loaded.get(name) as T | undefined;
-  let mod: T | undefined;
+/** What tryLoadPeer needs of `require` (a parameter so tests can stand in for a package manager). */
+export interface PeerRequire {
+  (id: string): unknown;
+  resolve(id: string): string;
+}
+
+/**
+ * The module, or `undefined` when it is not installed. "Not installed" is decided by resolving
+ * the name alone: each package manager words that failure its own way (Yarn PnP: "tiercache tried
+ * to access pino (a peer dependency) but it isn't provided by your application"), but all give it
+ * the code MODULE_NOT_FOUND. A peer that resolves and then fails to load is a real error.
+ */
+export function tryLoadPeer<T>(name: string, req: PeerRequire = requireFromHere): T | undefined {
+  if (req === requireFromHere && loaded.has(name)) return loaded.get(name) as T | undefined;
+  let resolved: string | undefined;
   try {
-    mod = requireFromHere(name) as T;
+    resolved = req.resolve(name);
   } catch (err) {
-    // Only "not installed" means absent; a peer that is there but fails to load is a real error.
-    const e = err as NodeJS.ErrnoException;
-    if (e.code !== 'MODULE_NOT_FOUND' || !e.message.includes(`'${name}'`)) throw err;
-    mod = undefined;
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
   }
-  loaded.set(name, mod);
+  const mod = resolved === undefined ? undefined : (req(resolved) as T);
+  if (req === requireFromHere) loaded.set(name, mod);
   return mod;
 }
 
