@@ -70,6 +70,8 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   readonly #patternOptions: PatternManagerOptions;
   readonly #inputOptions: IntegratedCacheOptions;
   #state: State = 'new';
+  /** initialize()'s work while it runs (settles, never rejects), for close() to wait on. */
+  #opening: Promise<void> | null = null;
   #runtime: TierRuntime | null = null;
   #tierOps: TierOperations | null = null;
   /** The one door: the only operations object any component or public call reaches. */
@@ -162,6 +164,12 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   async initialize(): Promise<void> {
     if (this.#state !== 'new') throw new CacheStateError(`initialize() called on a cache that is ${this.#state}`);
     this.#state = 'initializing';
+    const opening = this.#open();
+    this.#opening = opening.catch(() => undefined);
+    return opening;
+  }
+
+  async #open(): Promise<void> {
     const c = this.config;
     const secured = c.enableSecurity || c.enableAccessControl;
     let rt: TierRuntime;
@@ -533,6 +541,9 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
 
   /** Stops timers and closes the Redis connection tiercache opened (a client you passed stays open). */
   async close(): Promise<void> {
+    // A close during initialize() waits for it (bounded by connectTimeoutMs): closing only what
+    // exists so far left the connections it was about to open with no one to close them.
+    if (this.#state === 'initializing') await this.#opening;
     if (this.#state === 'closed') return;
     // Write-behind queues drain first, while Redis is still open.
     if (this.#state === 'ready') await this.#patterns?.close().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'write-behind drain failed'));
