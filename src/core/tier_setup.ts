@@ -21,6 +21,15 @@ import { TierStack } from './tier_stack.js';
 /** The L2 modules (node-redis and what builds on it), loaded only when there is an endpoint. */
 type L2Modules = typeof import('../tiers/redis/l2_modules.js');
 
+async function loadL2Modules(): Promise<L2Modules> {
+  try {
+    return await import('../tiers/redis/l2_modules.js');
+  } catch (err) {
+    // A dependency the package manager did not install (or a broken install): say which.
+    throw new TierUnavailableError('l2', `Redis is configured but its client could not be loaded (is @redis/client installed?): ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** Where L2 lives, from the config; null in L1-only mode. */
 export function endpointOf(c: IntegratedCacheConfig): RedisEndpoint | null {
   if (c.redisUrl !== undefined) return { kind: 'url', url: c.redisUrl };
@@ -149,7 +158,7 @@ export class TierRuntime {
    * the cache still starts degraded; a configuration error (credentials, TLS) fails at once.
    */
   static async open(o: TierSetupOptions): Promise<TierRuntime> {
-    const l2Modules = endpointOf(o.config) === null ? null : await import('../tiers/redis/l2_modules.js');
+    const l2Modules = endpointOf(o.config) === null ? null : await loadL2Modules();
     const rt = new TierRuntime(o, l2Modules);
     const c = o.config;
     const l2 = rt.stack.l2;
