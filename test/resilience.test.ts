@@ -114,9 +114,9 @@ describe('grace (fail-safe) and loader timeouts', () => {
 
 describe('circuit breakers', () => {
   it('unit (issue 16): a timeout with no success since the call started opens at once; one with a success meanwhile counts as a failure only; an outside probe closes a half-open breaker', async () => {
-    const { CircuitBreaker } = await import('../src/resilience/circuit_breaker.js');
+    const { BreakerCore } = await import('../src/resilience/breaker_core.js');
     let t = 0;
-    const b = new CircuitBreaker({ name: 't', openMs: 100, now: () => t });
+    const b = new BreakerCore({ name: 't', openMs: 100, now: () => t });
     b.onSuccess();
     const slow = b.now();
     t += 10;
@@ -138,15 +138,15 @@ describe('circuit breakers', () => {
     t += 10;
     b.probeSucceeded(); // sent now, after it opened: Redis answers again, even within openMs
     expect(b.state).toBe('closed');
-    const off = new CircuitBreaker({ name: 'off', tripOnSilentTimeout: false, now: () => t });
+    const off = new BreakerCore({ name: 'off', tripOnSilentTimeout: false, now: () => t });
     off.onTimeout(off.now());
     expect(off.state).toBe('closed');
   });
 
   it('unit: opens on the failure ratio, refuses while open, probes when half-open, closes on success', async () => {
-    const { CircuitBreaker } = await import('../src/resilience/circuit_breaker.js');
+    const { BreakerCore } = await import('../src/resilience/breaker_core.js');
     let t = 0;
-    const b = new CircuitBreaker({ name: 't', failureRatio: 0.5, minimumCalls: 4, windowMs: 1000, openMs: 100, now: () => t });
+    const b = new BreakerCore({ name: 't', failureRatio: 0.5, minimumCalls: 4, windowMs: 1000, openMs: 100, now: () => t });
     b.onSuccess();
     b.onSuccess();
     b.onFailure();
@@ -172,6 +172,29 @@ describe('circuit breakers', () => {
     b.onSuccess();
     b.onFailure();
     expect(b.state).toBe('closed');
+  });
+
+  it('public CircuitBreaker: run records outcomes, refuses with CircuitOpenError while open, probes and closes', async () => {
+    const { CircuitBreaker, CircuitOpenError } = await import('../src/index.js');
+    let t = 0;
+    const changes: string[] = [];
+    const b = new CircuitBreaker({ name: 'dep', failureRatio: 0.5, minimumCalls: 2, openMs: 100, now: () => t, onStateChange: (s, p) => changes.push(`${p}->${s}`) });
+    expect(await b.run(async () => 1)).toBe(1);
+    await expect(b.run(() => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(b.state).toBe('open'); // 1 of 2 failed
+    let called = false;
+    await expect(
+      b.run(async () => {
+        called = true;
+      }),
+    ).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(called).toBe(false);
+    t += 100;
+    expect(b.state).toBe('half-open');
+    expect(await b.run(async () => 'ok')).toBe('ok'); // the probe
+    expect(b.snapshot()).toEqual({ name: 'dep', state: 'closed', opens: 1, rejected: 1 });
+    expect([b.name, b.opens, b.rejected]).toEqual(['dep', 1, 1]);
+    expect(changes).toEqual(['closed->open', 'open->half-open', 'half-open->closed']);
   });
 
   it('L2 breaker: a stalled Redis opens it, reads then answer at once from L1/misses, and it closes after recovery', async () => {

@@ -13,7 +13,7 @@ export interface ServableGate {
   /**
    * Every master answered a round trip sent at `sentAt` (ms since epoch): the L2 breaker may close
    * (the watchdog's PINGs are the probe an idle cache otherwise lacks; after an outage, writes
-   * would go on skipping L2). See CircuitBreaker.probeSucceeded.
+   * would go on skipping L2). See BreakerCore.probeSucceeded (resilience/breaker_core.ts).
    */
   redisAnswered?(sentAt: number): void;
   /**

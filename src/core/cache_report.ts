@@ -2,7 +2,7 @@ import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js
 import type { CacheStats, CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { evaluateRules } from '../observability/health_rules.js';
 import type { MemoryMetrics } from '../observability/memory_monitor.js';
-import type { CircuitBreaker } from '../resilience/circuit_breaker.js';
+import type { BreakerCore } from '../resilience/breaker_core.js';
 import type { TierRuntime } from './tier_setup.js';
 
 /** What `healthCheck()` reports. */
@@ -45,7 +45,7 @@ export interface ReportSources {
   config: IntegratedCacheConfig;
   stats: CacheStats;
   runtime: TierRuntime | null;
-  breakers: () => CircuitBreaker[];
+  breakers: () => BreakerCore[];
   cipher: { currentKeyId: number } | null;
   patterns: () => CacheStatsSnapshot['patterns'] | undefined;
 }

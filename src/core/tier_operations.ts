@@ -6,7 +6,7 @@ import type { KeyValidator } from '../guards/key_validator.js';
 import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import { TRACING_CHANNELS as TRACE, type TraceContext } from '../observability/tracing.js';
-import { CircuitBreaker } from '../resilience/circuit_breaker.js';
+import { BreakerCore } from '../resilience/breaker_core.js';
 import type { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { CacheEntry, GetOptions, GetOrSetOptions, Loader, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import { globMatcher } from '../util/glob.js';
@@ -56,10 +56,10 @@ export class TierOperations implements RawOperations {
   readonly #d: TierOperationsDeps;
   readonly #defaultTtlMs: number;
   /** One breaker per loader (by identity); weak, so per-call closures cost nothing once gone. */
-  readonly #loaderBreakers = new WeakMap<object, CircuitBreaker>();
+  readonly #loaderBreakers = new WeakMap<object, BreakerCore>();
   /** The named loader breakers, for stats (a WeakMap cannot be listed). */
-  readonly #loaderBreakerList: WeakRef<CircuitBreaker>[] = [];
-  readonly #keyedBreakers = new Map<string, CircuitBreaker>();
+  readonly #loaderBreakerList: WeakRef<BreakerCore>[] = [];
+  readonly #keyedBreakers = new Map<string, BreakerCore>();
 
   constructor(deps: TierOperationsDeps) {
     this.#d = deps;
@@ -432,8 +432,8 @@ export class TierOperations implements RawOperations {
   }
 
   /** Every loader breaker that is still alive (stats, health). */
-  breakers(): CircuitBreaker[] {
-    const out: CircuitBreaker[] = [...this.#keyedBreakers.values()];
+  breakers(): BreakerCore[] {
+    const out: BreakerCore[] = [...this.#keyedBreakers.values()];
     for (const ref of this.#loaderBreakerList) {
       const b = ref.deref();
       if (b !== undefined) out.push(b);
@@ -447,13 +447,13 @@ export class TierOperations implements RawOperations {
    * per call, and a breaker per closure would never see a second call (and cost an allocation
    * on every miss, measured).
    */
-  #loaderBreaker(loader: object, breakerKey?: string): CircuitBreaker | null {
+  #loaderBreaker(loader: object, breakerKey?: string): BreakerCore | null {
     const c = this.#d.config.circuitBreaker;
     if (c === false) return null;
     if (breakerKey !== undefined) {
       let b = this.#keyedBreakers.get(breakerKey);
       if (b === undefined) {
-        b = new CircuitBreaker({ name: `loader:${breakerKey}`, ...c, onStateChange: breakerEvents(this.#d.events, `loader:${breakerKey}`) });
+        b = new BreakerCore({ name: `loader:${breakerKey}`, ...c, onStateChange: breakerEvents(this.#d.events, `loader:${breakerKey}`) });
         this.#keyedBreakers.set(breakerKey, b);
       }
       return b;
@@ -462,7 +462,7 @@ export class TierOperations implements RawOperations {
     let b = this.#loaderBreakers.get(loader);
     if (b === undefined) {
       const name = `loader:${loader.constructor.name || 'DataLoader'}`;
-      b = new CircuitBreaker({ name, ...c, onStateChange: breakerEvents(this.#d.events, name) });
+      b = new BreakerCore({ name, ...c, onStateChange: breakerEvents(this.#d.events, name) });
       this.#loaderBreakers.set(loader, b);
       this.#loaderBreakerList.push(new WeakRef(b));
     }

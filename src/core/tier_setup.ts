@@ -8,7 +8,7 @@ import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js
 import { TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
 import { POLICIES } from '../policy/policies.js';
-import { CircuitBreaker } from '../resilience/circuit_breaker.js';
+import { BreakerCore } from '../resilience/breaker_core.js';
 import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';
 import { MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
@@ -62,7 +62,7 @@ export class TierRuntime {
   readonly backend: RedisBackend | null;
   readonly tracker: TrackingInvalidator | null;
   readonly lock: StampedeLock | null;
-  readonly l2Breaker: CircuitBreaker | null;
+  readonly l2Breaker: BreakerCore | null;
   watchdog: CoherenceWatchdog | null = null;
   /** The Redis backend when tiercache opened its connections (and so closes them). */
   #owned: RedisBackend | null;
@@ -80,7 +80,7 @@ export class TierRuntime {
     let l2: RedisTier | null = null;
     let tracker: TrackingInvalidator | null = null;
     let lock: StampedeLock | null = null;
-    let breaker: CircuitBreaker | null = null;
+    let breaker: BreakerCore | null = null;
     let owned: RedisBackend | null = null;
     const endpoint = endpointOf(c);
     const prefix = `${c.namespace}:v${WIRE_VERSION}:`;
@@ -118,7 +118,7 @@ export class TierRuntime {
         },
       });
       if (opened.owned) owned = opened.backend;
-      breaker = c.circuitBreaker === false ? null : new CircuitBreaker({ name: 'redis', ...c.circuitBreaker, onStateChange: breakerEvents(o.events, 'redis') });
+      breaker = c.circuitBreaker === false ? null : new BreakerCore({ name: 'redis', ...c.circuitBreaker, onStateChange: breakerEvents(o.events, 'redis') });
       l2 = new RedisTier({ backend: opened.backend, prefix, commandTimeoutMs: c.l2CommandTimeoutMs, maxBatch: c.l2MaxBatch, breaker });
       if (c.enableDistributedLock) {
         lock = new StampedeLock({

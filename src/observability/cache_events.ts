@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { BreakerState } from '../resilience/circuit_breaker.js';
+import type { BreakerState } from '../resilience/breaker_core.js';
 
 /** Which tier answered a read: in-process L1, Redis L2, or this call's loader (L3). */
 export type AnsweringTier = 'l1' | 'l2' | 'loader';

@@ -1,6 +1,6 @@
 import type { ReadHandler } from './batch_handlers.js';
 import { CircuitOpenError } from '../../errors.js';
-import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
+import type { BreakerCore } from '../../resilience/breaker_core.js';
 import { isDeadline, withDeadline } from './deadline.js';
 import type { RedisBackend } from './redis_backend.js';
 
@@ -31,7 +31,7 @@ export class GetBatcher {
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
-  readonly #breaker: CircuitBreaker | null;
+  readonly #breaker: BreakerCore | null;
   #keys: string[] = [];
   #handlers: ReadHandler[] = [];
   #ctxs: unknown[] = [];
@@ -44,7 +44,7 @@ export class GetBatcher {
   roundTrips = 0;
   readonly #flush = (): void => this.#run();
 
-  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number, breaker: CircuitBreaker | null = null) {
+  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number, breaker: BreakerCore | null = null) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#maxBatch = maxBatch;

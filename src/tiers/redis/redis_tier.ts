@@ -4,7 +4,7 @@ import { withDeadline } from './deadline.js';
 import { GetBatcher } from './get_batcher.js';
 import type { RedisBackend } from './redis_backend.js';
 import { SetBatcher } from './set_batcher.js';
-import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
+import type { BreakerCore } from '../../resilience/breaker_core.js';
 
 export interface RedisTierOptions {
   backend: RedisBackend;
@@ -13,7 +13,7 @@ export interface RedisTierOptions {
   commandTimeoutMs: number;
   maxBatch: number;
   /** Guards the batched reads and writes (not deletes, invalidations or pings, which must try). */
-  breaker?: CircuitBreaker | null;
+  breaker?: BreakerCore | null;
 }
 
 /**
@@ -25,7 +25,7 @@ export interface RedisTierOptions {
 export class RedisTier {
   readonly prefix: string;
   readonly backend: RedisBackend;
-  readonly breaker: CircuitBreaker | null;
+  readonly breaker: BreakerCore | null;
   readonly #gets: GetBatcher;
   readonly #sets: SetBatcher;
   readonly #timeoutMs: number;

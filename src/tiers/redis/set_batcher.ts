@@ -1,6 +1,6 @@
 import type { WriteHandler } from './batch_handlers.js';
 import { CircuitOpenError, TierUnavailableError } from '../../errors.js';
-import type { CircuitBreaker } from '../../resilience/circuit_breaker.js';
+import type { BreakerCore } from '../../resilience/breaker_core.js';
 import { isDeadline, withDeadline } from './deadline.js';
 import { laneChunks } from './lane_chunks.js';
 import type { RedisBackend } from './redis_backend.js';
@@ -36,7 +36,7 @@ export class SetBatcher {
   readonly #prefix: string;
   readonly #maxBatch: number;
   readonly #timeoutMs: number;
-  readonly #breaker: CircuitBreaker | null;
+  readonly #breaker: BreakerCore | null;
   #keys: string[] = [];
   #values: (Buffer | string)[] = [];
   #pxs: number[] = [];
@@ -59,7 +59,7 @@ export class SetBatcher {
     for (const f of held) f();
   };
 
-  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number, breaker: CircuitBreaker | null = null) {
+  constructor(redis: RedisBackend, prefix: string, maxBatch: number, timeoutMs: number, breaker: BreakerCore | null = null) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#maxBatch = maxBatch;
