@@ -40,13 +40,12 @@ export { AdaptiveTtl, type AdaptiveTtlOptions } from './patterns/adaptive_ttl.js
 export { CircuitBreaker, type CircuitBreakerOptions, type BreakerState } from './resilience/circuit_breaker.js';
 export { ConsistencyLevel, ConsistencySession } from './core/consistency.js';
 export { Permission, SecurityLevel, ADMIN_ROLE, type Role } from './security/role.js';
-export { SecurityManager, type SecurityContext, type AccessRequest } from './security/security_manager.js';
+export { SecurityManager } from './security/security_manager.js';
 export { AccessPolicy } from './security/access_policy.js';
 export { AuditLog, verifyAuditFile, type AuditRecord, type VerifyResult } from './security/audit_log.js';
 export { RateLimiter, type RateLimitSpec } from './security/rate_limiter.js';
 export { AesGcmCipher, type EncryptionKey } from './security/aes_gcm_cipher.js';
 export type { GuardOptions, CacheOperations, CacheEntry, LoaderLike } from './types/cache_operations.js';
-export type { SecurityAdmin } from './security/security_admin.js';
 export { quickTune, type TuneReport, type Recommendation, type QuickTuneOptions } from './tuning/quick_tune.js';
 export { autoOptimize, PerformanceGoal, measureL1HitRatio, type OptimizeResult } from './tuning/auto_optimize.js';
 export { missRatioCurve, type CurvePoint } from './tuning/miss_ratio_curve.js';

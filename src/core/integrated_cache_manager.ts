@@ -21,7 +21,7 @@ import { AesGcmCipher } from '../security/aes_gcm_cipher.js';
 import { AuditLog } from '../security/audit_log.js';
 import { RateLimiter } from '../security/rate_limiter.js';
 import { SecureOperations } from '../security/secure_operations.js';
-import { SecurityAdmin } from '../security/security_admin.js';
+import { AccessControl } from '../security/access_control.js';
 import { SecurityManager } from '../security/security_manager.js';
 import { SessionStore } from '../security/session_store.js';
 import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetOptions } from '../types/cache_operations.js';
@@ -76,7 +76,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   #tierOps: TierOperations | null = null;
   /** The one door: the only operations object any component or public call reaches. */
   #door: SecureOperations | null = null;
-  #securityAdmin: SecurityAdmin | null = null;
+  #securityManager: SecurityManager | null = null;
   #sessions: SessionStore | null = null;
   #patterns: PatternManager | null = null;
   #patternCounters: (() => CacheStatsSnapshot['patterns']) | null = null;
@@ -223,9 +223,9 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       events: this.events,
     });
     const limiter = secured || c.globalRateLimit !== undefined ? new RateLimiter(backend, `${c.namespace}:`, c.l2CommandTimeoutMs) : null;
-    let security: SecurityManager | null = null;
+    let security: AccessControl | null = null;
     if (secured) {
-      security = new SecurityManager({ sessions: this.#sessions, audit, limiter: limiter as RateLimiter });
+      security = new AccessControl({ sessions: this.#sessions, audit, limiter: limiter as RateLimiter });
       security.on('security', (e) => this.events.emit('security', e));
     }
     const door = new SecureOperations({
@@ -236,7 +236,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
       args: this.#argumentContext(),
     });
     this.#door = door;
-    this.#securityAdmin = security === null ? null : new SecurityAdmin(security, door);
+    this.#securityManager = security === null ? null : new SecurityManager(security, door);
     this.#patterns = new PatternManager(
       {
         ops: door,
@@ -511,14 +511,14 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     return maxEntries;
   }
 
-  /** Roles and sessions (with `enableSecurity`); see SecurityAdmin. */
-  get securityManager(): SecurityAdmin {
+  /** Roles and sessions (with `enableSecurity`); see {@link SecurityManager}. */
+  get securityManager(): SecurityManager {
     this.#ops();
-    if (this.#securityAdmin === null) throw new CacheStateError('security is off: create the cache with enableSecurity: true');
-    return this.#securityAdmin;
+    if (this.#securityManager === null) throw new CacheStateError('security is off: create the cache with enableSecurity: true');
+    return this.#securityManager;
   }
 
-  /** A session for `userId` with role `roleName` (see SecurityAdmin.createSession); `ttl` in seconds. */
+  /** A session for `userId` with role `roleName` (see {@link SecurityManager.createSession}); `ttl` in seconds. */
   createSession(userId: string, roleName: string, options?: { ttl?: number } & GuardOptions): Promise<string> {
     try {
       return this.securityManager.createSession(userId, roleName, options);

@@ -3,7 +3,7 @@ import { entryKeys, keysWith, refusedSubject, validateArgs, type ArgumentContext
 import type { CacheEntry, CacheOperations, GetOptions, GetOrSetOptions, GuardOptions, Loader, LoaderContext, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import type { RateLimiter, RateLimitSpec } from './rate_limiter.js';
 import { Permission, SecurityLevel } from './role.js';
-import type { SecurityContext, SecurityManager } from './security_manager.js';
+import type { AccessControl, SecurityContext } from './access_control.js';
 
 export type { GuardOptions } from '../types/cache_operations.js';
 
@@ -66,7 +66,7 @@ function sessionOf(options: unknown): unknown {
  * `get`/`getOrSet` skips step 1 (a resident key was validated when it was written).
  */
 export class SecureOperations implements CacheOperations {
-  readonly #security: SecurityManager | null;
+  readonly #security: AccessControl | null;
   readonly #limiter: RateLimiter | null;
   readonly #global: RateLimitSpec | null;
   readonly #raw: RawOperations;
@@ -74,7 +74,7 @@ export class SecureOperations implements CacheOperations {
   /** No security, no global limit: the read fast paths go straight to the tiers. */
   readonly #open: boolean;
 
-  constructor(o: { security: SecurityManager | null; limiter: RateLimiter | null; global: RateLimitSpec | null; raw: RawOperations; args: ArgumentContext }) {
+  constructor(o: { security: AccessControl | null; limiter: RateLimiter | null; global: RateLimitSpec | null; raw: RawOperations; args: ArgumentContext }) {
     this.#security = o.security;
     this.#limiter = o.limiter;
     this.#global = o.global;
@@ -160,7 +160,7 @@ export class SecureOperations implements CacheOperations {
     // Default: INTERNAL, or the writer's own level when lower. Sensitive data says so explicitly.
     const l = level ?? Math.min(SecurityLevel.INTERNAL, ctx.role.securityLevel);
     if (typeof l !== 'number' || !LEVELS.has(l)) throw new InvalidArgumentError('securityLevel must be a SecurityLevel', { key });
-    if (l > ctx.role.securityLevel) (this.#security as SecurityManager).denyInside(ctx, op, key, l, `cannot write a value above role ${ctx.role.name}'s level`);
+    if (l > ctx.role.securityLevel) (this.#security as AccessControl).denyInside(ctx, op, key, l, `cannot write a value above role ${ctx.role.name}'s level`);
     return l;
   }
 
@@ -171,7 +171,7 @@ export class SecureOperations implements CacheOperations {
 
   #unlabel(ctx: SecurityContext | null, op: string, key: string, v: unknown): unknown {
     if (ctx === null || !isLabeled(v)) return v;
-    if (v.$tcl > ctx.role.securityLevel) (this.#security as SecurityManager).denyInside(ctx, op, key, v.$tcl, `value above role ${ctx.role.name}'s level`);
+    if (v.$tcl > ctx.role.securityLevel) (this.#security as AccessControl).denyInside(ctx, op, key, v.$tcl, `value above role ${ctx.role.name}'s level`);
     return v.$tcv;
   }
 
@@ -182,7 +182,7 @@ export class SecureOperations implements CacheOperations {
   async #checkAll(ctx: SecurityContext | null, op: string, keys: string[], why: string): Promise<void> {
     if (ctx === null) return;
     for (const k of keys) {
-      if (!ctx.policy.allowsKey(k) && (await this.#raw.has(k))) (this.#security as SecurityManager).denyInside(ctx, op, k, ctx.role.securityLevel, why);
+      if (!ctx.policy.allowsKey(k) && (await this.#raw.has(k))) (this.#security as AccessControl).denyInside(ctx, op, k, ctx.role.securityLevel, why);
     }
   }
 
