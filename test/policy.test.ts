@@ -5,7 +5,7 @@ import { AdaptiveTinyLfuPolicy } from '../src/policy/adaptive_tinylfu_policy.js'
 import type { PolicyFactory } from '../src/policy/eviction_policy.js';
 import { FrequencySketch } from '../src/policy/frequency_sketch.js';
 import { LruPolicy } from '../src/policy/lru_policy.js';
-import { MemoryTier } from '../src/tiers/memory/memory_tier.js';
+import { l1Internals, MemoryTier } from '../src/tiers/memory/memory_tier.js';
 import { hashKey } from '../src/util/hash.js';
 
 const POLICIES: [string, PolicyFactory][] = [
@@ -53,7 +53,7 @@ describe.each(POLICIES)('MemoryTier with %s', (_name, policy) => {
           } else clock.advance(o.ms);
           expect(t.size).toBeLessThanOrEqual(maxEntries);
           if (maxBytes > 0) expect(t.bytes).toBeLessThanOrEqual(maxBytes);
-          expect(t.policySize).toBe(t.size);
+          expect(l1Internals(t).policySize()).toBe(t.size);
         }
       }),
       { numRuns: 200, seed: 7 },

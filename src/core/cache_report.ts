@@ -2,6 +2,7 @@ import type { IntegratedCacheConfig } from '../config/integrated_cache_config.js
 import type { CacheStats, CacheStatsSnapshot } from '../observability/cache_stats.js';
 import { evaluateRules } from '../observability/health_rules.js';
 import type { MemoryMetrics } from '../observability/memory_monitor.js';
+import { l1Internals } from '../tiers/memory/memory_tier.js';
 import type { BreakerCore } from '../resilience/breaker_core.js';
 import type { TierRuntime } from './tier_setup.js';
 
@@ -136,7 +137,7 @@ export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMe
   }
   const memory = memoryMetrics();
   if (memory.pressureLevel === 'high' || memory.pressureLevel === 'critical') issues.push(`memory pressure is ${memory.pressureLevel}`);
-  const recommendations = evaluateRules({ stats: statsSnapshot(src), memory, redisConnected, redisLatencyMs, l1MaxSize: stack.l1?.entryLimit ?? 0 }).map((r) => `[${r.id}] ${r.recommendation}`);
+  const recommendations = evaluateRules({ stats: statsSnapshot(src), memory, redisConnected, redisLatencyMs, l1MaxSize: stack.l1 === null ? 0 : l1Internals(stack.l1).entryLimit() }).map((r) => `[${r.id}] ${r.recommendation}`);
   const wd = rt.watchdog;
   if (wd?.outage) issues.push(`L1 coherence unconfirmed for ${wd.unconfirmedForMs} ms${wd.confirmedAt > 0 ? '' : ' (never confirmed since start)'}; L1 entries live at most ${src.config.coherenceStalenessMs} ms`);
   const l1 = stack.l1;
@@ -155,7 +156,7 @@ export async function healthReport(src: ReportSources, rt: TierRuntime, memoryMe
     l1Enabled: l1 !== null,
     l1Size: l1?.size ?? 0,
     l1Bytes: l1?.bytes ?? 0,
-    l1MaxSize: l1?.entryLimit ?? 0,
+    l1MaxSize: l1 === null ? 0 : l1Internals(l1).entryLimit(),
     issues,
     checkedAt: new Date(),
   };

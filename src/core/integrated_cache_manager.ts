@@ -35,6 +35,7 @@ import { DependencyGraph } from './dependency_graph.js';
 import { TierOperations } from './tier_operations.js';
 import { endpointOf, TierRuntime } from './tier_setup.js';
 import { loadPeer } from '../util/optional_peer.js';
+import { l1Internals } from '../tiers/memory/memory_tier.js';
 
 export type { GetOptions, SetOptions, GetOrSetOptions, SetManyEntry } from '../types/cache_operations.js';
 export type { HealthReport } from './cache_report.js';
@@ -504,10 +505,10 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     if (l1 === null) throw new CacheStateError('L1 is off');
     if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > 50_000_000) throw new InvalidArgumentError('maxEntries must be an integer in 1..50,000,000');
     if (maxEntries <= l1.maxEntries) {
-      l1.setEntryLimit(maxEntries);
+      l1Internals(l1).setEntryLimit(maxEntries);
       return maxEntries;
     }
-    stack.replaceL1(l1.resized(maxEntries));
+    stack.replaceL1(l1Internals(l1).resized(maxEntries));
     return maxEntries;
   }
 

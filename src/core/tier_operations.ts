@@ -7,7 +7,7 @@ import { breakerEvents, type CacheEvents } from '../observability/cache_events.j
 import type { CacheStats } from '../observability/cache_stats.js';
 import { TRACING_CHANNELS as TRACE, type TraceContext } from '../observability/tracing.js';
 import { BreakerCore } from '../resilience/breaker_core.js';
-import type { MemoryTier } from '../tiers/memory/memory_tier.js';
+import { l1Internals, type MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { CacheEntry, GetOptions, GetOrSetOptions, Loader, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import { globMatcher } from '../util/glob.js';
 import { ConsistencyLevel, ConsistencySession } from './consistency.js';
@@ -120,7 +120,7 @@ export class TierOperations implements RawOperations {
       case ConsistencyLevel.STRONG:
         return stack.readStrong(key);
       case ConsistencyLevel.WEAK: {
-        const v = l1?.peekUngated(key);
+        const v = l1 === null ? undefined : l1Internals(l1).peekUngated(key);
         return v !== undefined ? fromL1(v) : stack.readL2(key);
       }
       case ConsistencyLevel.SESSION: {

@@ -10,7 +10,7 @@ import type { CacheStats } from '../observability/cache_stats.js';
 import { POLICIES } from '../policy/policies.js';
 import { BreakerCore } from '../resilience/breaker_core.js';
 import { breakerEvents, type CacheEvents } from '../observability/cache_events.js';
-import { MemoryTier } from '../tiers/memory/memory_tier.js';
+import { l1Internals, MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import type { RedisEndpoint } from '../tiers/redis/redis_connection.js';
 import type { RedisTier } from '../tiers/redis/redis_tier.js';
@@ -169,8 +169,8 @@ export class TierRuntime {
       if (rt.tracker !== null && l1 !== null) {
         // The gate follows whichever L1 is current (tuning may resize it).
         const gate = {
-          setServableUntil: (t: number) => rt.stack.l1?.setServableUntil(t),
-          setFillTtlCap: (ms: number) => rt.stack.l1?.setFillTtlCap(ms),
+          setServableUntil: (t: number) => { if (rt.stack.l1 !== null) l1Internals(rt.stack.l1).setServableUntil(t); },
+          setFillTtlCap: (ms: number) => { if (rt.stack.l1 !== null) l1Internals(rt.stack.l1).setFillTtlCap(ms); },
           lossEpoch: () => rt.stack.lossEpoch,
           coherenceRestored: (epoch: number) => rt.stack.coherenceRestored(epoch),
           redisAnswered: (sentAt: number) => rt.l2Breaker?.probeSucceeded(sentAt),

@@ -3,7 +3,7 @@ import type { EnvelopeCodec } from '../codec/envelope_codec.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { AbortedError, CircuitOpenError, CorruptValueError, LoaderError, LoaderTimeoutError, RecursiveLoadError, TierUnavailableError } from '../errors.js';
 import type { CacheStats } from '../observability/cache_stats.js';
-import type { MemoryTier } from '../tiers/memory/memory_tier.js';
+import { l1Internals, type MemoryTier } from '../tiers/memory/memory_tier.js';
 import type { ReadHandler, WriteHandler } from '../tiers/redis/batch_handlers.js';
 import type { RedisTier } from '../tiers/redis/redis_tier.js';
 import type { LockLease, StampedeLock } from '../coherence/stampede_lock.js';
@@ -541,14 +541,14 @@ export class TierStack implements InvalidationSink {
 
   /** The entry for `key` with its fresh-until time: L1, else L2 (fills L1). Stale values are not returned. */
   async readEntry(key: string): Promise<Candidate | undefined> {
-    const s = this.l1?.peekStale(key);
+    const s = this.l1 === null ? undefined : l1Internals(this.l1).peekStale(key);
     if (s !== undefined && (s.staleAt === 0 || s.staleAt > this.#clock.now())) return { value: s.value, fresh: true, freshUntil: s.staleAt };
     const c = await this.#readCandidate(key);
     return c?.fresh ? c : undefined;
   }
 
   #staleInL1(key: string): Candidate | undefined {
-    const s = this.l1?.peekStale(key);
+    const s = this.l1 === null ? undefined : l1Internals(this.l1).peekStale(key);
     return s === undefined ? undefined : { value: s.value, fresh: false, freshUntil: s.staleAt };
   }
 

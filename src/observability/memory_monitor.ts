@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import type { CacheLogger as Logger } from './logger.js';
-import type { MemoryTier } from '../tiers/memory/memory_tier.js';
+import { l1Internals, type MemoryTier } from '../tiers/memory/memory_tier.js';
 import { globMatcher } from '../util/glob.js';
 
 export type PressureLevel = 'low' | 'medium' | 'high' | 'critical';
@@ -137,7 +137,7 @@ export class MemoryMonitor {
     for (const read of scope?.l1 ? [scope.l1] : [...this.#members].map((m) => m.l1)) {
       const l1 = read();
       entries += l1?.size ?? 0;
-      limit += l1?.entryLimit ?? 0;
+      limit += l1 === null ? 0 : l1Internals(l1).entryLimit();
       bytes += l1?.bytes ?? 0;
     }
     return {
@@ -170,16 +170,18 @@ export class MemoryMonitor {
       member.last = m.pressureLevel;
       const l1 = member.l1();
       if (l1 === null) continue;
+      const hooks = l1Internals(l1);
+      const limit = hooks.entryLimit();
       if (pressed) {
         for (const test of member.temporary) this.#dropped += l1.deleteWhere(test);
         const floor = Math.max(1, Math.ceil(l1.maxEntries / 100));
-        const target = Math.max(floor, Math.floor(l1.entryLimit / (m.pressureLevel === 'critical' ? 4 : 2)));
-        if (target < l1.entryLimit) {
-          l1.setEntryLimit(target);
+        const target = Math.max(floor, Math.floor(limit / (m.pressureLevel === 'critical' ? 4 : 2)));
+        if (target < limit) {
+          hooks.setEntryLimit(target);
           this.#shrinks++;
         }
-      } else if (m.pressureLevel === 'low' && l1.entryLimit < l1.maxEntries) {
-        l1.setEntryLimit(Math.min(l1.maxEntries, l1.entryLimit * 2));
+      } else if (m.pressureLevel === 'low' && limit < l1.maxEntries) {
+        hooks.setEntryLimit(Math.min(l1.maxEntries, limit * 2));
       }
     }
     if (anyPressed) (globalThis as { gc?: () => void }).gc?.();

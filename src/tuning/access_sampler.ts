@@ -32,7 +32,7 @@ export class AccessSampler {
     return Math.imul(hashKey(key), 0x9e3779b1) >>> 8 < this.#threshold;
   }
 
-  /** Bound function for MemoryTier.setAccessSampler. */
+  /** Bound function for the L1 access sampler (l1Internals(tier).setAccessSampler). */
   readonly record = (key: string): void => {
     this.seen++;
     if (this.keys.length < this.#max && this.includes(key)) {

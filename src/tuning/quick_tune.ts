@@ -3,6 +3,7 @@ import type { IntegratedCacheManager } from '../core/integrated_cache_manager.js
 import { internalsOf } from '../core/cache_internals.js';
 import { CacheStateError } from '../errors.js';
 import { POLICIES } from '../policy/policies.js';
+import { l1Internals } from '../tiers/memory/memory_tier.js';
 import { AccessSampler } from './access_sampler.js';
 import { missRatioCurve, ttlCurve, type CurvePoint, type TtlPoint } from './miss_ratio_curve.js';
 
@@ -72,7 +73,7 @@ export async function quickTune<S extends object>(cache: IntegratedCacheManager<
   await internalsOf(cache).admit('quickTune', options.sessionId);
   const l1 = internalsOf(cache).l1();
   if (l1 === null) throw new CacheStateError('quickTune needs L1 (enableL1Cache)');
-  const current = l1.entryLimit;
+  const current = l1Internals(l1).entryLimit();
   const factors = options.factors ?? [0.25, 0.5, 1, 2, 4, 8, 16];
   const smallest = Math.max(1, Math.floor(current * Math.min(...factors)));
   // At least ~200 entries in the smallest mini-cache: below that the simulation is noisy.
@@ -113,14 +114,14 @@ export async function quickTune<S extends object>(cache: IntegratedCacheManager<
     record(key);
   };
   const before = tier.stats();
-  tier.setAccessSampler(sample);
-  tier.setFillObserver(onFill);
+  l1Internals(tier).setAccessSampler(sample);
+  l1Internals(tier).setFillObserver(onFill);
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   try {
     while (sampler.seen < want && !sampler.full && Date.now() < deadline) await sleep(10);
   } finally {
-    tier.setAccessSampler(null);
-    tier.setFillObserver(null);
+    l1Internals(tier).setAccessSampler(null);
+    l1Internals(tier).setFillObserver(null);
   }
   const after = tier.stats();
   const from: { hits: number; misses: number } = mid ?? before;

@@ -20,6 +20,55 @@ export interface MemoryTierOptions {
   onRemove?: (key: string, cause: RemovalCause) => void;
 }
 
+/**
+ * What the cache's own components do to its L1 beyond the public API: the coherence gate
+ * (coherence_watchdog.ts via tier_setup.ts), memory pressure (memory_monitor.ts), tuning's
+ * samplers (quick_tune.ts), fail-safe and WEAK reads (tier_stack.ts, tier_operations.ts) and
+ * resizing (`resizeL1`). Reached with {@link l1Internals}, which src/index.ts does not export: a
+ * MemoryTier a user builds shows only the cache-like API.
+ */
+export interface MemoryTierInternals<V> {
+  /** Entries are served only before `t` (ms since epoch); Infinity lifts the bound. */
+  setServableUntil(t: number): void;
+  /** Caps the lifetime of entries stored from now on at `ms` (0 lifts the cap). */
+  setFillTtlCap(ms: number): void;
+  /** Whether entries are currently served (the coherence gate is open). */
+  servable(): boolean;
+  /** Like `peek`, ignoring the coherence gate (WEAK reads: the entry's own TTL is the only bound). */
+  peekUngated(key: string): V | undefined;
+  /**
+   * A live entry even when stale (past its fresh time, inside its grace period), with the time it
+   * became or becomes stale. For fail-safe reads; does not touch the policy or the counters.
+   */
+  peekStale(key: string): { value: V; staleAt: number } | undefined;
+  /** The entry bound in force (at most `maxEntries`). */
+  entryLimit(): number;
+  /**
+   * Lowers (or restores, up to `maxEntries`) the entry bound, evicting by policy at once when
+   * lowered. Memory pressure shrinks L1 this way and gives the room back when it passes.
+   */
+  setEntryLimit(n: number): void;
+  /** Sees every key `get` looks up (tuning samples traffic with it); null stops it. */
+  setAccessSampler(sampler: ((key: string) => void) | null): void;
+  /** Tuning: `observer` sees every key stored and its TTL in ms (0 = none); null stops it. */
+  setFillObserver(observer: ((key: string, ttlMs: number) => void) | null): void;
+  /**
+   * A new tier of `maxEntries` holding this tier's live entries (as many as fit; the policy of the
+   * new tier starts fresh), carrying its coherence gate, fill cap and hit/miss/eviction/expiration
+   * counters on. For resizing beyond the allocated capacity.
+   */
+  resized(maxEntries: number): MemoryTier<V>;
+  /** Entries the policy tracks; equals `size` (tests check it after random operations). */
+  policySize(): number;
+}
+
+let hooksOf: <V>(tier: MemoryTier<V>) => MemoryTierInternals<V>;
+
+/** The internal hooks of `tier` (see {@link MemoryTierInternals}); one object per tier, made on first use. */
+export function l1Internals<V>(tier: MemoryTier<V>): MemoryTierInternals<V> {
+  return hooksOf(tier);
+}
+
 export interface MemoryTierStats {
   hits: number;
   misses: number;
@@ -90,6 +139,36 @@ export class MemoryTier<V = unknown> {
   readonly #options: MemoryTierOptions;
   /** When > 0, no entry is stored for longer than this many ms (coherence outage mode). */
   #fillTtlCapMs = 0;
+  #internals: MemoryTierInternals<V> | null = null;
+
+  static {
+    hooksOf = <V>(tier: MemoryTier<V>): MemoryTierInternals<V> =>
+      (tier.#internals ??= {
+        setServableUntil: (t) => {
+          tier.#servableUntil = t;
+          tier.#exactTime = true;
+        },
+        setFillTtlCap: (ms) => {
+          tier.#fillTtlCapMs = ms;
+        },
+        servable: () => tier.#servableUntil === Infinity || tier.#now() < tier.#servableUntil,
+        peekUngated: (key) => tier.#peekUngated(key),
+        peekStale: (key) => tier.#peekStale(key),
+        entryLimit: () => tier.#limit,
+        setEntryLimit: (n) => {
+          tier.#limit = Math.max(1, Math.min(tier.maxEntries, Math.floor(n)));
+          if (tier.#map.size > tier.#limit) tier.#enforceBounds();
+        },
+        setAccessSampler: (sampler) => {
+          tier.#sampler = sampler;
+        },
+        setFillObserver: (observer) => {
+          tier.#fillObserver = observer;
+        },
+        resized: (maxEntries) => tier.#resized(maxEntries),
+        policySize: () => tier.#policy.size,
+      });
+  }
 
   constructor(options: MemoryTierOptions) {
     const { maxEntries } = options;
@@ -113,12 +192,6 @@ export class MemoryTier<V = unknown> {
     return this.#map.size;
   }
 
-  /** Entries are served only before `t` (ms since epoch); Infinity lifts the bound. */
-  setServableUntil(t: number): void {
-    this.#servableUntil = t;
-    this.#exactTime = true;
-  }
-
   /**
    * Time for the serve decisions. Once a coherence gate is in use, the live clock: the coarse
    * clock is refreshed by a timer, so inside one long synchronous stretch it stands still, and an
@@ -128,27 +201,12 @@ export class MemoryTier<V = unknown> {
     return this.#exactTime ? this.#clock.liveNow() : this.#clock.coarseNow();
   }
 
-  /** Caps the lifetime of entries stored from now on at `ms` (0 lifts the cap). */
-  setFillTtlCap(ms: number): void {
-    this.#fillTtlCapMs = ms;
-  }
-
-  /** Whether entries are currently served (the coherence gate is open). */
-  get servable(): boolean {
-    return this.#servableUntil === Infinity || this.#now() < this.#servableUntil;
-  }
-
   get bytes(): number {
     return this.#bytes;
   }
 
   get policyName(): string {
     return this.#policy.name;
-  }
-
-  /** Entries the policy tracks; equals `size` (tests check it after random operations). */
-  get policySize(): number {
-    return this.#policy.size;
   }
 
   /** The live value, or `undefined`. Counts a hit or a miss and tells the policy. */
@@ -194,8 +252,7 @@ export class MemoryTier<V = unknown> {
     return staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= now ? undefined : this.#values[slot];
   }
 
-  /** Like `peek`, ignoring the coherence gate (WEAK reads: the entry's own TTL is the only bound). */
-  peekUngated(key: string): V | undefined {
+  #peekUngated(key: string): V | undefined {
     const slot = this.#map.get(key);
     if (slot === undefined) return undefined;
     const now = this.#now();
@@ -204,11 +261,7 @@ export class MemoryTier<V = unknown> {
     return staleAt !== null && staleAt[slot] !== 0 && staleAt[slot] <= now ? undefined : this.#values[slot];
   }
 
-  /**
-   * A live entry even when stale (past its fresh time, inside its grace period), with the time it
-   * became or becomes stale. For fail-safe reads; does not touch the policy or the counters.
-   */
-  peekStale(key: string): { value: V; staleAt: number } | undefined {
+  #peekStale(key: string): { value: V; staleAt: number } | undefined {
     const slot = this.#map.get(key);
     if (slot === undefined) return undefined;
     const now = this.#now();
@@ -335,44 +388,16 @@ export class MemoryTier<V = unknown> {
     }
   }
 
-  /** The entry bound in force (at most `maxEntries`). */
-  get entryLimit(): number {
-    return this.#limit;
-  }
-
-  /**
-   * Lowers (or restores, up to `maxEntries`) the entry bound, evicting by policy at once when
-   * lowered. Memory pressure shrinks L1 this way and gives the room back when it passes.
-   */
-  setEntryLimit(n: number): void {
-    this.#limit = Math.max(1, Math.min(this.maxEntries, Math.floor(n)));
-    if (this.#map.size > this.#limit) this.#enforceBounds();
-  }
-
-  /** Sees every key `get` looks up (tuning samples traffic with it); null stops it. */
-  setAccessSampler(sampler: ((key: string) => void) | null): void {
-    this.#sampler = sampler;
-  }
-
-  /** Tuning: `observer` sees every key stored and its TTL in ms (0 = none); null stops it. */
-  setFillObserver(observer: ((key: string, ttlMs: number) => void) | null): void {
-    this.#fillObserver = observer;
-  }
-
-  /**
-   * A new tier of `maxEntries` holding this tier's live entries (as many as fit; the policy of the
-   * new tier starts fresh) and carrying its hit/miss/eviction/expiration counters on. For resizing
-   * beyond the allocated capacity.
-   */
-  resized(maxEntries: number): MemoryTier<V> {
+  #resized(maxEntries: number): MemoryTier<V> {
     const next = new MemoryTier<V>({ ...this.#options, maxEntries });
     const now = this.#clock.now();
     for (const [key, slot] of this.#map) {
       if (this.#isExpired(slot, now)) continue;
       next.set(key, this.#values[slot] as V, this.#expires?.[slot] ?? 0, this.#weights?.[slot] ?? 0, this.#staleAt?.[slot] ?? 0);
     }
-    next.setServableUntil(this.#servableUntil);
-    next.setFillTtlCap(this.#fillTtlCapMs);
+    const hooks = hooksOf(next);
+    hooks.setServableUntil(this.#servableUntil);
+    hooks.setFillTtlCap(this.#fillTtlCapMs);
     // The counters are the cache's, not this allocation's: Prometheus counters and getStats()
     // must never fall because autoOptimize grew L1.
     next.#hits += this.#hits;
