@@ -50,7 +50,7 @@ export { quickTune, type TuneReport, type Recommendation, type QuickTuneOptions 
 export { autoOptimize, PerformanceGoal, measureL1HitRatio, type OptimizeResult } from './tuning/auto_optimize.js';
 export { missRatioCurve, type CurvePoint } from './tuning/miss_ratio_curve.js';
 export { BenchmarkType, runBenchmark, scratchNamespace, type BenchmarkResult } from './bench/cache_benchmark.js';
-export { MemoryMonitor, getMemoryMonitor, type MemoryMetrics, type MemoryRegistration, type PressureLevel } from './observability/memory_monitor.js';
+export { MemoryMonitor, getMemoryMonitor, type MemoryMetrics, type PressureLevel } from './observability/memory_monitor.js';
 export { HEALTH_RULES, type HealthRule } from './observability/health_rules.js';
 export { PrometheusMetrics } from './observability/prometheus_metrics.js';
 export { startDashboard, type Dashboard, type DashboardOptions } from './observability/dashboard.js';

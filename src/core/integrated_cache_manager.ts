@@ -11,7 +11,7 @@ import { requireShape, type ArgumentContext } from '../guards/argument_validator
 import { KeyValidator } from '../guards/key_validator.js';
 import { CacheEvents, type CacheEventListener, type CacheEventName } from '../observability/cache_events.js';
 import { CacheStats, type CacheStatsSnapshot } from '../observability/cache_stats.js';
-import { getMemoryMonitor, type MemoryMetrics, type MemoryMonitor, type MemoryRegistration } from '../observability/memory_monitor.js';
+import { getMemoryMonitor, monitorInternals, type MemoryMetrics, type MemoryMonitor, type MemoryRegistration } from '../observability/memory_monitor.js';
 import { PrometheusMetrics, registerOpenTelemetry } from '../observability/prometheus_metrics.js';
 import { CacheWarmer } from '../patterns/cache_warmer.js';
 import { InvalidationManager } from '../patterns/invalidation_manager.js';
@@ -256,7 +256,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
     this.#warmer = new CacheWarmer(door);
     this.#memory = getMemoryMonitor();
     if (c.enableMemoryMonitoring) {
-      this.#unregisterMemory = this.#memory.register({ l1: () => (this.#state === 'ready' ? stack.l1 : null), temporaryPatterns: c.temporaryKeyPatterns, intervalMs: c.memoryCheckIntervalMs, thresholdMb: c.memoryThresholdMb, logger: this.logger });
+      this.#unregisterMemory = monitorInternals(this.#memory).register({ l1: () => (this.#state === 'ready' ? stack.l1 : null), temporaryPatterns: c.temporaryKeyPatterns, intervalMs: c.memoryCheckIntervalMs, thresholdMb: c.memoryThresholdMb, logger: this.logger });
     }
     if (c.meter !== undefined) this.#unregisterMeter = registerOpenTelemetry(c.meter, () => statsSnapshot(this.#sources()), c.namespace);
     this.#state = 'ready';
@@ -480,7 +480,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   /** This cache's memory figures: against its own `memoryThresholdMb`, with its own L1. */
   #memoryMetrics(): MemoryMetrics {
     if (this.#unregisterMemory !== null) return this.#unregisterMemory.metrics();
-    return (this.#memory as MemoryMonitor).getCurrentMetrics({ thresholdMb: this.config.memoryThresholdMb, l1: () => this.#runtime?.stack.l1 ?? null });
+    return monitorInternals(this.#memory as MemoryMonitor).metrics({ thresholdMb: this.config.memoryThresholdMb, l1: () => this.#runtime?.stack.l1 ?? null });
   }
 
   /** The process's memory monitor (figures always; it acts on this L1 with `enableMemoryMonitoring`). Refused with security on. */

@@ -54,8 +54,43 @@ interface Member {
   last: PressureLevel;
 }
 
-/** What `register` returns: call it to unregister; `metrics()` reads the figures against this cache's threshold. */
+/** What registering a cache returns: call it to unregister; `metrics()` reads the figures against this cache's threshold. */
 export type MemoryRegistration = (() => void) & { metrics(): MemoryMetrics };
+
+/** A cache's L1 put under a monitor (see {@link MemoryMonitorInternals.register}). */
+export interface MemoryMember {
+  l1: () => MemoryTier | null;
+  temporaryPatterns: string[];
+  intervalMs: number;
+  thresholdMb?: number;
+  logger?: Logger;
+}
+
+/**
+ * What the cache does with the process's monitor beyond its public API: register its L1 (which
+ * starts the checks) and run a check. Reached with {@link monitorInternals}, which src/index.ts
+ * does not export: `cache.getMemoryMonitor()` shows the figures and the operator's threshold only.
+ */
+export interface MemoryMonitorInternals {
+  /**
+   * Puts a cache's L1 under this monitor (its temporary patterns dropped first under pressure)
+   * and starts checking every `intervalMs` (the shortest any member asked for). Returns the
+   * function that takes it out again (the checks stop with the last member). `thresholdMb` is
+   * this member's alone (default: the monitor's).
+   */
+  register(member: MemoryMember): MemoryRegistration;
+  /** One check, and the action it calls for on every registered L1. */
+  check(): MemoryMetrics;
+  /** The figures now against `scope.thresholdMb`, with `scope.l1` alone (one cache's view, registered or not). */
+  metrics(scope: { thresholdMb?: number; l1?: () => MemoryTier | null }): MemoryMetrics;
+}
+
+let hooksOf: (monitor: MemoryMonitor) => MemoryMonitorInternals;
+
+/** The internal hooks of `monitor` (see {@link MemoryMonitorInternals}). */
+export function monitorInternals(monitor: MemoryMonitor): MemoryMonitorInternals {
+  return hooksOf(monitor);
+}
 
 /**
  * Watches process, heap, system and container memory and relieves pressure from the L1, the one
@@ -80,35 +115,33 @@ export class MemoryMonitor {
   #shrinks = 0;
   #dropped = 0;
 
+  static {
+    hooksOf = (monitor) => ({ register: (member) => monitor.#register(member), check: () => monitor.#check(), metrics: (scope) => monitor.#metrics(scope) });
+  }
+
   constructor(options: { thresholdMb?: number; logger?: Logger } = {}) {
     this.#thresholdMb = options.thresholdMb ?? 2048;
     this.#logger = options.logger ?? null;
   }
 
-  /**
-   * Puts a cache's L1 under this monitor (its temporary patterns dropped first under pressure)
-   * and starts checking every `intervalMs` (the shortest any member asked for). Returns the
-   * function that takes it out again (the checks stop with the last member). `thresholdMb` is
-   * this member's alone (default: the monitor's).
-   */
-  register(member: { l1: () => MemoryTier | null; temporaryPatterns: string[]; intervalMs: number; thresholdMb?: number; logger?: Logger }): MemoryRegistration {
+  #register(member: MemoryMember): MemoryRegistration {
     const m: Member = { l1: member.l1, temporary: member.temporaryPatterns.map((p) => globMatcher(p)), thresholdMb: member.thresholdMb ?? null, last: 'low' };
     this.#members.add(m);
     this.#logger ??= member.logger ?? null;
     if (member.intervalMs < this.#intervalMs) {
       this.#intervalMs = member.intervalMs;
-      this.stop();
-      this.#timer = setInterval(() => this.check(), member.intervalMs);
+      this.#stop();
+      this.#timer = setInterval(() => this.#check(), member.intervalMs);
       this.#timer.unref();
     }
     const unregister = () => {
       this.#members.delete(m);
       if (this.#members.size === 0) {
-        this.stop();
+        this.#stop();
         this.#intervalMs = Infinity;
       }
     };
-    return Object.assign(unregister, { metrics: () => this.getCurrentMetrics({ thresholdMb: m.thresholdMb ?? this.#thresholdMb, l1: m.l1 }) });
+    return Object.assign(unregister, { metrics: () => this.#metrics({ thresholdMb: m.thresholdMb ?? this.#thresholdMb, l1: m.l1 }) });
   }
 
   /**
@@ -120,11 +153,13 @@ export class MemoryMonitor {
     for (const m of this.#members) m.thresholdMb = mb;
   }
 
-  /**
-   * The figures now. Without `scope`: against the default threshold, with every registered L1
-   * summed. With it: against `scope.thresholdMb`, and `scope.l1` alone (one cache's view).
-   */
-  getCurrentMetrics(scope?: { thresholdMb?: number; l1?: () => MemoryTier | null }): MemoryMetrics {
+  /** The figures now, against the process-wide threshold, with every registered L1 summed. */
+  getCurrentMetrics(): MemoryMetrics {
+    return this.#metrics();
+  }
+
+  /** The figures now; with `scope`: against `scope.thresholdMb`, and `scope.l1` alone (one cache's view). */
+  #metrics(scope?: { thresholdMb?: number; l1?: () => MemoryTier | null }): MemoryMetrics {
     const rss = process.memoryUsage.rss();
     const heap = getHeapStatistics();
     const heapPercent = heap.used_heap_size / heap.heap_size_limit;
@@ -159,11 +194,10 @@ export class MemoryMonitor {
     };
   }
 
-  /** One check, and the action it calls for on every registered L1. */
-  check(): MemoryMetrics {
+  #check(): MemoryMetrics {
     let anyPressed = false;
     for (const member of this.#members) {
-      const m = this.getCurrentMetrics({ thresholdMb: member.thresholdMb ?? this.#thresholdMb, l1: member.l1 });
+      const m = this.#metrics({ thresholdMb: member.thresholdMb ?? this.#thresholdMb, l1: member.l1 });
       const pressed = m.pressureLevel === 'high' || m.pressureLevel === 'critical';
       anyPressed ||= pressed;
       if (pressed && member.last !== m.pressureLevel) this.#logger?.warn({ pressure: m.pressure, level: m.pressureLevel, thresholdMb: m.thresholdMb }, 'memory pressure: L1 shrunk');
@@ -185,10 +219,10 @@ export class MemoryMonitor {
       }
     }
     if (anyPressed) (globalThis as { gc?: () => void }).gc?.();
-    return this.getCurrentMetrics();
+    return this.#metrics();
   }
 
-  stop(): void {
+  #stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
   }
