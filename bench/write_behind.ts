@@ -14,6 +14,7 @@
 import { createHistogram } from 'node:perf_hooks';
 import { CachePattern, createIntegratedCache, type DataWriter } from '../src/index.js';
 import { RedisServer } from '../src/embedded/redis_server.js';
+import { writeBehindInternals } from '../src/patterns/write_behind_queue.js';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
@@ -106,13 +107,13 @@ async function readSlice(h: ReturnType<typeof createHistogram>): Promise<void> {
 
 /** Enqueues without waiting on the flusher, so a standing backlog is there to flush. */
 async function fillBacklog(entries: number): Promise<void> {
-  await queue.stop();
+  await writeBehindInternals(queue).stop();
   let i = 0;
   await Promise.all(
     Array.from({ length: 32 }, async () => {
       while (i < entries) {
         const n = i++;
-        await queue.enqueue(`bulk:${n}`, value);
+        await writeBehindInternals(queue).enqueue(`bulk:${n}`, value);
       }
     }),
   );
@@ -120,11 +121,11 @@ async function fillBacklog(entries: number): Promise<void> {
 
 const run: Record<Condition, () => Promise<void>> = {
   'no queue': async () => {
-    await queue.stop();
+    await writeBehindInternals(queue).stop();
     await readSlice(hist.get('no queue')!);
   },
   'queue idle': async () => {
-    queue.start();
+    writeBehindInternals(queue).start();
     while ((await queue.backlog()) > 0) await sleep(5);
     await sleep(50);
     await readSlice(hist.get('queue idle')!);
@@ -132,7 +133,7 @@ const run: Record<Condition, () => Promise<void>> = {
   'queue flushing': async () => {
     // A backlog the flusher cannot finish within the slice: 20 ms per batch of up to 500 entries.
     await fillBacklog(Math.ceil((SLICE_MS / BATCH_MS) * 500 * 2));
-    queue.start();
+    writeBehindInternals(queue).start();
     await readSlice(hist.get('queue flushing')!);
   },
 };
@@ -141,7 +142,7 @@ for (let r = 0; r < ROUNDS; r++) {
   // Rotated each round, so no condition always follows the same one.
   for (let c = 0; c < order.length; c++) await run[order[(r + c) % order.length]]();
 }
-queue.start();
+writeBehindInternals(queue).start();
 while ((await queue.backlog()) > 0) await sleep(10);
 
 const base = hist.get('no queue')!;

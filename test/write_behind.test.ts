@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CacheError, CachePattern, createIntegratedCache, type DataWriter, type IntegratedCacheManager, type PatternManagerOptions } from '../src/index.js';
 import type { IntegratedCacheOptions } from '../src/config/integrated_cache_config.js';
+import { writeBehindInternals } from '../src/patterns/write_behind_queue.js';
 import { rawClient, uniqueNamespace, useRedisServer } from './support/redis.js';
 import { UsersTable } from './support/postgres.js';
 import { FencedTable } from './support/fenced_table.js';
@@ -102,9 +103,9 @@ describe('per-key isolation and dead letters', () => {
     const cache = await makeCache({}, { writeBehind: { flushIntervalMs: 10, retryBaseMs: 5, retryMaxMs: 20, poisonAttempts: 3 } });
     const pm = cache.patternManager;
     const queue = pm.writeBehindQueue(writer);
-    await queue.stop(); // hold the flusher so that all 30 keys (60 entries) form one batch
+    await writeBehindInternals(queue).stop(); // hold the flusher so that all 30 keys (60 entries) form one batch
     for (let v = 1; v <= 2; v++) await Promise.all(Array.from({ length: 30 }, (_, i) => pm.setWithPattern(`user:${i}`, { v }, { dataWriter: writer, pattern: WB })));
-    queue.start();
+    writeBehindInternals(queue).start();
     await until(async () => queue.stats.deadLettered === 2 && (await queue.backlog()) === 0);
     const rows = await db.rows();
     expect(rows.size).toBe(28);

@@ -10,7 +10,7 @@ import { AdaptiveTtl, type AdaptiveTtlOptions } from './adaptive_ttl.js';
 import { requireShape } from '../guards/argument_validator.js';
 import { batchToMap, CachePattern, loadVia, toLoaderFn, writeBatchOf, writeOne, type CachePatternConfig, type DataLoader, type DataWriter } from './cache_pattern.js';
 import type { InvalidationManager } from './invalidation_manager.js';
-import { WriteBehindQueue, type WriteBehindOptions } from './write_behind_queue.js';
+import { WriteBehindQueue, writeBehindInternals, type WriteBehindOptions } from './write_behind_queue.js';
 import { errorText } from '../util/error_text.js';
 
 /** What the pattern manager is given: the guarded operations, and the pattern machinery's own parts. */
@@ -188,7 +188,7 @@ export class PatternManager {
     return async (key, context) => {
       for (const q of this.#queues.values()) {
         try {
-          const pending = await q.pendingValue(key);
+          const pending = await writeBehindInternals(q).pendingValue(key);
           if (pending !== undefined) return pending.value as T;
         } catch (err) {
           this.#ctx.logger.warn({ key, err: (err as Error).message }, 'write-behind: could not look for a queued write; loading from the source');
@@ -281,7 +281,7 @@ export class PatternManager {
         // otherwise queue in one order and set the cache in the other, and the cache keeps the
         // value the source does not end with.
         await this.#exclusive(key, async () => {
-          await queue.enqueue(key, value);
+          await writeBehindInternals(queue).enqueue(key, value);
           try {
             await cache.set(key, value, setOptions);
           } catch (err) {
@@ -369,7 +369,7 @@ export class PatternManager {
       q.on('dead-letter', ({ keys }: { keys: string[] }) => {
         for (const k of keys) this.#ctx.ops.delete(k).catch(() => undefined);
       });
-      q.start();
+      writeBehindInternals(q).start();
     }
     return q;
   }
@@ -422,6 +422,6 @@ export class PatternManager {
       await Promise.race([Promise.allSettled([...this.#reloads]), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
       clearTimeout(timer);
     }
-    await Promise.all([...this.#queues.values()].map((q) => q.drainAndStop(timeoutMs)));
+    await Promise.all([...this.#queues.values()].map((q) => writeBehindInternals(q).drainAndStop(timeoutMs)));
   }
 }

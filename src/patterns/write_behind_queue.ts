@@ -108,6 +108,40 @@ interface DeadRecord {
  * application crash but not a Redis crash. After a restart that lost the data, the consumer group
  * is created again and flushing goes on with what is queued from then.
  */
+/**
+ * What the pattern manager does with a queue beyond its public API: queue writes, read a key's
+ * pending value, start the flusher and stop it (drained or not). Reached with
+ * {@link writeBehindInternals}, which src/index.ts does not export: the queue a user gets from
+ * `patternManager.writeBehindQueue(writer)` shows its stats, backlog and dead letters only, so no
+ * caller can queue a write the cache never saw or stop a flusher the manager still feeds.
+ */
+export interface WriteBehindInternals<T> {
+  /** Queues `value` for `key`; resolves once Redis has the entry (rejects with a CacheError if it could not be queued). */
+  enqueue(key: string, value: T): Promise<string>;
+  /**
+   * The newest queued (not yet written) value of `key`, if any: what a read of the key must see
+   * until the source has it.
+   */
+  pendingValue(key: string): Promise<{ value: T } | undefined>;
+  /** Starts competing for leadership and flushing. */
+  start(): void;
+  /** Stops flushing and gives up leadership (without draining). */
+  stop(): Promise<void>;
+  /**
+   * Flushes until nothing is left (taking leadership if needed, waiting up to `timeoutMs` for
+   * it), then stops this instance's flusher. What is left when the time runs out stays in Redis
+   * for the next leader.
+   */
+  drainAndStop(timeoutMs?: number): Promise<void>;
+}
+
+let hooksOf: <T>(queue: WriteBehindQueue<T>) => WriteBehindInternals<T>;
+
+/** The internal hooks of `queue` (see {@link WriteBehindInternals}). */
+export function writeBehindInternals<T>(queue: WriteBehindQueue<T>): WriteBehindInternals<T> {
+  return hooksOf(queue);
+}
+
 export class WriteBehindQueue<T = unknown> extends EventEmitter {
   readonly name: string;
   readonly stream: string;
@@ -131,6 +165,19 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
   #stopBy = Infinity;
   #loop: Promise<void> | null = null;
   #groupReady = false;
+  #internals: WriteBehindInternals<T> | null = null;
+
+  static {
+    hooksOf = <T>(q: WriteBehindQueue<T>): WriteBehindInternals<T> =>
+      (q.#internals ??= {
+        enqueue: (key, value) => q.#enqueue(key, value),
+        pendingValue: (key) => q.#pendingValue(key),
+        start: () => q.#start(),
+        stop: () => q.#stop(),
+        drainAndStop: (timeoutMs) => q.#drainAndStop(timeoutMs),
+      });
+  }
+
   readonly stats: WriteBehindStats = { queued: 0, flushedKeys: 0, batches: 0, coalesced: 0, retries: 0, deadLettered: 0, superseded: 0, termsLost: 0, leader: false, fence: 0 };
 
   /** @internal Built by the pattern manager (`patternManager.writeBehindQueue(writer)`), which owns its Redis connection. */
@@ -195,19 +242,14 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
     }
   }
 
-  /** Queues `value` for `key`; resolves once Redis has the entry (rejects with a CacheError if it could not be queued). */
-  async enqueue(key: string, value: T): Promise<string> {
+  async #enqueue(key: string, value: T): Promise<string> {
     const envelope = this.#codec.encode(value, 0, key, this.stream);
     const id = String(await this.#eval(ENQUEUE, [this.stream, this.#latestKey, this.deadKey], [key, envelope]));
     this.stats.queued++;
     return id;
   }
 
-  /**
-   * The newest queued (not yet written) value of `key`, if any: what a read of the key must see
-   * until the source has it.
-   */
-  async pendingValue(key: string): Promise<{ value: T } | undefined> {
+  async #pendingValue(key: string): Promise<{ value: T } | undefined> {
     const id = await this.#send(['HGET', this.#latestKey, key]);
     if (id === null || id === undefined) return undefined;
     const entries = toEntries(await this.#send(['XRANGE', this.stream, String(id), String(id)], true));
@@ -215,8 +257,7 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
     return e ? { value: e.value } : undefined;
   }
 
-  /** Starts competing for leadership and flushing. */
-  start(): void {
+  #start(): void {
     if (this.#running) return;
     this.#running = true;
     this.#stopBy = Infinity;
@@ -514,12 +555,7 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
     return Number(await this.#send(['XLEN', this.stream]));
   }
 
-  /**
-   * Flushes until nothing is left (taking leadership if needed, waiting up to `timeoutMs` for
-   * it), then stops this instance's flusher. What is left when the time runs out stays in Redis
-   * for the next leader.
-   */
-  async drainAndStop(timeoutMs = 10_000): Promise<void> {
+  async #drainAndStop(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     this.#running = false;
     this.#stopBy = deadline;
@@ -531,12 +567,11 @@ export class WriteBehindQueue<T = unknown> extends EventEmitter {
     } catch (err) {
       this.#logger.warn({ err: (err as Error).message }, 'write-behind drain stopped early; what is left stays queued');
     } finally {
-      await this.stop();
+      await this.#stop();
     }
   }
 
-  /** Stops flushing and gives up leadership (without draining). */
-  async stop(): Promise<void> {
+  async #stop(): Promise<void> {
     this.#running = false;
     this.#stopBy = Math.min(this.#stopBy, Date.now());
     await this.#loop;
