@@ -17,7 +17,7 @@ import { CacheWarmer } from '../patterns/cache_warmer.js';
 import { InvalidationManager } from '../patterns/invalidation_manager.js';
 import { CachePattern } from '../patterns/cache_pattern.js';
 import { PatternManager, type PatternManagerOptions } from '../patterns/pattern_manager.js';
-import { AesGcmCipher } from '../security/aes_gcm_cipher.js';
+import { AesGcmCipher, deriveCipherKey } from '../security/aes_gcm_cipher.js';
 import { AuditLog } from '../security/audit_log.js';
 import { RateLimiter } from '../security/rate_limiter.js';
 import { SecureOperations } from '../security/secure_operations.js';
@@ -578,7 +578,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   #sessionKey(shared: boolean): Buffer {
     const secret = this.config.sessionSecret ?? configFromEnv(process.env).sessionSecret;
     if (secret !== undefined) return createHash('sha256').update(`tiercache-session-secret:${secret}`).digest();
-    if (this.#cipher !== null) return this.#cipher.deriveKey('tiercache session records v1');
+    if (this.#cipher !== null) return deriveCipherKey(this.#cipher, 'tiercache session records v1');
     if (shared) this.logger.warn('no sessionSecret and no encryption key: session records are authenticated with a key of this process only, so a session works only on the instance that created it');
     return randomBytes(32);
   }

@@ -23,6 +23,18 @@ export function parseKeyMaterial(key: Buffer | string, where: string): Buffer {
   return bytes;
 }
 
+let derive: (cipher: AesGcmCipher, info: string) => Buffer;
+
+/**
+ * A key for another purpose (`info` names it), derived from the cipher's current key with
+ * HKDF-SHA256: one configured secret serves both, and neither use reveals the other's key. The
+ * cache derives its session-record HMAC key this way. Not a method of the cipher (and not
+ * exported from the package): key material stays out of the public surface.
+ */
+export function deriveCipherKey(cipher: AesGcmCipher, info: string): Buffer {
+  return derive(cipher, info);
+}
+
 /**
  * AES-256-GCM with a keyring (node:crypto). Sealed layout: key id (1 byte) ‖ nonce (12 random
  * bytes, fresh per value) ‖ ciphertext ‖ tag (16). The additional authenticated data is the
@@ -37,6 +49,10 @@ export function parseKeyMaterial(key: Buffer | string, where: string): Buffer {
 export class AesGcmCipher implements ValueCipher {
   readonly #keys = new Map<number, Buffer>();
   readonly #current: number;
+
+  static {
+    derive = (cipher, info) => Buffer.from(hkdfSync('sha256', cipher.#keys.get(cipher.#current) as Buffer, Buffer.alloc(0), info, 32));
+  }
 
   constructor(keys: EncryptionKey[], currentId?: number) {
     if (keys.length === 0) throw new InvalidOptionsError('encryptionKeys', 'needs at least one key');
@@ -82,14 +98,6 @@ export class AesGcmCipher implements ValueCipher {
     } catch {
       throw new CorruptValueError('Encrypted value failed authentication (tampered, moved to another key, or wrong key)');
     }
-  }
-
-  /**
-   * A key for another purpose (`info` names it), derived from the current key with HKDF-SHA256:
-   * one configured secret serves both, and neither use reveals the other's key.
-   */
-  deriveKey(info: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.#keys.get(this.#current) as Buffer, Buffer.alloc(0), info, 32));
   }
 
   /** The key id a sealed value names (for rotation reports). */
