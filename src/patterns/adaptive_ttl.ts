@@ -60,10 +60,12 @@ export class AdaptiveTtl {
     return c;
   }
 
+  /** Records a read of `key` (reads lengthen its TTL). */
   onRead(key: string): void {
     this.#touch(key).reads++;
   }
 
+  /** Records a write of `key` (writes shorten its TTL). */
   onWrite(key: string): void {
     this.#touch(key).writes++;
   }
