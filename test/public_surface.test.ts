@@ -6,6 +6,7 @@
 // deliberately added to the list below, with the API docs.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import * as keyv from '../src/adapters/keyv_store.js';
 import * as api from '../src/index.js';
 
 /** Built-in bases: what they define is not this package's surface. */
@@ -79,6 +80,13 @@ describe('public surface (issue 17 item 10)', () => {
     expect(found).toEqual(expected);
     // No stale entries: each listed class is still exported.
     expect(Object.keys(ALLOWED).filter((n) => !classes.some(([c]) => c === n))).toEqual([]);
+  });
+
+  it("the 'tiercache/keyv' entry: KeyvTiercache is Keyv's store contract and nothing else", () => {
+    const classes = (Object.entries(keyv) as [string, unknown][]).filter((e): e is [string, { prototype: object }] => isClass(e[1]));
+    expect(Object.fromEntries(classes.map(([n, c]) => [n, surfaceOf(c)]))).toEqual({
+      KeyvTiercache: ['cache', 'clear', 'delete', 'deleteMany', 'disconnect', 'get', 'getMany', 'has', 'hasMany', 'set', 'setMany'],
+    });
   });
 
   it('the internal hooks and implementations are not reachable from the package entry', () => {
