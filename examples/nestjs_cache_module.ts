@@ -1,5 +1,9 @@
 // NestJS CacheModule on tiercache: `@nestjs/cache-manager` takes a Keyv instance whose store is
 // tiercache's Keyv adapter, so CacheInterceptor's route cache gets L1, Redis L2 and coherence.
+// CacheInterceptor does not merge concurrent misses (each request that finds nothing runs the
+// handler); GetOrSetInterceptor below caches a route through tiercache's getOrSet instead, so N
+// concurrent requests for one route run the handler once (in this process and, with Redis,
+// across instances).
 // Run: npm run example examples/nestjs_cache_module.ts
 // Uses CACHE_REDIS_URL when set (e.g. redis://127.0.0.1:6380), else runs L1-only.
 //
@@ -8,10 +12,27 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { CACHE_MANAGER, CacheInterceptor, CacheModule, CacheTTL, type Cache } from '@nestjs/cache-manager';
-import { Body, Controller, Get, Inject, Injectable, Module, NotFoundException, Param, Put, UseInterceptors, type DynamicModule, type INestApplication } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  NotFoundException,
+  Param,
+  Put,
+  UseInterceptors,
+  type CallHandler,
+  type DynamicModule,
+  type ExecutionContext,
+  type INestApplication,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import Keyv from 'keyv';
-import { createIntegratedCache, type IntegratedCacheManager } from 'tiercache';
+import { from, lastValueFrom, type Observable } from 'rxjs';
+import { createIntegratedCache, LoaderError, type IntegratedCacheManager } from 'tiercache';
 import { KeyvTiercache } from 'tiercache/keyv';
 
 interface Product {
@@ -34,6 +55,29 @@ class ProductsService {
   }
 }
 
+/** The app's tiercache, for injection. */
+const TIERCACHE = Symbol('tiercache');
+
+/**
+ * Caches a GET route's response for 60 s through `getOrSet`: a miss runs the handler once for all
+ * the requests waiting on that URL (single flight, and a Redis lock across instances), and the
+ * others get its result. A handler error (a 404) reaches every waiter as itself, not as the
+ * LoaderError getOrSet wraps it in.
+ */
+@Injectable()
+class GetOrSetInterceptor implements NestInterceptor {
+  constructor(@Inject(TIERCACHE) private readonly cache: IntegratedCacheManager) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const req = context.switchToHttp().getRequest<{ method: string; originalUrl: string }>();
+    if (req.method !== 'GET') return next.handle();
+    const load = this.cache.getOrSet(`route:${req.originalUrl}`, () => lastValueFrom(next.handle()), { ttl: 60 }).catch((err: unknown) => {
+      throw err instanceof LoaderError && err.cause !== undefined ? err.cause : err;
+    });
+    return from(load);
+  }
+}
+
 @Controller('products')
 class ProductsController {
   constructor(
@@ -49,6 +93,13 @@ class ProductsController {
     const p = await this.service.find(id);
     if (!p) throw new NotFoundException();
     return p;
+  }
+
+  /** The same lookup, cached through GetOrSetInterceptor (tiercache's getOrSet). */
+  @Get(':id/merged')
+  @UseInterceptors(GetOrSetInterceptor)
+  async getMerged(@Param('id') id: string): Promise<Product> {
+    return this.get(id);
   }
 
   /** A write drops the cached route; through tiercache the delete also reaches other instances' L1. */
@@ -74,7 +125,7 @@ class AppModule {
         }),
       ],
       controllers: [ProductsController],
-      providers: [ProductsService],
+      providers: [ProductsService, GetOrSetInterceptor, { provide: TIERCACHE, useValue: tiercache }],
     };
   }
 }
@@ -136,6 +187,19 @@ try {
     const fromB = await fetch(`${b.base}/products/1`);
     console.log(`GET on instance B after PUT: ${fromB.headers.get('x-cache')} ${await fromB.text()}; B's handler ran ${b.service.queries} time(s)`);
   }
+
+  // Ten concurrent GETs of a cold route (split over both instances when there are two).
+  const ran = () => instances.reduce((n, i) => n + i.service.queries, 0);
+  const burst = async (path: string): Promise<{ runs: number; bodies: Set<string> }> => {
+    const before = ran();
+    const bodies = await Promise.all(Array.from({ length: 10 }, (_, i) => fetch(`${instances[i % instances.length].base}${path}`).then((r) => r.text())));
+    return { runs: ran() - before, bodies: new Set(bodies) };
+  };
+  const nest = await burst('/products/1?burst=nest');
+  const merged = await burst('/products/1/merged');
+  console.log(`10 concurrent GETs of a cold route: CacheInterceptor ran the handler ${nest.runs} time(s); GetOrSetInterceptor ran it ${merged.runs} time(s), ${merged.bodies.size} distinct answer(s)`);
+  const missing = await fetch(`${a.base}/products/404/merged`);
+  console.log(`GetOrSetInterceptor on a missing product: ${missing.status}`);
 } finally {
   await a.tiercache.clear();
   for (const { app, tiercache } of instances) {

@@ -61,7 +61,7 @@ describe('examples/ run as written', () => {
     expect(r.stdout).toContain('GET after PUT: MISS {"id":"1","name":"Lamp","price":25}; queries: 2');
   }, EXAMPLE_MS);
 
-  it('nestjs_cache_module: CacheInterceptor over the Keyv store runs the handler once, shares it through Redis, a PUT drops it on both instances', async () => {
+  it('nestjs_cache_module: CacheInterceptor over the Keyv store runs the handler once, shares it through Redis, a PUT drops it on both instances; 10 concurrent cold GETs over two instances run a GetOrSetInterceptor route once', async () => {
     const r = await runNode([...TSX, 'examples/nestjs_cache_module.ts'], { ...process.env, CACHE_REDIS_URL: redis.url });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -70,6 +70,9 @@ describe('examples/ run as written', () => {
     expect(r.stdout).toContain('GET after PUT: MISS {"id":"1","name":"Lamp","price":25}; handler ran 2 time(s)');
     expect(r.stdout).toContain('next GET: HIT {"id":"1","name":"Lamp","price":25}; handler ran 2 time(s)');
     expect(r.stdout).toContain(`GET on instance B after PUT: HIT {"id":"1","name":"Lamp","price":25}; B's handler ran 0 time(s)`);
+    // CacheInterceptor's count depends on timing (up to 10); getOrSet's does not.
+    expect(r.stdout).toMatch(/10 concurrent GETs of a cold route: CacheInterceptor ran the handler \d+ time\(s\); GetOrSetInterceptor ran it 1 time\(s\), 1 distinct answer\(s\)/);
+    expect(r.stdout).toContain('GetOrSetInterceptor on a missing product: 404');
   }, EXAMPLE_MS);
 
   it('basic_usage prints the user and the hit rate', async () => {
