@@ -60,6 +60,14 @@ export class TierOperations implements RawOperations {
   /** The named loader breakers, for stats (a WeakMap cannot be listed). */
   readonly #loaderBreakerList: WeakRef<CircuitBreaker>[] = [];
   readonly #keyedBreakers = new Map<string, CircuitBreaker>();
+  /**
+   * Writes with tags or dependencies whose relations are not recorded yet (the tag/dependency
+   * SADD goes out after the value's write is acknowledged). An invalidation by tag, a delete's
+   * cascade and a pattern invalidation's cascade wait for those issued before them: otherwise
+   * they read the tag or dependency set before the record lands, and the value outlives an
+   * invalidation issued after its write.
+   */
+  readonly #relating = new Set<Promise<unknown>>();
 
   constructor(deps: TierOperationsDeps) {
     this.#d = deps;
@@ -164,10 +172,23 @@ export class TierOperations implements RawOperations {
         written = written.then(() => session.observe(key));
       }
       if (options.tags === undefined && options.dependsOn === undefined) return written;
-      return written.then(() => this.#recordRelations(key, options));
+      return this.#relation(written.then(() => this.#recordRelations(key, options)));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Tracks a write whose relations are being recorded (see #relating). */
+  #relation<R>(p: Promise<R>): Promise<R> {
+    const done = (): void => void this.#relating.delete(p);
+    this.#relating.add(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Settles once every relation record issued before this call has landed or failed; null when none is pending. */
+  #relationsSettled(): Promise<unknown> | null {
+    return this.#relating.size === 0 ? null : Promise.allSettled([...this.#relating]);
   }
 
   async #recordRelations(key: string, options: SetOptions): Promise<void> {
@@ -188,6 +209,9 @@ export class TierOperations implements RawOperations {
   async #invalidateTags(tags: string[]): Promise<number> {
     this.#d.ready();
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
+    // Tagged writes issued before this call are members once their record lands.
+    const recorded = this.#relationsSettled();
+    if (recorded !== null) await recorded;
     return this.#d.graph.invalidateTags(tags);
   }
 
@@ -201,9 +225,12 @@ export class TierOperations implements RawOperations {
   async #delete(key: string): Promise<boolean> {
     const stack = this.#d.ready();
     this.#d.keys.validate(key);
+    const recorded = this.#relationsSettled();
     const start = performance.now();
     const existed = await stack.delete(key);
-    // What depends on this key goes with it (dependency invalidation; one SMEMBERS when none).
+    // What depends on this key goes with it (dependency invalidation; one SMEMBERS when none),
+    // including dependents written before this call whose record had not landed yet.
+    if (recorded !== null) await recorded;
     await this.#d.graph.cascade([key]);
     this.#d.stats.record('delete', performance.now() - start);
     return existed;
@@ -343,7 +370,11 @@ export class TierOperations implements RawOperations {
     const stack = this.#d.ready();
     this.#d.keys.validatePattern(pattern);
     const graph = this.#d.graph;
-    return stack.deleteMatching(pattern, globMatcher(pattern), (keys) => graph.cascadeFromRoots(keys).then(() => undefined));
+    const recorded = this.#relationsSettled();
+    return stack.deleteMatching(pattern, globMatcher(pattern), async (keys) => {
+      if (recorded !== null) await recorded;
+      await graph.cascadeFromRoots(keys);
+    });
   }
 
   clear(): Promise<void> {
