@@ -7,6 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
 import type { IntegratedCacheOptions } from '../src/config/integrated_cache_config.js';
 import { WIRE_VERSION } from '../src/codec/envelope_header.js';
+import { DependencyGraph } from '../src/core/dependency_graph.js';
+import { StandaloneBackend } from '../src/tiers/redis/standalone_backend.js';
+import { createClient } from '@redis/client';
 import { rawClient, uniqueNamespace, useRedisServer } from './support/redis.js';
 
 const redis = useRedisServer();
@@ -70,5 +73,89 @@ describe('invalidations and the writes issued before them (issue order)', () => 
     await Promise.all([written, removed]);
     expect(await r.get(`${ns}:v${WIRE_VERSION}:child`)).toBeNull();
     expect(await a.get('child')).toBeUndefined();
+  });
+});
+
+/**
+ * Two instances' graphs over one Redis; A's removal of values is a hook in which B writes a
+ * member again, completely (value, then record), before A goes on: the interleaving where B's
+ * write lands after A removed the value and B's record before A finished with the set.
+ */
+describe('a member recorded while an invalidation runs is not lost', () => {
+  async function graphs(onDelete: () => Promise<void>): Promise<{ a: DependencyGraph; b: DependencyGraph; r: Awaited<ReturnType<typeof rawClient>>; ns: string }> {
+    const ns = uniqueNamespace();
+    const r = await raw();
+    const make = async (hook: (() => Promise<void>) | null): Promise<DependencyGraph> => {
+      const client = createClient({ url: redis.url });
+      client.on('error', () => {});
+      await client.connect();
+      const backend = new StandaloneBackend(client);
+      closers.push(() => backend.close());
+      return new DependencyGraph({
+        namespacePrefix: `${ns}:`,
+        backend,
+        commandTimeoutMs: 2000,
+        deleteKeys: async (keys) => {
+          const n = Number(await r.sendCommand(['UNLINK', ...keys.map((k) => `${ns}:v:${k}`)]));
+          if (hook !== null) await hook();
+          return n;
+        },
+      });
+    };
+    const a = await make(onDelete);
+    const b = await make(null);
+    return { a, b, r, ns };
+  }
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((c) => c()));
+  });
+
+  it('invalidateTags: a tagged write of a member during the invalidation stays a member (a later invalidateTags removes it)', async () => {
+    let rewrite = async (): Promise<void> => {};
+    const { a, b, r, ns } = await graphs(() => rewrite());
+    await r.set(`${ns}:v:k`, 'v1');
+    await b.record('k', ['t'], [], 60_000);
+    rewrite = async () => {
+      rewrite = async () => {};
+      await r.set(`${ns}:v:k`, 'v2'); // after A removed v1
+      await b.record('k', ['t'], [], 60_000); // before A is done with the tag set
+    };
+    expect(await a.invalidateTags(['t'])).toBe(1);
+    expect(await r.get(`${ns}:v:k`)).toBe('v2');
+    // Before: A dropped the tag set after B's record, so this found nothing and v2 survived.
+    expect(await a.invalidateTags(['t'])).toBe(1);
+    expect(await r.get(`${ns}:v:k`)).toBeNull();
+  });
+
+  it('cascade: a dependent recorded during the cascade stays recorded (a later delete or pattern invalidation of its root removes it)', async () => {
+    let rewrite = async (): Promise<void> => {};
+    const { a, b, r, ns } = await graphs(() => rewrite());
+    await r.set(`${ns}:v:child`, 'c1');
+    await b.record('child', [], ['parent'], 60_000);
+    rewrite = async () => {
+      rewrite = async () => {};
+      await r.set(`${ns}:v:child`, 'c2');
+      await b.record('child', [], ['parent'], 60_000);
+    };
+    expect(await a.cascade(['parent'])).toBe(1);
+    expect(await r.get(`${ns}:v:child`)).toBe('c2');
+    // The pattern path asks the roots set first: parent must still be a root.
+    expect(await a.cascadeFromRoots(['parent'])).toBe(1);
+    expect(await r.get(`${ns}:v:child`)).toBeNull();
+  });
+
+  it('a failed removal puts the members back, so a retry removes them', async () => {
+    let fail = true;
+    const { a, b, r, ns } = await graphs(async () => {
+      if (fail) throw new Error('Redis went away');
+    });
+    await r.set(`${ns}:v:k`, 'v1');
+    await b.record('k', ['t'], [], 60_000);
+    await expect(a.invalidateTags(['t'])).rejects.toThrow('Redis went away');
+    fail = false;
+    await r.set(`${ns}:v:k`, 'v1');
+    expect(await a.invalidateTags(['t'])).toBe(1);
+    expect(await r.get(`${ns}:v:k`)).toBeNull();
   });
 });
