@@ -140,8 +140,10 @@ export class TierOperations implements RawOperations {
         const l1Ok = seen === undefined || confirmed - this.#d.config.sessionClockSkewMs > seen;
         const v = l1Ok ? l1?.get(key) : undefined;
         const read = v !== undefined ? fromL1(v) : stack.readL2(key);
+        // A miss is observed too: "absent" is what the session has seen, and an L1 elsewhere
+        // holding the value from before the delete is older than that (monotonic reads).
         return read.then((value) => {
-          if (value !== undefined) session.observe(key);
+          session.observe(key);
           return value;
         });
       }
@@ -244,7 +246,7 @@ export class TierOperations implements RawOperations {
   async #has(key: string): Promise<boolean> {
     const stack = this.#d.ready();
     this.#d.keys.validate(key);
-    return stack.has(key);
+    return stack.has(key, this.#d.strong);
   }
 
   getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
@@ -258,7 +260,9 @@ export class TierOperations implements RawOperations {
   async #getMany<T>(keys: readonly string[], ctx: (TraceContext & { fromL1?: boolean[] }) | null): Promise<(T | undefined)[]> {
     const stack = this.#d.ready();
     for (const k of keys) this.#d.keys.validate(k);
-    const l1 = this.#d.l1();
+    // STRONG (cache level): like get, every key from the Redis master, an L2 failure an error.
+    const strong = this.#d.strong;
+    const l1 = strong ? null : this.#d.l1();
     const out = new Array<T | undefined>(keys.length);
     const pending: Promise<void>[] = [];
     const fromL1 = ctx === null ? null : (ctx.fromL1 = new Array<boolean>(keys.length).fill(false));
@@ -267,7 +271,7 @@ export class TierOperations implements RawOperations {
       if (v !== undefined) {
         out[i] = v as T;
         if (fromL1 !== null) fromL1[i] = true;
-      } else pending.push(stack.readL2(keys[i]).then((x) => void (out[i] = x as T | undefined)));
+      } else pending.push((strong ? stack.readStrong(keys[i]) : stack.readL2(keys[i])).then((x) => void (out[i] = x as T | undefined)));
     }
     if (pending.length > 0) await Promise.all(pending);
     if (ctx !== null) ctx.hits = out.reduce<number>((n, v) => (v === undefined ? n : n + 1), 0);

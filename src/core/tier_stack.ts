@@ -341,9 +341,12 @@ export class TierStack implements InvalidationSink {
     if (this.#remoteTouched.size > 0) this.#remoteTouched.clear();
   }
 
-  /** True when a live entry exists in L1 or L2 (the L2 envelope's expiry is checked, the body not decoded). */
-  async has(key: string): Promise<boolean> {
-    if (this.l1 !== null && this.l1.peek(key) !== undefined) return true;
+  /**
+   * True when a live entry exists in L1 or L2 (the L2 envelope's expiry is checked, the body not
+   * decoded). `strong`: L2 only (L1 when there is no L2), and an L2 failure rejects.
+   */
+  async has(key: string, strong = false): Promise<boolean> {
+    if (this.l1 !== null && (!strong || this.l2 === null) && this.l1.peek(key) !== undefined) return true;
     if (this.l2 === null) return false;
     try {
       const bytes = await this.l2.get(key);
@@ -352,6 +355,7 @@ export class TierStack implements InvalidationSink {
       return exp === 0 || exp > this.#clock.now();
     } catch (err) {
       this.#stats.l2Errors++;
+      if (strong) throw new TierUnavailableError('l2', `Redis read failed (strong consistency): ${(err as Error).message}`, { key, cause: err });
       if (this.#events?.active) this.#events.fire('error', { operation: 'has', key, tier: 'l2', error: err as Error });
       return false;
     }

@@ -1,0 +1,68 @@
+/**
+ * The consistency levels through the entry points beside get/set (found while extending the
+ * history test to every entry point, test/history_ops.test.ts): two instances in this process
+ * over one Redis, coherence off where only the level may make the answer right (as in
+ * consistency.test.ts), so each case is deterministic.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConsistencyLevel, ConsistencySession, createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
+import type { IntegratedCacheOptions } from '../src/config/integrated_cache_config.js';
+import { uniqueNamespace, useRedisServer } from './support/redis.js';
+
+const redis = useRedisServer();
+const open: IntegratedCacheManager[] = [];
+
+async function pair(options: IntegratedCacheOptions): Promise<[IntegratedCacheManager, IntegratedCacheManager]> {
+  const ns = uniqueNamespace('cep');
+  const make = async (): Promise<IntegratedCacheManager> => {
+    const c = createIntegratedCache({ redisUrl: redis.url, namespace: ns, logLevel: 'silent', ...options });
+    await c.initialize();
+    open.push(c);
+    return c;
+  };
+  return [await make(), await make()];
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+describe('STRONG (cache level): getMany and has read the master, never L1', () => {
+  it('getMany returns the other instance\'s later write, not this L1\'s copy', async () => {
+    const [a, b] = await pair({ consistencyLevel: ConsistencyLevel.STRONG, enableCoherence: false });
+    await a.set('k', 'v1');
+    await a.set('j', 'w1');
+    expect(await a.getMany(['k', 'j'])).toEqual(['v1', 'w1']);
+    await b.set('k', 'v2');
+    // Before: L1 answered getMany (as it never does get at STRONG): ['v1', 'w1'].
+    expect(await a.getMany(['k', 'j'])).toEqual(['v2', 'w1']);
+    expect(await a.get('k')).toBe('v2');
+  });
+
+  it('has answers false once the other instance deleted the key', async () => {
+    const [a, b] = await pair({ consistencyLevel: ConsistencyLevel.STRONG, enableCoherence: false });
+    await a.set('k', 'v1');
+    expect(await a.has('k')).toBe(true);
+    await b.delete('k');
+    // Before: L1 answered true.
+    expect(await a.has('k')).toBe(false);
+  });
+});
+
+describe('SESSION: monotonic reads include a read that found nothing', () => {
+  it('after the session read "absent" on A, B does not answer the older value from its L1', async () => {
+    const [a, b] = await pair({ enableCoherence: false });
+    await a.set('k', 'v1');
+    expect(await b.get('k')).toBe('v1'); // now in B's L1 (no coherence: it stays there)
+    await a.delete('k');
+    const session = new ConsistencySession();
+    const at = { consistency: ConsistencyLevel.SESSION, session };
+    expect(await a.get('k', at)).toBeUndefined();
+    // The session has seen the key absent: v1 is older than that. Before: B answered v1 from L1
+    // (a miss was not recorded in the session, so B's L1 was allowed to answer).
+    const onB = ConsistencySession.fromToken(session.token);
+    expect(await b.get('k', { consistency: ConsistencyLevel.SESSION, session: onB })).toBeUndefined();
+    // Control: without the session B's L1 still answers v1 (what the session protects against).
+    expect(await b.get('k')).toBe('v1');
+  });
+});
