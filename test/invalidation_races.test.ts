@@ -89,7 +89,7 @@ describe('a member recorded while an invalidation runs is not lost', () => {
       const client = createClient({ url: redis.url });
       client.on('error', () => {});
       await client.connect();
-      const backend = new StandaloneBackend(client);
+      const backend = new StandaloneBackend(client as unknown as ConstructorParameters<typeof StandaloneBackend>[0]);
       closers.push(() => backend.close());
       return new DependencyGraph({
         namespacePrefix: `${ns}:`,
