@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsistencyLevel, ConsistencySession, createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
 import type { IntegratedCacheOptions } from '../src/config/integrated_cache_config.js';
-import { uniqueNamespace, useRedisServer } from './support/redis.js';
+import { TierUnavailableError } from '../src/errors.js';
+import { rawClient, uniqueNamespace, useRedisServer } from './support/redis.js';
 
 const redis = useRedisServer();
 const open: IntegratedCacheManager[] = [];
@@ -46,6 +47,30 @@ describe('STRONG (cache level): getMany and has read the master, never L1', () =
     await b.delete('k');
     // Before: L1 answered true.
     expect(await a.has('k')).toBe(false);
+  });
+});
+
+describe('STRONG (cache level): set and setMany never degrade to L1 only', () => {
+  it('a set or setMany Redis refuses rejects and leaves nothing in L1', async () => {
+    const [a] = await pair({ consistencyLevel: ConsistencyLevel.STRONG });
+    const r = await rawClient(redis.url);
+    try {
+      await a.setMany([{ key: 'k', value: 'v0' }]);
+      // Every write is refused (NOREPLICAS): no replica is connected.
+      await r.sendCommand(['CONFIG', 'SET', 'min-replicas-to-write', '1']);
+      // Before: both resolved, with v1 kept in L1 only (the EVENTUAL degraded path); set did so
+      // only when called without options.
+      await expect(a.set('k', 'v1')).rejects.toBeInstanceOf(TierUnavailableError);
+      await expect(a.set('k', 'v1', { ttl: 60 })).rejects.toBeInstanceOf(TierUnavailableError);
+      await expect(a.setMany([{ key: 'k', value: 'v1' }, { key: 'j', value: 'w1' }])).rejects.toBeInstanceOf(TierUnavailableError);
+      expect(a.getSync('k')).toBeUndefined();
+      expect(a.getSync('j')).toBeUndefined();
+      await r.sendCommand(['CONFIG', 'SET', 'min-replicas-to-write', '0']);
+      expect(await a.getMany(['k', 'j'])).toEqual(['v0', undefined]);
+    } finally {
+      await r.sendCommand(['CONFIG', 'SET', 'min-replicas-to-write', '0']);
+      await r.close();
+    }
   });
 });
 

@@ -165,7 +165,8 @@ export class TierOperations implements RawOperations {
     try {
       const stack = this.#d.ready();
       this.#d.keys.validate(key);
-      if (options === undefined) return stack.write(key, value, this.#defaultTtlMs) as Promise<void>;
+      // Cache-level STRONG: an L2 failure rejects (strict), with or without options.
+      if (options === undefined) return stack.write(key, value, this.#defaultTtlMs, 0, this.#d.strong) as Promise<void>;
       const strict = options.consistency === ConsistencyLevel.STRONG || (this.#d.strong && options.consistency === undefined);
       let written = stack.write(key, value, this.#ttlMs(options.ttl), 0, strict) as Promise<void>;
       if (options.consistency === ConsistencyLevel.SESSION) {
@@ -291,10 +292,12 @@ export class TierOperations implements RawOperations {
       this.#d.keys.validate(e.key);
       return this.#ttlMs(e.ttl);
     });
+    // STRONG (cache level): like set, an L2 failure rejects instead of keeping the values in L1 only.
     await stack.writeMany(
       entries.map((e) => e.key),
       entries.map((e) => e.value),
       ttls,
+      this.#d.strong,
     );
   }
 

@@ -391,8 +391,12 @@ export class TierStack implements InvalidationSink {
   };
 
   /** All entries are encoded before any is written: one bad value rejects the call and writes nothing. */
-  writeMany(keys: readonly string[], values: readonly unknown[], ttlsMs: readonly number[]): Promise<unknown[]> {
-    const prepared = keys.map((k, i) => this.#prepare(k, values[i], ttlsMs[i], 0));
+  writeMany(keys: readonly string[], values: readonly unknown[], ttlsMs: readonly number[], strict = false): Promise<unknown[]> {
+    const prepared = keys.map((k, i) => {
+      const w = this.#prepare(k, values[i], ttlsMs[i], 0);
+      w.strict = strict;
+      return w;
+    });
     return Promise.all(prepared.map((p, i) => this.#enqueue(keys[i], p, ttlsMs[i])));
   }
 
