@@ -76,6 +76,39 @@ describe('invalidations and the writes issued before them (issue order)', () => 
   });
 });
 
+describe('bulk invalidations fence loads in flight on other instances (as delete does)', () => {
+  for (const [name, invalidate] of [
+    ['invalidatePattern', (c: IntegratedCacheManager) => c.invalidatePattern('k*')],
+    ['clear', (c: IntegratedCacheManager) => c.clear()],
+  ] as const) {
+    it(`${name}: a locked load that began before it returns its value but does not cache it`, async () => {
+      const ns = uniqueNamespace();
+      const a = await makeCache({ namespace: ns });
+      const b = await makeCache({ namespace: ns });
+      const r = await raw();
+      let release!: () => void;
+      const gate = new Promise<void>((res) => (release = res));
+      let started!: () => void;
+      const loading = new Promise<void>((res) => (started = res));
+      // B's loader runs holding the key's stampede lock; it read the source before the change
+      // the invalidation is for.
+      const load = b.getOrSet('k', async () => {
+        started();
+        await gate;
+        return 'old';
+      });
+      await loading;
+      await invalidate(a);
+      release();
+      expect(await load).toBe('old');
+      // Before: the lock was still B's, so its write-and-release stored 'old' after the invalidation.
+      expect(await r.get(`${ns}:v${WIRE_VERSION}:k`)).toBeNull();
+      expect(await b.get('k')).toBeUndefined();
+      expect(await a.get('k')).toBeUndefined();
+    });
+  }
+});
+
 /**
  * Two instances' graphs over one Redis; A's removal of values is a hook in which B writes a
  * member again, completely (value, then record), before A goes on: the interleaving where B's

@@ -880,6 +880,17 @@ export class TierStack implements InvalidationSink {
       // Writes issued before this call must be in Redis before the scan, or one of them could
       // land after it and survive the invalidation.
       await this.l2.writesSettled();
+      // The matched keys' stampede locks go first, as with delete: a locked load on any instance
+      // that began before this call then fails its write-and-release and caches nothing (its
+      // loader may have read the source before the change invalidated for); one that wrote
+      // before the locks went has its value removed with the others.
+      const lock = this.#lock;
+      if (lock !== null) {
+        await this.l2.deleteScanned(lock.lockMatch(pattern), (full) => {
+          const k = lock.keyOfLock(full);
+          return k !== null && test(k);
+        });
+      }
       return await this.l2.deleteMatching(pattern, onDeleted);
     } catch (err) {
       this.#stats.l2Errors++;

@@ -102,6 +102,14 @@ export class RedisTier {
     return deleted;
   }
 
+  /** Deletes every key (full Redis keys, on every master) matching the glob `match` that `keep` accepts. */
+  async deleteScanned(match: string, keep: (fullKey: string) => boolean): Promise<void> {
+    await this.backend.scan(match, async (keys) => {
+      const doomed = keys.filter(keep);
+      if (doomed.length > 0) await withDeadline(this.backend.unlink(doomed), this.#timeoutMs, 'delete');
+    }, this.#timeoutMs);
+  }
+
   /** Un-prefixed keys matching `pattern`, page by page, without deleting (access-control dry runs). */
   async scanMatching(pattern: string, onPage: (keys: string[]) => Promise<void>): Promise<void> {
     const cut = this.prefix.length;
