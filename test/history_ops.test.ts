@@ -77,7 +77,7 @@ async function run(label: string, o: Omit<HistoryRunOptions, 'rawGet' | 'boundMs
       ...o,
       keys: KEYS,
       boundMs: BOUND_MS,
-      sessions: 2,
+      sessions: 4,
       sessionKeys: SESSION_KEYS,
       rawGet: (k) => raw.sendCommand<Buffer | null>(['GET', k], BINARY),
     });

@@ -33,7 +33,7 @@ export interface HistoryRunOptions {
   /**
    * Consistency sessions run during the random segments (extended workload): each makes SESSION
    * gets and sets of `sessionKeys`, one call at a time, each on a process picked at random, its
-   * token carried from call to call.
+   * token carried from call to call, now and then pausing so that an L1 may answer.
    */
   sessions?: number;
   sessionKeys?: string[];
@@ -95,6 +95,10 @@ export async function runHistory(o: HistoryRunOptions): Promise<HistoryRunResult
         const p = o.processes[Math.floor(Math.random() * o.processes.length)];
         const key = keys[Math.floor(Math.random() * keys.length)];
         tokens[i] = await p.call<string>('session', `s${i}`, tokens[i], key, Math.random() < 0.35 ? 'set' : 'get', o.keys);
+        // Now and then a pause longer than a watchdog period plus the session clock skew, so an
+        // instance's L1 may answer the session (it does only when confirmed after the session
+        // last saw the key); otherwise the reads go to Redis.
+        if (Math.random() < 0.3) await sleep(60 + Math.random() * 120);
       }
     });
 
