@@ -32,7 +32,7 @@ return m`;
 // Puts taken members back after their removal failed (so a retry finds them): SADD, and a TTL no
 // shorter than the one taken (ARGV[1] <= 0: none). KEYS[1] = the set; ARGV[2..] = members.
 const RESTORE = `
-redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+for i = 2, #ARGV do redis.call('SADD', KEYS[1], ARGV[i]) end
 local ttl = tonumber(ARGV[1])
 local cur = redis.call('PTTL', KEYS[1])
 if ttl > 0 and cur ~= -1 and cur < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
