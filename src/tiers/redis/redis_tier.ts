@@ -64,7 +64,7 @@ export class RedisTier {
   }
 
   /**
-   * Deletes `key` (and `alsoFullKey`, a key of the same hash slot, given in full) in the write
+   * Deletes `key` (after `alsoFullKey`, a key of the same hash slot, given in full) in the write
    * queue: after every write of the key issued before it. Resolves to whether `key` existed (1/0).
    */
   remove(key: string, alsoFullKey: string | null): Promise<number> {
