@@ -109,6 +109,42 @@ describe('bulk invalidations fence loads in flight on other instances (as delete
   }
 });
 
+describe('invalidations by tag or dependency fence loads of keys that are not members yet', () => {
+  const cases: [string, { tags?: string[]; dependsOn?: string[] }, (c: IntegratedCacheManager) => Promise<unknown>][] = [
+    ['invalidateTags', { tags: ['t'] }, (c) => c.invalidateTags(['t'])],
+    ['delete of the key it depends on', { dependsOn: ['parent'] }, (c) => c.delete('parent')],
+  ];
+  for (const [name, options, invalidate] of cases) {
+    it(`${name}: a getOrSet whose loader began before it returns its value but does not cache it`, async () => {
+      const ns = uniqueNamespace();
+      const a = await makeCache({ namespace: ns });
+      const b = await makeCache({ namespace: ns });
+      const r = await raw();
+      let release!: () => void;
+      const gate = new Promise<void>((res) => (release = res));
+      let started!: () => void;
+      const loading = new Promise<void>((res) => (started = res));
+      // First load of k: it is no member of the tag (or the dependency) until its value is written.
+      const load = b.getOrSet(
+        'k',
+        async () => {
+          started();
+          await gate;
+          return 'old';
+        },
+        options,
+      );
+      await loading;
+      await invalidate(a);
+      release();
+      expect(await load).toBe('old');
+      // Before: the invalidation found no member, so the value read before it was cached.
+      expect(await r.get(`${ns}:v${WIRE_VERSION}:k`)).toBeNull();
+      expect(await b.get('k')).toBeUndefined();
+    });
+  }
+});
+
 /**
  * Two instances' graphs over one Redis; A's removal of values is a hook in which B writes a
  * member again, completely (value, then record), before A goes on: the interleaving where B's

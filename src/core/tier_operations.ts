@@ -195,11 +195,13 @@ export class TierOperations implements RawOperations {
   }
 
   async #recordRelations(key: string, options: SetOptions): Promise<void> {
-    const tags = options.tags ?? [];
-    const deps = options.dependsOn ?? [];
-    for (const t of tags) if (typeof t !== 'string' || t.length === 0) throw new InvalidArgumentError('tags must be non-empty strings', { key });
-    for (const d of deps) this.#d.keys.validate(d);
-    await this.#d.graph.record(key, tags, deps, this.#ttlMs(options.ttl));
+    this.#checkRelations(key, options);
+    await this.#d.graph.record(key, options.tags ?? [], options.dependsOn ?? [], this.#ttlMs(options.ttl));
+  }
+
+  #checkRelations(key: string, options: SetOptions): void {
+    for (const t of options.tags ?? []) if (typeof t !== 'string' || t.length === 0) throw new InvalidArgumentError('tags must be non-empty strings', { key });
+    for (const d of options.dependsOn ?? []) this.#d.keys.validate(d);
   }
 
   invalidateTags(tags: string[]): Promise<number> {
@@ -343,6 +345,19 @@ export class TierOperations implements RawOperations {
         }
         ctx.loaded = true;
         return r;
+      };
+    }
+    const relations = options !== undefined && (options.tags !== undefined || options.dependsOn !== undefined) ? options : null;
+    if (relations !== null) {
+      this.#checkRelations(key, relations);
+      // The key joins its tags and dependencies before its loader runs, not only once its value
+      // is written: an invalidation of them from then on removes the key and its stampede lock,
+      // which fences this load (returned, not cached). One taking effect before the record landed
+      // came before the loader read its source.
+      const load = fn;
+      fn = async (k, c) => {
+        await this.#d.graph.record(k, relations.tags ?? [], relations.dependsOn ?? [], this.#ttlMs(relations.ttl));
+        return load(k, c);
       };
     }
     const start = performance.now();
