@@ -26,7 +26,7 @@ const BOUND_MS = 300;
 const KEYS = Array.from({ length: 20 }, (_, i) => `k${i}`);
 /** k0..k5 always carry a tag; sessions use untagged keys (a SESSION set takes no tags here). */
 const WORKLOAD: HistoryWorkload = { extended: true, taggedKeys: 6 };
-const SESSION_KEYS = ['k10', 'k11', 'k12', 'k13'];
+const SESSION_KEYS = ['k6', 'k8', 'k16', 'k18'];
 
 const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 const CODEC_OPTIONS = {
@@ -77,7 +77,7 @@ async function run(label: string, o: Omit<HistoryRunOptions, 'rawGet' | 'boundMs
       ...o,
       keys: KEYS,
       boundMs: BOUND_MS,
-      sessions: 4,
+      sessions: 8,
       sessionKeys: SESSION_KEYS,
       rawGet: (k) => raw.sendCommand<Buffer | null>(['GET', k], BINARY),
     });

@@ -98,7 +98,7 @@ export async function runHistory(o: HistoryRunOptions): Promise<HistoryRunResult
         // Now and then a pause longer than a watchdog period plus the session clock skew, so an
         // instance's L1 may answer the session (it does only when confirmed after the session
         // last saw the key); otherwise the reads go to Redis.
-        if (Math.random() < 0.3) await sleep(60 + Math.random() * 120);
+        if (Math.random() < 0.5) await sleep(100 + Math.random() * 150);
       }
     });
 
