@@ -1,6 +1,6 @@
 /** The history checker itself, on small hand-made histories (test/support/history_checker.ts). */
 import { describe, expect, it } from 'vitest';
-import { checkHistory, type HistoryOp } from './support/history_checker.js';
+import { checkHistory, PRESENT, type HistoryOp } from './support/history_checker.js';
 
 let seq = 0;
 function op(process: string, kind: HistoryOp['op'], key: string, value: string | null, invoke: number, complete: number, extra: Partial<HistoryOp> = {}): HistoryOp {
@@ -131,6 +131,47 @@ describe('history checker: staleness (a)', () => {
   it('a value nobody wrote, or read before its write was invoked, is an impossible read', () => {
     const h = [op('p1', 'get', 'k', 'ghost', 0, 1), op('p2', 'get', 'k', 'p3-1', 5, 6), op('p3', 'set', 'k', 'p3-1', 10, 20)];
     expect(checkHistory(h, [], bound).impossibleReads).toHaveLength(2);
+  });
+});
+
+describe('history checker: the other entry points', () => {
+  it('a bulk delete is ordered after its process\'s earlier writes, not before its later ones', () => {
+    // p1: set, then (un-awaited) invalidatePattern, then set again while it runs.
+    const before = op('p1', 'set', 'k', 'a', 0, 12);
+    const bulk = op('p1', 'delete', 'k', null, 1, 30, { bulk: true, call: 'invalidatePattern(k*)' });
+    const after = op('p1', 'set', 'k', 'b', 2, 10);
+    // 'a' must not outlive the invalidation: reading it 400 ms later is stale.
+    expect(checkHistory([before, bulk, after, op('p2', 'get', 'k', 'a', 400, 401)], [], bound).staleCount).toBe(1);
+    // The invalidation may have removed 'b' (written while it ran): absent later is fine.
+    expect(checkHistory([before, bulk, after, op('p2', 'get', 'k', null, 400, 401)], [], bound).staleCount).toBe(0);
+    // A plain delete issued before the set would be superseded by it.
+    const del = op('p1', 'delete', 'k', null, 1, 30, { seq: bulk.seq });
+    expect(checkHistory([before, del, after, op('p2', 'get', 'k', null, 400, 401)], [], bound).staleCount).toBe(1);
+  });
+
+  it('has: true may come from any value written, false from the initial state or a delete', () => {
+    const h = [op('p1', 'set', 'k', 'a', 0, 5), op('p2', 'has', 'k', PRESENT, 10, 11), op('p1', 'delete', 'k', null, 20, 25), op('p2', 'has', 'k', PRESENT, 400, 401)];
+    const r = checkHistory(h, [], bound);
+    expect(r.readsChecked).toBe(2);
+    expect(r.staleCount).toBe(1);
+    expect(r.maxStalenessMs).toBe(375);
+  });
+
+  it('sessions: read-your-writes across processes, and monotonic reads', () => {
+    const s = { session: 's' };
+    const ok = [op('p1', 'set', 'k', 'a', 0, 5, s), op('p2', 'get', 'k', 'a', 6, 7, s)];
+    expect(checkHistory(ok, [], bound).sessionViolations).toEqual([]);
+    // The session wrote 'b' after 'a' completed; reading 'a' (within the bound) is not its write.
+    const ryw = [op('p1', 'set', 'k', 'a', 0, 5), op('p1', 'set', 'k', 'b', 10, 15, s), op('p2', 'get', 'k', 'a', 16, 17, s)];
+    const r1 = checkHistory(ryw, [], bound);
+    expect(r1.staleCount).toBe(0);
+    expect(r1.sessionViolations.map((v) => v.rule)).toEqual(['read-your-writes']);
+    // The session read 'b'; a later read of 'a' (older than 'b') goes back in time.
+    const mono = [op('p1', 'set', 'k', 'a', 0, 5), op('p3', 'set', 'k', 'b', 10, 15), op('p1', 'get', 'k', 'b', 20, 21, s), op('p2', 'get', 'k', 'a', 22, 23, s)];
+    expect(checkHistory(mono, [], bound).sessionViolations.map((v) => v.rule)).toEqual(['monotonic-reads']);
+    // A value concurrent with the session's write may be read (either may be last).
+    const conc = [op('p3', 'set', 'k', 'c', 9, 20), op('p1', 'set', 'k', 'b', 10, 15, s), op('p2', 'get', 'k', 'c', 21, 22, s)];
+    expect(checkHistory(conc, [], bound).sessionViolations).toEqual([]);
   });
 });
 

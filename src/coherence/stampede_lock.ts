@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { TierUnavailableError } from '../errors.js';
 import { withDeadline } from '../tiers/redis/deadline.js';
 import { keySlot, slotTag } from '../tiers/redis/hash_slot.js';
+import { escapeGlob } from '../util/glob.js';
 import type { RedisBackend } from '../tiers/redis/redis_backend.js';
 import type { TrackingInvalidator } from './tracking_invalidator.js';
 
@@ -71,8 +72,9 @@ export interface LockLease {
  * - while the loader runs the lease is renewed (compare-and-PEXPIRE), so a slow loader keeps it,
  *   for at most `maxWaitMs` (waiters give up then anyway); a failed load releases it, also one
  *   that failed after the caller was answered by a soft or hard timeout;
- * - `delete(key)` removes the lock with the value (tier_stack.ts): a load that began before the
- *   delete then finds the lock not its own and writes nothing (it is fenced);
+ * - `delete(key)` removes the lock with the value (tier_stack.ts), and `invalidatePattern`/`clear`
+ *   the locks of the keys they match, before the values: a load that began before the
+ *   invalidation then finds the lock not its own and writes nothing (it is fenced);
  * - the value is written by a script that checks the token, so a loader whose lease was lost
  *   (paused process, partition) cannot overwrite what the next holder wrote, and never overwrites
  *   a value someone set after the miss;
@@ -97,6 +99,19 @@ export class StampedeLock {
    */
   lockKey(key: string): string {
     return `${this.#o.namespacePrefix}lock:{${slotTag(keySlot(this.#o.dataPrefix + key))}}:${key}`;
+  }
+
+  /** A Redis glob matching the lock keys of the value keys `pattern` matches (and possibly more: filter with `keyOfLock`). */
+  lockMatch(pattern: string): string {
+    return `${escapeGlob(`${this.#o.namespacePrefix}lock:{`)}*}:${pattern}`;
+  }
+
+  /** The value key a lock key belongs to, or null when `lockKey` is not one of ours. */
+  keyOfLock(lockKey: string): string | null {
+    const head = `${this.#o.namespacePrefix}lock:{`;
+    if (!lockKey.startsWith(head)) return null;
+    const end = lockKey.indexOf('}:', head.length);
+    return end < 0 ? null : lockKey.slice(end + 2);
   }
 
   /**

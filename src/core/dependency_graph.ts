@@ -19,6 +19,25 @@ local cur = redis.call('PTTL', KEYS[1])
 if cur == -1 or cur < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
 
+// Takes a set: its members, and the set removed, in one step (KEYS[1] = the set). Returns
+// {pttl, member...}. A member added after this is in a new set, which a later invalidation reads.
+const TAKE = `
+local m = redis.call('SMEMBERS', KEYS[1])
+if #m == 0 then return {-2} end
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('UNLINK', KEYS[1])
+table.insert(m, 1, ttl)
+return m`;
+
+// Puts taken members back after their removal failed (so a retry finds them): SADD, and a TTL no
+// shorter than the one taken (ARGV[1] <= 0: none). KEYS[1] = the set; ARGV[2..] = members.
+const RESTORE = `
+for i = 2, #ARGV do redis.call('SADD', KEYS[1], ARGV[i]) end
+local ttl = tonumber(ARGV[1])
+local cur = redis.call('PTTL', KEYS[1])
+if ttl > 0 and cur ~= -1 and cur < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`;
+
 /** Most keys one cascade may remove (a guard against a runaway dependency graph). */
 const MAX_CASCADE = 100_000;
 
@@ -70,10 +89,10 @@ export class DependencyGraph {
       }
       return;
     }
-    await Promise.all([
-      ...sets.map((s) => withDeadline(backend.eval(ADD_MEMBER, [s], [key, String(Math.ceil(ttlMs))]), this.#o.commandTimeoutMs, 'tag')),
-      ...(dependsOn.length > 0 ? [withDeadline(backend.send(this.#rootsKey, ['SADD', this.#rootsKey, ...dependsOn]), this.#o.commandTimeoutMs, 'tag')] : []),
-    ]);
+    await Promise.all(sets.map((s) => withDeadline(backend.eval(ADD_MEMBER, [s], [key, String(Math.ceil(ttlMs))]), this.#o.commandTimeoutMs, 'tag')));
+    // After the dependency sets: a cascade removes the root first and takes the set after, so
+    // either it takes this record, or the root is there for the next bulk invalidation.
+    if (dependsOn.length > 0) await withDeadline(backend.send(this.#rootsKey, ['SADD', this.#rootsKey, ...dependsOn]), this.#o.commandTimeoutMs, 'tag');
   }
 
   /**
@@ -100,22 +119,62 @@ export class DependencyGraph {
     return Array.isArray(r) ? r.map(String) : r instanceof Set ? [...r].map(String) : [];
   }
 
-  async #drop(sets: string[]): Promise<void> {
+  /**
+   * Each set's members, the set removed in the same step. Reading the members and dropping the
+   * set in two steps lost every member recorded in between (a write of a member key landing
+   * after the removal of its value, its record before the drop): a later invalidation then
+   * missed it. A member recorded after the take goes into a new set.
+   */
+  async #take(sets: readonly string[]): Promise<{ set: string; ttl: number; members: string[] }[]> {
     const backend = this.#o.backend;
     if (backend === null) {
-      for (const s of sets) this.#local.delete(s);
-      return;
+      return sets.map((set) => {
+        const m = [...(this.#local.get(set) ?? [])];
+        this.#local.delete(set);
+        return { set, ttl: -1, members: m };
+      });
     }
-    await Promise.all(sets.map((s) => withDeadline(backend.send(s, ['UNLINK', s]), this.#o.commandTimeoutMs, 'tag')));
+    const replies = await Promise.all(sets.map((s) => withDeadline(backend.eval(TAKE, [s], []), this.#o.commandTimeoutMs, 'tag')));
+    return replies.map((r, i) => {
+      const a = Array.isArray(r) ? r : [];
+      return { set: sets[i], ttl: Number(a[0] ?? -2), members: a.slice(1).map(String) };
+    });
+  }
+
+  /** Puts taken members back (their removal failed), best effort: the caller's error is what matters. */
+  async #restore(taken: readonly { set: string; ttl: number; members: string[] }[]): Promise<void> {
+    const backend = this.#o.backend;
+    await Promise.all(
+      taken.map(async ({ set, ttl, members }) => {
+        if (members.length === 0) return;
+        if (backend === null) {
+          let m = this.#local.get(set);
+          if (m === undefined) this.#local.set(set, (m = new Set()));
+          for (const k of members) m.add(k);
+          return;
+        }
+        await withDeadline(backend.eval(RESTORE, [set], [String(ttl), ...members]), this.#o.commandTimeoutMs, 'tag').catch(() => undefined);
+      }),
+    );
+  }
+
+  /** Deletes the taken members; on a failure puts them back in their sets, then throws. */
+  async #deleteTaken(taken: { set: string; ttl: number; members: string[] }[], keys: string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    try {
+      return await this.#o.deleteKeys(keys);
+    } catch (err) {
+      await this.#restore(taken);
+      throw err;
+    }
   }
 
   /** Removes every key carrying any of `tags`, and their dependents; resolves to how many keys were removed. */
   async invalidateTags(tags: readonly string[]): Promise<number> {
-    const sets = tags.map((t) => this.#tagKey(t));
+    const taken = await this.#take(tags.map((t) => this.#tagKey(t)));
     const members = new Set<string>();
-    for (const s of sets) for (const m of await this.#members(s)) members.add(m);
-    const removed = members.size > 0 ? await this.#o.deleteKeys([...members]) : 0;
-    await this.#drop(sets);
+    for (const t of taken) for (const m of t.members) members.add(m);
+    const removed = await this.#deleteTaken(taken, [...members]);
     this.cascaded += removed;
     return removed + (await this.cascade([...members]));
   }
@@ -130,21 +189,34 @@ export class DependencyGraph {
     let removed = 0;
     while (frontier.length > 0 && seen.size < MAX_CASCADE) {
       const next: string[] = [];
-      const depSets = frontier.map((k) => this.#depKey(k));
-      const lists = await Promise.all(depSets.map((s) => this.#members(s)));
-      for (const list of lists) {
-        for (const k of list) {
+      const backend = this.#o.backend;
+      // The roots first, then the sets (record() adds in the other order): a dependent recorded
+      // meanwhile is either taken here or leaves its root for the next bulk invalidation.
+      // One server: both go out on one connection, in this order, in one round trip.
+      let unrooted: Promise<unknown> | null = null;
+      if (backend !== null) {
+        unrooted = withDeadline(backend.send(this.#rootsKey, ['SREM', this.#rootsKey, ...frontier]), this.#o.commandTimeoutMs, 'tag');
+        unrooted.catch(() => undefined); // awaited below
+        if (backend.topology !== 'standalone') await unrooted;
+      }
+      const taken = await this.#take(frontier.map((k) => this.#depKey(k)));
+      if (unrooted !== null) await unrooted;
+      for (const t of taken) {
+        for (const k of t.members) {
           if (!seen.has(k)) {
             seen.add(k);
             next.push(k);
           }
         }
       }
-      if (next.length > 0) removed += await this.#o.deleteKeys(next);
-      const expanded = frontier.filter((_, i) => lists[i].length > 0);
-      await this.#drop(expanded.map((k) => this.#depKey(k)));
-      if (this.#o.backend !== null && expanded.length > 0) {
-        await withDeadline(this.#o.backend.send(this.#rootsKey, ['SREM', this.#rootsKey, ...expanded]), this.#o.commandTimeoutMs, 'tag');
+      try {
+        removed += await this.#deleteTaken(taken, next);
+      } catch (err) {
+        if (backend !== null) {
+          const back = frontier.filter((_, i) => taken[i].members.length > 0);
+          if (back.length > 0) await withDeadline(backend.send(this.#rootsKey, ['SADD', this.#rootsKey, ...back]), this.#o.commandTimeoutMs, 'tag').catch(() => undefined);
+        }
+        throw err;
       }
       frontier = next;
     }

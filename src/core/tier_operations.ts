@@ -60,6 +60,14 @@ export class TierOperations implements RawOperations {
   /** The named loader breakers, for stats (a WeakMap cannot be listed). */
   readonly #loaderBreakerList: WeakRef<BreakerCore>[] = [];
   readonly #keyedBreakers = new Map<string, BreakerCore>();
+  /**
+   * Writes with tags or dependencies whose relations are not recorded yet (the tag/dependency
+   * SADD goes out after the value's write is acknowledged). An invalidation by tag, a delete's
+   * cascade and a pattern invalidation's cascade wait for those issued before them: otherwise
+   * they read the tag or dependency set before the record lands, and the value outlives an
+   * invalidation issued after its write.
+   */
+  readonly #relating = new Set<Promise<unknown>>();
 
   constructor(deps: TierOperationsDeps) {
     this.#d = deps;
@@ -132,8 +140,10 @@ export class TierOperations implements RawOperations {
         const l1Ok = seen === undefined || confirmed - this.#d.config.sessionClockSkewMs > seen;
         const v = l1Ok ? l1?.get(key) : undefined;
         const read = v !== undefined ? fromL1(v) : stack.readL2(key);
+        // A miss is observed too: "absent" is what the session has seen, and an L1 elsewhere
+        // holding the value from before the delete is older than that (monotonic reads).
         return read.then((value) => {
-          if (value !== undefined) session.observe(key);
+          session.observe(key);
           return value;
         });
       }
@@ -155,7 +165,8 @@ export class TierOperations implements RawOperations {
     try {
       const stack = this.#d.ready();
       this.#d.keys.validate(key);
-      if (options === undefined) return stack.write(key, value, this.#defaultTtlMs) as Promise<void>;
+      // Cache-level STRONG: an L2 failure rejects (strict), with or without options.
+      if (options === undefined) return stack.write(key, value, this.#defaultTtlMs, 0, this.#d.strong) as Promise<void>;
       const strict = options.consistency === ConsistencyLevel.STRONG || (this.#d.strong && options.consistency === undefined);
       let written = stack.write(key, value, this.#ttlMs(options.ttl), 0, strict) as Promise<void>;
       if (options.consistency === ConsistencyLevel.SESSION) {
@@ -164,18 +175,33 @@ export class TierOperations implements RawOperations {
         written = written.then(() => session.observe(key));
       }
       if (options.tags === undefined && options.dependsOn === undefined) return written;
-      return written.then(() => this.#recordRelations(key, options));
+      return this.#relation(written.then(() => this.#recordRelations(key, options)));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
+  /** Tracks a write whose relations are being recorded (see #relating). */
+  #relation<R>(p: Promise<R>): Promise<R> {
+    const done = (): void => void this.#relating.delete(p);
+    this.#relating.add(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Settles once every relation record issued before this call has landed or failed; null when none is pending. */
+  #relationsSettled(): Promise<unknown> | null {
+    return this.#relating.size === 0 ? null : Promise.allSettled([...this.#relating]);
+  }
+
   async #recordRelations(key: string, options: SetOptions): Promise<void> {
-    const tags = options.tags ?? [];
-    const deps = options.dependsOn ?? [];
-    for (const t of tags) if (typeof t !== 'string' || t.length === 0) throw new InvalidArgumentError('tags must be non-empty strings', { key });
-    for (const d of deps) this.#d.keys.validate(d);
-    await this.#d.graph.record(key, tags, deps, this.#ttlMs(options.ttl));
+    this.#checkRelations(key, options);
+    await this.#d.graph.record(key, options.tags ?? [], options.dependsOn ?? [], this.#ttlMs(options.ttl));
+  }
+
+  #checkRelations(key: string, options: SetOptions): void {
+    for (const t of options.tags ?? []) if (typeof t !== 'string' || t.length === 0) throw new InvalidArgumentError('tags must be non-empty strings', { key });
+    for (const d of options.dependsOn ?? []) this.#d.keys.validate(d);
   }
 
   invalidateTags(tags: string[]): Promise<number> {
@@ -188,6 +214,9 @@ export class TierOperations implements RawOperations {
   async #invalidateTags(tags: string[]): Promise<number> {
     this.#d.ready();
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) throw new InvalidArgumentError('tags must be an array of non-empty strings');
+    // Tagged writes issued before this call are members once their record lands.
+    const recorded = this.#relationsSettled();
+    if (recorded !== null) await recorded;
     return this.#d.graph.invalidateTags(tags);
   }
 
@@ -201,9 +230,12 @@ export class TierOperations implements RawOperations {
   async #delete(key: string): Promise<boolean> {
     const stack = this.#d.ready();
     this.#d.keys.validate(key);
+    const recorded = this.#relationsSettled();
     const start = performance.now();
     const existed = await stack.delete(key);
-    // What depends on this key goes with it (dependency invalidation; one SMEMBERS when none).
+    // What depends on this key goes with it (dependency invalidation; one SMEMBERS when none),
+    // including dependents written before this call whose record had not landed yet.
+    if (recorded !== null) await recorded;
     await this.#d.graph.cascade([key]);
     this.#d.stats.record('delete', performance.now() - start);
     return existed;
@@ -217,7 +249,7 @@ export class TierOperations implements RawOperations {
   async #has(key: string): Promise<boolean> {
     const stack = this.#d.ready();
     this.#d.keys.validate(key);
-    return stack.has(key);
+    return stack.has(key, this.#d.strong);
   }
 
   getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
@@ -231,7 +263,9 @@ export class TierOperations implements RawOperations {
   async #getMany<T>(keys: readonly string[], ctx: (TraceContext & { fromL1?: boolean[] }) | null): Promise<(T | undefined)[]> {
     const stack = this.#d.ready();
     for (const k of keys) this.#d.keys.validate(k);
-    const l1 = this.#d.l1();
+    // STRONG (cache level): like get, every key from the Redis master, an L2 failure an error.
+    const strong = this.#d.strong;
+    const l1 = strong ? null : this.#d.l1();
     const out = new Array<T | undefined>(keys.length);
     const pending: Promise<void>[] = [];
     const fromL1 = ctx === null ? null : (ctx.fromL1 = new Array<boolean>(keys.length).fill(false));
@@ -240,7 +274,7 @@ export class TierOperations implements RawOperations {
       if (v !== undefined) {
         out[i] = v as T;
         if (fromL1 !== null) fromL1[i] = true;
-      } else pending.push(stack.readL2(keys[i]).then((x) => void (out[i] = x as T | undefined)));
+      } else pending.push((strong ? stack.readStrong(keys[i]) : stack.readL2(keys[i])).then((x) => void (out[i] = x as T | undefined)));
     }
     if (pending.length > 0) await Promise.all(pending);
     if (ctx !== null) ctx.hits = out.reduce<number>((n, v) => (v === undefined ? n : n + 1), 0);
@@ -260,10 +294,12 @@ export class TierOperations implements RawOperations {
       this.#d.keys.validate(e.key);
       return this.#ttlMs(e.ttl);
     });
+    // STRONG (cache level): like set, an L2 failure rejects instead of keeping the values in L1 only.
     await stack.writeMany(
       entries.map((e) => e.key),
       entries.map((e) => e.value),
       ttls,
+      this.#d.strong,
     );
   }
 
@@ -311,6 +347,19 @@ export class TierOperations implements RawOperations {
         return r;
       };
     }
+    const relations = options !== undefined && (options.tags !== undefined || options.dependsOn !== undefined) ? options : null;
+    if (relations !== null) {
+      this.#checkRelations(key, relations);
+      // The key joins its tags and dependencies before its loader runs, not only once its value
+      // is written: an invalidation of them from then on removes the key and its stampede lock,
+      // which fences this load (returned, not cached). One taking effect before the record landed
+      // came before the loader read its source.
+      const load = fn;
+      fn = async (k, c) => {
+        await this.#d.graph.record(k, relations.tags ?? [], relations.dependsOn ?? [], this.#ttlMs(relations.ttl));
+        return load(k, c);
+      };
+    }
     const start = performance.now();
     try {
       const value = await stack.getOrLoad(key, fn, this.#loadOptions(options, loader), options?.signal);
@@ -343,7 +392,11 @@ export class TierOperations implements RawOperations {
     const stack = this.#d.ready();
     this.#d.keys.validatePattern(pattern);
     const graph = this.#d.graph;
-    return stack.deleteMatching(pattern, globMatcher(pattern), (keys) => graph.cascadeFromRoots(keys).then(() => undefined));
+    const recorded = this.#relationsSettled();
+    return stack.deleteMatching(pattern, globMatcher(pattern), async (keys) => {
+      if (recorded !== null) await recorded;
+      await graph.cascadeFromRoots(keys);
+    });
   }
 
   clear(): Promise<void> {

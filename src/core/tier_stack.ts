@@ -341,9 +341,12 @@ export class TierStack implements InvalidationSink {
     if (this.#remoteTouched.size > 0) this.#remoteTouched.clear();
   }
 
-  /** True when a live entry exists in L1 or L2 (the L2 envelope's expiry is checked, the body not decoded). */
-  async has(key: string): Promise<boolean> {
-    if (this.l1 !== null && this.l1.peek(key) !== undefined) return true;
+  /**
+   * True when a live entry exists in L1 or L2 (the L2 envelope's expiry is checked, the body not
+   * decoded). `strong`: L2 only (L1 when there is no L2), and an L2 failure rejects.
+   */
+  async has(key: string, strong = false): Promise<boolean> {
+    if (this.l1 !== null && (!strong || this.l2 === null) && this.l1.peek(key) !== undefined) return true;
     if (this.l2 === null) return false;
     try {
       const bytes = await this.l2.get(key);
@@ -352,6 +355,7 @@ export class TierStack implements InvalidationSink {
       return exp === 0 || exp > this.#clock.now();
     } catch (err) {
       this.#stats.l2Errors++;
+      if (strong) throw new TierUnavailableError('l2', `Redis read failed (strong consistency): ${(err as Error).message}`, { key, cause: err });
       if (this.#events?.active) this.#events.fire('error', { operation: 'has', key, tier: 'l2', error: err as Error });
       return false;
     }
@@ -387,8 +391,12 @@ export class TierStack implements InvalidationSink {
   };
 
   /** All entries are encoded before any is written: one bad value rejects the call and writes nothing. */
-  writeMany(keys: readonly string[], values: readonly unknown[], ttlsMs: readonly number[]): Promise<unknown[]> {
-    const prepared = keys.map((k, i) => this.#prepare(k, values[i], ttlsMs[i], 0));
+  writeMany(keys: readonly string[], values: readonly unknown[], ttlsMs: readonly number[], strict = false): Promise<unknown[]> {
+    const prepared = keys.map((k, i) => {
+      const w = this.#prepare(k, values[i], ttlsMs[i], 0);
+      w.strict = strict;
+      return w;
+    });
     return Promise.all(prepared.map((p, i) => this.#enqueue(keys[i], p, ttlsMs[i])));
   }
 
@@ -872,6 +880,17 @@ export class TierStack implements InvalidationSink {
       // Writes issued before this call must be in Redis before the scan, or one of them could
       // land after it and survive the invalidation.
       await this.l2.writesSettled();
+      // The matched keys' stampede locks go first, as with delete: a locked load on any instance
+      // that began before this call then fails its write-and-release and caches nothing (its
+      // loader may have read the source before the change invalidated for); one that wrote
+      // before the locks went has its value removed with the others.
+      const lock = this.#lock;
+      if (lock !== null) {
+        await this.l2.deleteScanned(lock.lockMatch(pattern), (full) => {
+          const k = lock.keyOfLock(full);
+          return k !== null && test(k);
+        });
+      }
       return await this.l2.deleteMatching(pattern, onDeleted);
     } catch (err) {
       this.#stats.l2Errors++;

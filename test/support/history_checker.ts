@@ -19,7 +19,10 @@
  * All times are ms on one clock shared by the processes (support/machine_clock.ts: CLOCK_MONOTONIC).
  */
 
-export type HistoryOpKind = 'get' | 'set' | 'delete' | 'getOrSet';
+export type HistoryOpKind = 'get' | 'set' | 'delete' | 'getOrSet' | 'has';
+
+/** The value of a `has` that answered true: some value was present (any non-null write is a source). */
+export const PRESENT = '\u0000present';
 
 export interface HistoryOp {
   process: string;
@@ -37,6 +40,20 @@ export interface HistoryOp {
   failed?: boolean;
   /** The error's code (or message) when it failed. */
   error?: string;
+  /**
+   * The public call this event belongs to when it is not the op itself (getMany, setMany,
+   * invalidatePattern, invalidateTags, clear): a multi-key call is one event per key, all with the
+   * call's invoke/complete times and seq.
+   */
+  call?: string;
+  /**
+   * A delete made by a bulk invalidation (invalidatePattern, invalidateTags, clear): it is ordered
+   * after the writes its process issued before it (it waits for them), but not before the ones
+   * its process issued after it while it ran (those are concurrent with it: either may win).
+   */
+  bulk?: boolean;
+  /** The consistency session (ConsistencyLevel.SESSION) the call was made in. */
+  session?: string;
 }
 
 export interface StaleRead {
@@ -66,6 +83,17 @@ export interface HistoryReport {
   divergentPeriods: number;
   /** (period index, process, key, value read, value in L2), at most 20 kept. */
   divergences: { period: number; process: string; key: string; read: string | null; l2: string | null }[];
+  /** Session reads checked for read-your-writes and monotonic reads. */
+  sessionReadsChecked: number;
+  /** Session reads that returned a value older than the session's own write, or than a value it had read. */
+  sessionViolations: SessionViolation[];
+}
+
+export interface SessionViolation {
+  op: HistoryOp;
+  rule: 'read-your-writes' | 'monotonic-reads';
+  /** The session's write, or its earlier read, that the value returned is older than. */
+  against: HistoryOp;
 }
 
 interface Write {
@@ -78,6 +106,8 @@ interface Write {
   seq: number;
   /** Plain set/delete: issue-ordered within its process, and supersedes older values; loads do neither. */
   ordered: boolean;
+  /** A bulk invalidation's delete: after its process's earlier writes, not before its later ones. */
+  bulk: boolean;
   supersededAt: number;
   supersededBy: HistoryOp | undefined;
 }
@@ -96,7 +126,7 @@ export interface CheckOptions {
 }
 
 function writesOf(ops: HistoryOp[], uncertain?: (op: HistoryOp) => boolean): Write[] {
-  const out: Write[] = [{ op: null, value: null, invoke: -Infinity, done: -Infinity, process: '', seq: -1, ordered: false, supersededAt: Infinity, supersededBy: undefined }];
+  const out: Write[] = [{ op: null, value: null, invoke: -Infinity, done: -Infinity, process: '', seq: -1, ordered: false, bulk: false, supersededAt: Infinity, supersededBy: undefined }];
   for (const op of ops) {
     let value: string | null | undefined;
     if (op.op === 'set') value = op.value;
@@ -111,6 +141,7 @@ function writesOf(ops: HistoryOp[], uncertain?: (op: HistoryOp) => boolean): Wri
       process: op.process,
       seq: op.seq,
       ordered: op.op !== 'getOrSet',
+      bulk: op.bulk === true,
       supersededAt: Infinity,
       supersededBy: undefined,
     });
@@ -164,7 +195,8 @@ function computeSuperseded(writes: Write[], processOrder: boolean): void {
     let bestOp: HistoryOp | undefined;
     for (let i = list.length - 1; i >= 0; i--) {
       const w = list[i];
-      if (best < w.supersededAt) {
+      // A bulk delete is not ordered before the writes its process issued after it.
+      if (!w.bulk && best < w.supersededAt) {
         w.supersededAt = best;
         w.supersededBy = bestOp;
       }
@@ -195,25 +227,31 @@ export function checkHistory(history: HistoryOp[], quiet: QuietPeriod[], options
     quietPeriods: quiet.length,
     divergentPeriods: 0,
     divergences: [],
+    sessionReadsChecked: 0,
+    sessionViolations: [],
   };
   for (const ops of byKey.values()) {
     const writes = writesOf(ops, options.uncertainWrites);
     report.writesChecked += writes.length - 1;
     computeSuperseded(writes, processOrder);
     const byValue = new Map<string | null, Write[]>();
+    const present: Write[] = [];
     for (const w of writes) {
       let list = byValue.get(w.value);
       if (list === undefined) byValue.set(w.value, (list = []));
       list.push(w);
+      if (w.value !== null) present.push(w);
     }
+    // The writes a read's value may come from (a `has` that answered true: any value).
+    const sourcesOf = (value: string | null): Write[] => (value === PRESENT ? present : (byValue.get(value) ?? []));
     for (const op of ops) {
       if (op.failed) continue;
-      const isRead = op.op === 'get' || (op.op === 'getOrSet' && op.loaded === undefined);
+      const isRead = op.op === 'get' || op.op === 'has' || (op.op === 'getOrSet' && op.loaded === undefined);
       if (!isRead || (options.reads !== undefined && !options.reads(op))) continue;
       report.readsChecked++;
       let best = Infinity;
       let bestBy: HistoryOp | undefined;
-      for (const w of byValue.get(op.value) ?? []) {
+      for (const w of sourcesOf(op.value)) {
         if (w.invoke > op.complete) continue; // written after the read: cannot be its source
         const s = Math.max(0, op.invoke - w.supersededAt);
         if (s < best) {
@@ -232,6 +270,7 @@ export function checkHistory(history: HistoryOp[], quiet: QuietPeriod[], options
         report.staleReads.push({ op, stalenessMs: best, supersededBy: bestBy });
       }
     }
+    checkSessions(ops, writes, sourcesOf, report);
   }
   report.staleReads.sort((a, b) => b.stalenessMs - a.stalenessMs);
   quiet.forEach((period, i) => {
@@ -248,8 +287,71 @@ export function checkHistory(history: HistoryOp[], quiet: QuietPeriod[], options
   return report;
 }
 
+/**
+ * `a` definitely took effect before `b` (so `b`'s value is newer): `a` is the initial state, or
+ * completed before `b` was invoked, or was issued before it by the same process (issue order; a
+ * bulk delete is not ordered before the writes issued after it). A failed `b`, or a load (which
+ * may return a value without keeping it), supersedes nothing.
+ */
+function definitelyBefore(a: Write, b: Write): boolean {
+  if (a === b || b.op === null || !b.ordered || b.done === Infinity) return false;
+  if (a.op === null) return true;
+  if (a.done < b.invoke) return true;
+  return a.ordered && !a.bulk && a.process === b.process && a.seq < b.seq;
+}
+
+/**
+ * SESSION (docs/consistency.md): within one session, for one key, a read returns the session's
+ * own last write or something newer (read-your-writes), and nothing older than a value the
+ * session already read (monotonic reads). "Older" is `definitelyBefore`; a read passes if any
+ * write its value may come from is not definitely before the session's last write (resp. any
+ * source of its earlier read). A session's calls are sequential (each waits for the previous).
+ */
+function checkSessions(ops: HistoryOp[], writes: Write[], sourcesOf: (v: string | null) => Write[], report: HistoryReport): void {
+  const writeOf = new Map<HistoryOp, Write>();
+  for (const w of writes) if (w.op !== null) writeOf.set(w.op, w);
+  const bySession = new Map<string, HistoryOp[]>();
+  for (const op of ops) {
+    if (op.session === undefined) continue;
+    let list = bySession.get(op.session);
+    if (list === undefined) bySession.set(op.session, (list = []));
+    list.push(op);
+  }
+  for (const list of bySession.values()) {
+    list.sort((a, b) => a.invoke - b.invoke);
+    let lastWrite: HistoryOp | undefined;
+    let lastRead: { op: HistoryOp; sources: Write[] } | undefined;
+    for (const op of list) {
+      if (op.op === 'set' || op.op === 'delete') {
+        // A failed write says nothing; the session's later reads are held to its earlier ones.
+        if (!op.failed) lastWrite = op;
+        continue;
+      }
+      if (op.failed || (op.op !== 'get' && op.op !== 'has')) continue;
+      report.sessionReadsChecked++;
+      const sources = sourcesOf(op.value).filter((w) => w.invoke <= op.complete);
+      if (lastWrite !== undefined) {
+        const own = writeOf.get(lastWrite) as Write;
+        if (!sources.some((w) => !definitelyBefore(w, own))) {
+          report.sessionViolations.push({ op, rule: 'read-your-writes', against: lastWrite });
+          continue;
+        }
+      }
+      if (lastRead !== undefined && (lastWrite === undefined || lastRead.op.invoke > lastWrite.invoke)) {
+        const earlier = lastRead.sources;
+        if (!sources.some((w2) => earlier.some((w1) => !definitelyBefore(w2, w1)))) {
+          report.sessionViolations.push({ op, rule: 'monotonic-reads', against: lastRead.op });
+          continue;
+        }
+      }
+      lastRead = { op, sources };
+    }
+  }
+}
+
 /** One line for the console. */
 export function summarize(label: string, r: HistoryReport): string {
   return `${label}: reads checked ${r.readsChecked}, writes ${r.writesChecked}, max staleness ${r.maxStalenessMs.toFixed(2)} ms, ` +
-    `reads over the bound ${r.staleCount}, impossible reads ${r.impossibleReads.length}, divergent quiet periods ${r.divergentPeriods}/${r.quietPeriods}`;
+    `reads over the bound ${r.staleCount}, impossible reads ${r.impossibleReads.length}, divergent quiet periods ${r.divergentPeriods}/${r.quietPeriods}` +
+    (r.sessionReadsChecked > 0 ? `, session reads ${r.sessionReadsChecked} (violations ${r.sessionViolations.length})` : '');
 }

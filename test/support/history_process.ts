@@ -3,6 +3,16 @@ import { fileURLToPath } from 'node:url';
 
 const CHILD = fileURLToPath(new URL('./history_child.ts', import.meta.url));
 
+/** What a history child runs besides get/set/delete/getOrSet (history_child.ts). */
+export interface HistoryWorkload {
+  /** getMany, setMany, has, invalidatePattern, invalidateTags, clear, and session calls. */
+  extended?: boolean;
+  /** Padding characters in every value written (to cross a compression threshold). */
+  pad?: number;
+  /** The first this many keys are always written with a tag (t0/t1 alternately). */
+  taggedKeys?: number;
+}
+
 /** A history_child.ts process: one cache instance running history workloads over IPC. */
 export class HistoryProcess {
   readonly tag: string;
@@ -27,9 +37,12 @@ export class HistoryProcess {
     });
   }
 
-  /** `errorAware`: reads during which the instance counted an L2 error are logged as failed. */
-  static start(options: Record<string, unknown>, tag: string, errorAware = false): Promise<HistoryProcess> {
-    const child = fork(CHILD, [JSON.stringify(options), tag, errorAware ? 'error-aware' : ''], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /**
+   * `errorAware`: reads during which the instance counted an L2 error are logged as failed.
+   * `workload`: the extended workload's settings (see HistoryWorkload); default the basic one.
+   */
+  static start(options: Record<string, unknown>, tag: string, errorAware = false, workload: HistoryWorkload = {}): Promise<HistoryProcess> {
+    const child = fork(CHILD, [JSON.stringify(options), tag, errorAware ? 'error-aware' : '', JSON.stringify(workload)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${tag} did not start in 60 s`)), 60_000);
       child.once('error', reject);

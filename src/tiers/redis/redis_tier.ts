@@ -64,7 +64,7 @@ export class RedisTier {
   }
 
   /**
-   * Deletes `key` (and `alsoFullKey`, a key of the same hash slot, given in full) in the write
+   * Deletes `key` (after `alsoFullKey`, a key of the same hash slot, given in full) in the write
    * queue: after every write of the key issued before it. Resolves to whether `key` existed (1/0).
    */
   remove(key: string, alsoFullKey: string | null): Promise<number> {
@@ -100,6 +100,14 @@ export class RedisTier {
       if (onPage !== undefined) await onPage(keys.map((k) => k.slice(cut)));
     }, this.#timeoutMs);
     return deleted;
+  }
+
+  /** Deletes every key (full Redis keys, on every master) matching the glob `match` that `keep` accepts. */
+  async deleteScanned(match: string, keep: (fullKey: string) => boolean): Promise<void> {
+    await this.backend.scan(match, async (keys) => {
+      const doomed = keys.filter(keep);
+      if (doomed.length > 0) await withDeadline(this.backend.unlink(doomed), this.#timeoutMs, 'delete');
+    }, this.#timeoutMs);
   }
 
   /** Un-prefixed keys matching `pattern`, page by page, without deleting (access-control dry runs). */

@@ -84,7 +84,7 @@ export class SetBatcher {
   }
 
   /**
-   * `UNLINK key` (then `UNLINK alsoFullKey`, same connection, so in order) after every queued
+   * `UNLINK alsoFullKey` then `UNLINK key` (same connection, so in order) after every queued
    * write; the handler's `onDone` gets UNLINK's count for `key`.
    */
   del(key: string, alsoFullKey: string | null, handler: WriteHandler, ctx: unknown): Promise<unknown> {
@@ -226,9 +226,11 @@ export class SetBatcher {
     for (let j = 0; j < chunk.length; j++) {
       const i = chunk[j];
       if (pxs[i] === DELETE) {
-        replies[j] = redis.unlink([full[i]], lane);
+        // The second key (the stampede lock) first: a locked load's write-and-release running
+        // between the two would otherwise find its lock and store its value after the delete.
         const also = values[i] as string;
         if (also !== '') redis.unlink([also], lane).catch(() => undefined);
+        replies[j] = redis.unlink([full[i]], lane);
       } else replies[j] = allowed ? redis.setPx(full[i], values[i], pxs[i], lane) : Promise.reject(new CircuitOpenError('Circuit redis is open'));
     }
     (this.#track(withDeadline(Promise.all(replies), this.#timeoutMs, 'write')) as Promise<unknown[]>).then(
