@@ -1,5 +1,5 @@
 export { createIntegratedCache, IntegratedCacheManager } from './core/integrated_cache_manager.js';
-export type { GetOptions, SetOptions, GetOrSetOptions, SetManyEntry, HealthReport } from './core/integrated_cache_manager.js';
+export type { ConsistencyOptions, GetOptions, SetOptions, GetOrSetOptions, SetManyEntry, HealthReport } from './core/integrated_cache_manager.js';
 export type { Loader, LoaderContext } from './types/cache_operations.js';
 export type { CacheLogger, LogFn } from './observability/logger.js';
 export type { MetricsRegistry, MeterLike, StatsSource, BatchCallback } from './observability/prometheus_metrics.js';

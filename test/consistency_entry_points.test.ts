@@ -91,3 +91,51 @@ describe('SESSION: monotonic reads include a read that found nothing', () => {
     expect(await b.get('k')).toBe('v1');
   });
 });
+
+describe('SESSION through delete, has and getMany (per-call consistency options)', () => {
+  it("a session's delete is seen by its later reads on another instance, whatever the call", async () => {
+    const [a, b] = await pair({ enableCoherence: false });
+    await a.set('k', 'v1');
+    expect(await b.get('k')).toBe('v1'); // now in B's L1 (no coherence: it stays there)
+    const session = new ConsistencySession();
+    // Before: delete took no session, so the session had never seen k and B's L1 could answer.
+    expect(await a.delete('k', { consistency: ConsistencyLevel.SESSION, session })).toBe(true);
+    const onB = () => ({ consistency: ConsistencyLevel.SESSION, session: ConsistencySession.fromToken(session.token) });
+    expect(await b.get('k', onB())).toBeUndefined();
+    expect(await b.has('k', onB())).toBe(false);
+    expect(await b.getMany(['k'], onB())).toEqual([undefined]);
+    // Control: outside the session B's L1 still answers v1 (what the session protects against).
+    expect(await b.get('k')).toBe('v1');
+    expect(await b.has('k')).toBe(true);
+  });
+
+  it('getMany and has record what they saw: a later read elsewhere is not older', async () => {
+    const [a, b] = await pair({ enableCoherence: false });
+    await a.set('x', 'old');
+    expect(await b.getMany(['x'])).toEqual(['old']); // in B's L1
+    await a.set('x', 'new');
+    const session = new ConsistencySession();
+    expect(await a.getMany(['x'], { consistency: ConsistencyLevel.SESSION, session })).toEqual(['new']);
+    const onB = { consistency: ConsistencyLevel.SESSION, session: ConsistencySession.fromToken(session.token) };
+    expect(await b.getMany(['x'], onB)).toEqual(['new']);
+    expect(await b.get('x', onB)).toBe('new');
+  });
+
+  it('SESSION without a session is a typed error on every call', async () => {
+    const [a] = await pair({ enableCoherence: false });
+    const bad = { consistency: ConsistencyLevel.SESSION };
+    await expect(a.delete('k', bad)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    await expect(a.has('k', bad)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    await expect(a.getMany(['k'], bad)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+  });
+
+  it('STRONG per call: has and getMany skip L1', async () => {
+    const [a, b] = await pair({ enableCoherence: false });
+    await a.set('s', 'v1');
+    expect(await b.get('s')).toBe('v1'); // in B's L1
+    await a.delete('s');
+    expect(await b.has('s', { consistency: ConsistencyLevel.STRONG })).toBe(false);
+    expect(await b.getMany(['s'], { consistency: ConsistencyLevel.STRONG })).toEqual([undefined]);
+    expect(await b.has('s')).toBe(true); // control: L1 still holds it
+  });
+});

@@ -24,7 +24,7 @@ import { SecureOperations } from '../security/secure_operations.js';
 import { AccessControl } from '../security/access_control.js';
 import { SecurityManager } from '../security/security_manager.js';
 import { SessionStore } from '../security/session_store.js';
-import type { GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetOptions } from '../types/cache_operations.js';
+import type { ConsistencyOptions, GetOptions, GetOrSetOptions, GuardOptions, LoaderLike, SetOptions } from '../types/cache_operations.js';
 import { redactWith } from '../util/redaction.js';
 import type { CacheKey, CacheSchemaEntry, CacheValue, LoaderOf, UntypedSchema } from '../types/cache_schema.js';
 import { registerInternals } from './cache_internals.js';
@@ -37,7 +37,7 @@ import { endpointOf, TierRuntime } from './tier_setup.js';
 import { loadPeer } from '../util/optional_peer.js';
 import { l1Internals } from '../tiers/memory/memory_tier.js';
 
-export type { GetOptions, SetOptions, GetOrSetOptions, SetManyEntry } from '../types/cache_operations.js';
+export type { ConsistencyOptions, GetOptions, SetOptions, GetOrSetOptions, SetManyEntry } from '../types/cache_operations.js';
 export type { HealthReport } from './cache_report.js';
 
 type State = 'new' | 'initializing' | 'ready' | 'closed';
@@ -304,14 +304,14 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   }
 
   /** Removes `key` from every tier (and what depends on it). Resolves to whether it existed in any. */
-  delete(key: CacheKey<S>, options?: GuardOptions): Promise<boolean> {
+  delete(key: CacheKey<S>, options?: ConsistencyOptions): Promise<boolean> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.delete(key, options);
   }
 
   /** Whether a live value exists for `key` in L1 or L2 (does not count as a read). */
-  has(key: CacheKey<S>, options?: GuardOptions): Promise<boolean> {
+  has(key: CacheKey<S>, options?: ConsistencyOptions): Promise<boolean> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.has(key, options);
@@ -319,9 +319,9 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
 
   /** Values for `keys`, in order; L2 lookups of the L1 misses go out as one batched round trip. */
   /** Untyped caches only: `T` is the caller's assertion of what is stored under the keys. */
-  getMany<T>(this: IntegratedCacheManager<UntypedSchema>, keys: readonly string[], options?: GuardOptions): Promise<(T | undefined)[]>;
-  getMany<K extends CacheKey<S>>(keys: readonly K[], options?: GuardOptions): Promise<(CacheValue<S, K> | undefined)[]>;
-  getMany(keys: readonly string[], options?: GuardOptions): Promise<unknown[]> {
+  getMany<T>(this: IntegratedCacheManager<UntypedSchema>, keys: readonly string[], options?: ConsistencyOptions): Promise<(T | undefined)[]>;
+  getMany<K extends CacheKey<S>>(keys: readonly K[], options?: ConsistencyOptions): Promise<(CacheValue<S, K> | undefined)[]>;
+  getMany(keys: readonly string[], options?: ConsistencyOptions): Promise<unknown[]> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.getMany(keys, options);

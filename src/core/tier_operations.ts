@@ -8,7 +8,7 @@ import type { CacheStats } from '../observability/cache_stats.js';
 import { TRACING_CHANNELS as TRACE, type TraceContext } from '../observability/tracing.js';
 import { BreakerCore } from '../resilience/breaker_core.js';
 import { l1Internals, type MemoryTier } from '../tiers/memory/memory_tier.js';
-import type { CacheEntry, GetOptions, GetOrSetOptions, Loader, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
+import type { CacheEntry, ConsistencyOptions, GetOptions, GetOrSetOptions, Loader, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import { globMatcher } from '../util/glob.js';
 import { ConsistencyLevel, ConsistencySession } from './consistency.js';
 import type { DependencyGraph } from './dependency_graph.js';
@@ -117,6 +117,29 @@ export class TierOperations implements RawOperations {
     return read.then((v) => (v === undefined ? fallback : (v as T)));
   }
 
+  /** The session of a SESSION call (a typed error when it is missing). */
+  #sessionOf(options: ConsistencyOptions | undefined, key: string): ConsistencySession {
+    const session = options?.session;
+    if (!(session instanceof ConsistencySession)) throw new InvalidArgumentError('SESSION consistency needs options.session (a ConsistencySession)', { key });
+    return session;
+  }
+
+  /**
+   * Whether this instance's L1 may answer a SESSION read of `key`: only if its coherence was
+   * confirmed after the session last saw (read, wrote or deleted) the key, so every change the
+   * session could have seen has been applied here.
+   */
+  #sessionMayUseL1(session: ConsistencySession, key: string): boolean {
+    const seen = session.lastSeen(key);
+    const confirmed = this.#d.confirmedAt() ?? (this.#d.hasL2 ? 0 : Infinity);
+    return seen === undefined || confirmed - this.#d.config.sessionClockSkewMs > seen;
+  }
+
+  /** The level a call without an explicit one runs at (cache-level STRONG, else the fast paths). */
+  #levelOf(options: ConsistencyOptions | undefined): ConsistencyLevel | undefined {
+    return options?.consistency ?? (this.#d.strong ? ConsistencyLevel.STRONG : undefined);
+  }
+
   /** A read at an explicit consistency level (the fast path handles EVENTUAL without one). */
   #readAt(stack: TierStack, key: string, level: ConsistencyLevel, session: ConsistencySession | undefined, ctx: TraceContext | null): Promise<unknown> {
     const l1 = stack.l1;
@@ -133,12 +156,7 @@ export class TierOperations implements RawOperations {
       }
       case ConsistencyLevel.SESSION: {
         if (!(session instanceof ConsistencySession)) throw new InvalidArgumentError('SESSION consistency needs options.session (a ConsistencySession)', { key });
-        const seen = session.lastSeen(key);
-        // L1 may answer only if this instance's coherence was confirmed after the session last
-        // saw the key: then every write the session could have seen has been applied here.
-        const confirmed = this.#d.confirmedAt() ?? (this.#d.hasL2 ? 0 : Infinity);
-        const l1Ok = seen === undefined || confirmed - this.#d.config.sessionClockSkewMs > seen;
-        const v = l1Ok ? l1?.get(key) : undefined;
+        const v = this.#sessionMayUseL1(session, key) ? l1?.get(key) : undefined;
         const read = v !== undefined ? fromL1(v) : stack.readL2(key);
         // A miss is observed too: "absent" is what the session has seen, and an L1 elsewhere
         // holding the value from before the delete is older than that (monotonic reads).
@@ -220,16 +238,17 @@ export class TierOperations implements RawOperations {
     return this.#d.graph.invalidateTags(tags);
   }
 
-  delete(key: string): Promise<boolean> {
+  delete(key: string, options?: ConsistencyOptions): Promise<boolean> {
     if (this.#d.events.active || TRACE.delete.hasSubscribers) {
-      return this.#observed({ operation: 'delete', namespace: this.#d.config.namespace, key }, () => this.#delete(key));
+      return this.#observed({ operation: 'delete', namespace: this.#d.config.namespace, key }, () => this.#delete(key, options));
     }
-    return this.#delete(key);
+    return this.#delete(key, options);
   }
 
-  async #delete(key: string): Promise<boolean> {
+  async #delete(key: string, options: ConsistencyOptions | undefined): Promise<boolean> {
     const stack = this.#d.ready();
     this.#d.keys.validate(key);
+    const session = options?.consistency === ConsistencyLevel.SESSION ? this.#sessionOf(options, key) : null;
     const recorded = this.#relationsSettled();
     const start = performance.now();
     const existed = await stack.delete(key);
@@ -237,46 +256,59 @@ export class TierOperations implements RawOperations {
     // including dependents written before this call whose record had not landed yet.
     if (recorded !== null) await recorded;
     await this.#d.graph.cascade([key]);
+    // The removal is what the session has seen last: an L1 elsewhere confirmed before it may
+    // still hold the old value, and must not answer this session's next read.
+    session?.observe(key);
     this.#d.stats.record('delete', performance.now() - start);
     return existed;
   }
 
-  has(key: string): Promise<boolean> {
-    if (TRACE.has.hasSubscribers) return this.#observed({ operation: 'has', namespace: this.#d.config.namespace, key }, () => this.#has(key));
-    return this.#has(key);
+  has(key: string, options?: ConsistencyOptions): Promise<boolean> {
+    if (TRACE.has.hasSubscribers) return this.#observed({ operation: 'has', namespace: this.#d.config.namespace, key }, () => this.#has(key, options));
+    return this.#has(key, options);
   }
 
-  async #has(key: string): Promise<boolean> {
+  async #has(key: string, options: ConsistencyOptions | undefined): Promise<boolean> {
     const stack = this.#d.ready();
     this.#d.keys.validate(key);
-    return stack.has(key, this.#d.strong);
+    const level = this.#levelOf(options);
+    if (level === ConsistencyLevel.STRONG) return stack.has(key, 'strong');
+    if (level !== ConsistencyLevel.SESSION) return stack.has(key, 'l1-or-l2');
+    const session = this.#sessionOf(options, key);
+    const found = await stack.has(key, this.#sessionMayUseL1(session, key) ? 'l1-or-l2' : 'l2');
+    session.observe(key);
+    return found;
   }
 
-  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+  getMany<T = unknown>(keys: readonly string[], options?: ConsistencyOptions): Promise<(T | undefined)[]> {
     if (this.#d.events.active || TRACE.getMany.hasSubscribers) {
-      return this.#observed({ operation: 'getMany', namespace: this.#d.config.namespace, keys }, (ctx) => this.#getMany<T>(keys, ctx));
+      return this.#observed({ operation: 'getMany', namespace: this.#d.config.namespace, keys }, (ctx) => this.#getMany<T>(keys, options, ctx));
     }
-    return this.#getMany(keys, null);
+    return this.#getMany(keys, options, null);
   }
 
   /** With `ctx`, records which keys L1 answered (for the per-key hit/miss events). */
-  async #getMany<T>(keys: readonly string[], ctx: (TraceContext & { fromL1?: boolean[] }) | null): Promise<(T | undefined)[]> {
+  async #getMany<T>(keys: readonly string[], options: ConsistencyOptions | undefined, ctx: (TraceContext & { fromL1?: boolean[] }) | null): Promise<(T | undefined)[]> {
     const stack = this.#d.ready();
     for (const k of keys) this.#d.keys.validate(k);
-    // STRONG (cache level): like get, every key from the Redis master, an L2 failure an error.
-    const strong = this.#d.strong;
+    const level = this.#levelOf(options);
+    // STRONG: like get, every key from the Redis master, an L2 failure an error.
+    const strong = level === ConsistencyLevel.STRONG;
+    // SESSION: like get, L1 answers a key only if confirmed after the session last saw it.
+    const session = level === ConsistencyLevel.SESSION ? this.#sessionOf(options, keys[0] ?? '') : null;
     const l1 = strong ? null : this.#d.l1();
     const out = new Array<T | undefined>(keys.length);
     const pending: Promise<void>[] = [];
     const fromL1 = ctx === null ? null : (ctx.fromL1 = new Array<boolean>(keys.length).fill(false));
     for (let i = 0; i < keys.length; i++) {
-      const v = l1?.get(keys[i]);
+      const v = session !== null && !this.#sessionMayUseL1(session, keys[i]) ? undefined : l1?.get(keys[i]);
       if (v !== undefined) {
         out[i] = v as T;
         if (fromL1 !== null) fromL1[i] = true;
       } else pending.push((strong ? stack.readStrong(keys[i]) : stack.readL2(keys[i])).then((x) => void (out[i] = x as T | undefined)));
     }
     if (pending.length > 0) await Promise.all(pending);
+    if (session !== null) for (const k of keys) session.observe(k);
     if (ctx !== null) ctx.hits = out.reduce<number>((n, v) => (v === undefined ? n : n + 1), 0);
     return out;
   }

@@ -345,8 +345,13 @@ export class TierStack implements InvalidationSink {
    * True when a live entry exists in L1 or L2 (the L2 envelope's expiry is checked, the body not
    * decoded). `strong`: L2 only (L1 when there is no L2), and an L2 failure rejects.
    */
-  async has(key: string, strong = false): Promise<boolean> {
-    if (this.l1 !== null && (!strong || this.l2 === null) && this.l1.peek(key) !== undefined) return true;
+  /**
+   * Whether a live value exists. `l2`: L1 is not asked (a SESSION call whose session saw the key
+   * after this L1 was last confirmed); `strong`: nor is an L2 failure absorbed.
+   */
+  async has(key: string, from: 'l1-or-l2' | 'l2' | 'strong' = 'l1-or-l2'): Promise<boolean> {
+    const strong = from === 'strong';
+    if (this.l1 !== null && (from === 'l1-or-l2' || this.l2 === null) && this.l1.peek(key) !== undefined) return true;
     if (this.l2 === null) return false;
     try {
       const bytes = await this.l2.get(key);

@@ -1,6 +1,6 @@
 import { AccessDeniedError, CacheStateError, InvalidArgumentError, RateLimitError } from '../errors.js';
 import { entryKeys, keysWith, refusedSubject, validateArgs, type ArgumentContext } from '../guards/argument_validator.js';
-import type { CacheEntry, CacheOperations, GetOptions, GetOrSetOptions, GuardOptions, Loader, LoaderContext, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
+import type { CacheEntry, CacheOperations, ConsistencyOptions, GetOptions, GetOrSetOptions, GuardOptions, Loader, LoaderContext, LoaderLike, RawOperations, SetManyEntry, SetOptions } from '../types/cache_operations.js';
 import type { RateLimiter, RateLimitSpec } from './rate_limiter.js';
 import { Permission, SecurityLevel } from './role.js';
 import type { AccessControl, SecurityContext } from './access_control.js';
@@ -207,13 +207,13 @@ export class SecureOperations implements CacheOperations {
     );
   }
 
-  has(key: string, options?: GuardOptions): Promise<boolean> {
-    return this.#pipeline({ op: 'has', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: () => [key] }, () => this.#raw.has(key));
+  has(key: string, options?: ConsistencyOptions): Promise<boolean> {
+    return this.#pipeline({ op: 'has', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: () => [key] }, () => this.#raw.has(key, options));
   }
 
-  getMany(keys: readonly string[], options?: GuardOptions): Promise<unknown[]> {
+  getMany(keys: readonly string[], options?: ConsistencyOptions): Promise<unknown[]> {
     return this.#pipeline({ op: 'getMany', args: [keys, options], sessionId: sessionOf(options), permissions: [Permission.READ], keys: () => keys }, async (ctx) =>
-      (await this.#raw.getMany(keys)).map((v, i) => this.#unlabel(ctx, 'getMany', keys[i], v)),
+      (await this.#raw.getMany(keys, options)).map((v, i) => this.#unlabel(ctx, 'getMany', keys[i], v)),
     );
   }
 
@@ -246,10 +246,10 @@ export class SecureOperations implements CacheOperations {
     });
   }
 
-  delete(key: string, options?: GuardOptions): Promise<boolean> {
+  delete(key: string, options?: ConsistencyOptions): Promise<boolean> {
     return this.#pipeline({ op: 'delete', args: [key, options], sessionId: sessionOf(options), permissions: [Permission.DELETE], keys: () => [key] }, async (ctx) => {
       if (ctx !== null) await this.#checkAll(ctx, 'delete', await this.#raw.collectCascade([key]), 'a dependent key is outside the role’s patterns');
-      return this.#raw.delete(key);
+      return this.#raw.delete(key, options);
     });
   }
 

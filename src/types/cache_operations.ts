@@ -26,13 +26,20 @@ export interface GuardOptions {
   sessionId?: string;
 }
 
-export interface GetOptions<T> extends GuardOptions {
+/** Options of the calls that take a per-call consistency level (get, has, getMany, delete). */
+export interface ConsistencyOptions extends GuardOptions {
+  /** This call's consistency (default: `config.consistencyLevel`). */
+  consistency?: ConsistencyLevel;
+  /**
+   * Required with SESSION: the session this call belongs to. Reads record what they saw, a delete
+   * records its removal, so the session's later reads on any instance see it (read-your-writes).
+   */
+  session?: ConsistencySession;
+}
+
+export interface GetOptions<T> extends ConsistencyOptions {
   /** Returned instead of `undefined` on a miss. */
   default?: T;
-  /** This read's consistency (default: `config.consistencyLevel`). */
-  consistency?: ConsistencyLevel;
-  /** Required with SESSION: the session this read belongs to (it records what it saw). */
-  session?: ConsistencySession;
 }
 
 export interface SetOptions extends GuardOptions {
@@ -96,9 +103,9 @@ export interface CacheEntry {
 export interface CacheOperations {
   get(key: string, options?: GetOptions<unknown>): Promise<unknown>;
   set(key: string, value: unknown, options?: SetOptions): Promise<void>;
-  delete(key: string, options?: GuardOptions): Promise<boolean>;
-  has(key: string, options?: GuardOptions): Promise<boolean>;
-  getMany(keys: readonly string[], options?: GuardOptions): Promise<unknown[]>;
+  delete(key: string, options?: ConsistencyOptions): Promise<boolean>;
+  has(key: string, options?: ConsistencyOptions): Promise<boolean>;
+  getMany(keys: readonly string[], options?: ConsistencyOptions): Promise<unknown[]>;
   setMany(entries: readonly SetManyEntry[], options?: GuardOptions): Promise<void>;
   getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown>;
   /** The entry with its fresh-until time, or undefined on a miss (refresh-ahead). */
@@ -131,9 +138,9 @@ export interface CacheOperations {
 export interface RawOperations {
   get(key: string, options?: GetOptions<unknown>): Promise<unknown>;
   set(key: string, value: unknown, options?: SetOptions): Promise<void>;
-  delete(key: string): Promise<boolean>;
-  has(key: string): Promise<boolean>;
-  getMany(keys: readonly string[]): Promise<unknown[]>;
+  delete(key: string, options?: ConsistencyOptions): Promise<boolean>;
+  has(key: string, options?: ConsistencyOptions): Promise<boolean>;
+  getMany(keys: readonly string[], options?: ConsistencyOptions): Promise<unknown[]>;
   setMany(entries: readonly SetManyEntry[]): Promise<void>;
   getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown>;
   getEntry(key: string): Promise<CacheEntry | undefined>;
