@@ -139,3 +139,16 @@ describe('SESSION through delete, has and getMany (per-call consistency options)
     expect(await b.has('s')).toBe(true); // control: L1 still holds it
   });
 });
+
+describe('SESSION through setMany', () => {
+  it("a session's setMany is seen by its later reads on another instance", async () => {
+    const [a, b] = await pair({ enableCoherence: false });
+    await a.set('m', 'old');
+    expect(await b.get('m')).toBe('old'); // in B's L1 (no coherence: it stays there)
+    const session = new ConsistencySession();
+    await a.setMany([{ key: 'm', value: 'new' }], { consistency: ConsistencyLevel.SESSION, session });
+    expect(await b.get('m')).toBe('old'); // control: outside the session B's L1 answers the old value
+    const onB = { consistency: ConsistencyLevel.SESSION, session: ConsistencySession.fromToken(session.token) };
+    expect(await b.get('m', onB)).toBe('new');
+  });
+});

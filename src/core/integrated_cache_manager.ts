@@ -328,7 +328,7 @@ export class IntegratedCacheManager<S extends object = UntypedSchema> {
   }
 
   /** Stores several entries; their L2 writes go out batched. All are validated before any is written. */
-  setMany(entries: readonly CacheSchemaEntry<S>[], options?: GuardOptions): Promise<void> {
+  setMany(entries: readonly CacheSchemaEntry<S>[], options?: ConsistencyOptions): Promise<void> {
     const door = this.#door;
     if (door === null || this.#state !== 'ready') return this.#notReady();
     return door.setMany(entries, options);

@@ -313,26 +313,29 @@ export class TierOperations implements RawOperations {
     return out;
   }
 
-  setMany(entries: readonly SetManyEntry[]): Promise<void> {
+  setMany(entries: readonly SetManyEntry[], options?: ConsistencyOptions): Promise<void> {
     if (this.#d.events.active || TRACE.setMany.hasSubscribers) {
-      return this.#observed({ operation: 'setMany', namespace: this.#d.config.namespace, keys: entries.map((e) => e.key) }, () => this.#setMany(entries), entries);
+      return this.#observed({ operation: 'setMany', namespace: this.#d.config.namespace, keys: entries.map((e) => e.key) }, () => this.#setMany(entries, options), entries);
     }
-    return this.#setMany(entries);
+    return this.#setMany(entries, options);
   }
 
-  async #setMany(entries: readonly SetManyEntry[]): Promise<void> {
+  async #setMany(entries: readonly SetManyEntry[], options: ConsistencyOptions | undefined): Promise<void> {
     const stack = this.#d.ready();
     const ttls = entries.map((e) => {
       this.#d.keys.validate(e.key);
       return this.#ttlMs(e.ttl);
     });
-    // STRONG (cache level): like set, an L2 failure rejects instead of keeping the values in L1 only.
+    const level = this.#levelOf(options);
+    const session = level === ConsistencyLevel.SESSION ? this.#sessionOf(options, entries[0]?.key ?? '') : null;
+    // STRONG: like set, an L2 failure rejects instead of keeping the values in L1 only.
     await stack.writeMany(
       entries.map((e) => e.key),
       entries.map((e) => e.value),
       ttls,
-      this.#d.strong,
+      level === ConsistencyLevel.STRONG,
     );
+    if (session !== null) for (const e of entries) session.observe(e.key);
   }
 
   getOrSet<T>(key: string, loader: LoaderLike<T>, options?: GetOrSetOptions): Promise<T | undefined> {

@@ -217,9 +217,12 @@ export class SecureOperations implements CacheOperations {
     );
   }
 
-  setMany(entries: readonly SetManyEntry[], options?: GuardOptions): Promise<void> {
+  setMany(entries: readonly SetManyEntry[], options?: ConsistencyOptions): Promise<void> {
     return this.#pipeline({ op: 'setMany', args: [entries, options], sessionId: sessionOf(options), permissions: [Permission.WRITE], keys: () => entryKeys(entries) }, (ctx) =>
-      this.#raw.setMany(entries.map((e) => ({ ...e, value: this.#label(ctx, 'setMany', e.key, e.value, undefined) }))),
+      this.#raw.setMany(
+        entries.map((e) => ({ ...e, value: this.#label(ctx, 'setMany', e.key, e.value, undefined) })),
+        options,
+      ),
     );
   }
 

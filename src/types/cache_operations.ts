@@ -26,7 +26,7 @@ export interface GuardOptions {
   sessionId?: string;
 }
 
-/** Options of the calls that take a per-call consistency level (get, has, getMany, delete). */
+/** Options of the calls that take a per-call consistency level (get, has, getMany, setMany, delete; set's own options too). */
 export interface ConsistencyOptions extends GuardOptions {
   /** This call's consistency (default: `config.consistencyLevel`). */
   consistency?: ConsistencyLevel;
@@ -106,7 +106,7 @@ export interface CacheOperations {
   delete(key: string, options?: ConsistencyOptions): Promise<boolean>;
   has(key: string, options?: ConsistencyOptions): Promise<boolean>;
   getMany(keys: readonly string[], options?: ConsistencyOptions): Promise<unknown[]>;
-  setMany(entries: readonly SetManyEntry[], options?: GuardOptions): Promise<void>;
+  setMany(entries: readonly SetManyEntry[], options?: ConsistencyOptions): Promise<void>;
   getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown>;
   /** The entry with its fresh-until time, or undefined on a miss (refresh-ahead). */
   getEntry(key: string, options?: GuardOptions): Promise<CacheEntry | undefined>;
@@ -141,7 +141,7 @@ export interface RawOperations {
   delete(key: string, options?: ConsistencyOptions): Promise<boolean>;
   has(key: string, options?: ConsistencyOptions): Promise<boolean>;
   getMany(keys: readonly string[], options?: ConsistencyOptions): Promise<unknown[]>;
-  setMany(entries: readonly SetManyEntry[]): Promise<void>;
+  setMany(entries: readonly SetManyEntry[], options?: ConsistencyOptions): Promise<void>;
   getOrSet(key: string, loader: LoaderLike<unknown>, options?: GetOrSetOptions): Promise<unknown>;
   getEntry(key: string): Promise<CacheEntry | undefined>;
   invalidatePattern(pattern: string): Promise<number>;
