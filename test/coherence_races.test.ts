@@ -7,29 +7,14 @@
  * earlier reply's continuation. For a reconnect, a Lua busy loop (`busy(ms)`) holds Redis while
  * a handshake queues up.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
-import type { IntegratedCacheOptions } from '../src/config/integrated_cache_config.js';
+import { describe, expect, it } from 'vitest';
+import { createIntegratedCache } from '../src/index.js';
 import { WIRE_VERSION } from '../src/codec/envelope_header.js';
 import { RecursiveLoadError, LoaderTimeoutError } from '../src/errors.js';
-import { rawClient, uniqueNamespace, useRedisServer } from './support/redis.js';
+import { rawClient, uniqueNamespace, useCaches, useRedisServer } from './support/redis.js';
 
 const redis = useRedisServer();
-const open: IntegratedCacheManager[] = [];
-const raws: Awaited<ReturnType<typeof rawClient>>[] = [];
-
-async function makeCache(options: IntegratedCacheOptions = {}): Promise<IntegratedCacheManager> {
-  const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', ...options });
-  await cache.initialize();
-  open.push(cache);
-  return cache;
-}
-
-async function raw(): Promise<Awaited<ReturnType<typeof rawClient>>> {
-  const c = await rawClient(redis.url);
-  raws.push(c);
-  return c;
-}
+const { makeCache, raw } = useCaches(redis);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,10 +43,6 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   return { promise, resolve };
 }
 
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-  await Promise.all(raws.splice(0).map((c) => c.close().catch(() => undefined)));
-});
 
 describe('issue 13: concurrent writers, deletes, the stampede lock and reconnects', () => {
   it('1. a local write does not refill L1 after a later remote write to the key was heard', async () => {

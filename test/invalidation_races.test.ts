@@ -4,35 +4,16 @@
  * invalidation issued after its write, nor one invoked after its write completed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createIntegratedCache, type IntegratedCacheManager } from '../src/index.js';
-import type { IntegratedCacheOptions } from '../src/config/integrated_cache_config.js';
+import type { IntegratedCacheManager } from '../src/index.js';
 import { WIRE_VERSION } from '../src/codec/envelope_header.js';
 import { DependencyGraph } from '../src/core/dependency_graph.js';
 import { StandaloneBackend } from '../src/tiers/redis/standalone_backend.js';
 import { createClient } from '@redis/client';
-import { rawClient, uniqueNamespace, useRedisServer } from './support/redis.js';
+import { rawClient, uniqueNamespace, useCaches, useRedisServer } from './support/redis.js';
 
 const redis = useRedisServer();
-const open: IntegratedCacheManager[] = [];
-const raws: Awaited<ReturnType<typeof rawClient>>[] = [];
+const { makeCache, raw } = useCaches(redis);
 
-async function makeCache(options: IntegratedCacheOptions = {}): Promise<IntegratedCacheManager> {
-  const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', ...options });
-  await cache.initialize();
-  open.push(cache);
-  return cache;
-}
-
-async function raw(): Promise<Awaited<ReturnType<typeof rawClient>>> {
-  const c = await rawClient(redis.url);
-  raws.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-  await Promise.all(raws.splice(0).map((c) => c.close().catch(() => undefined)));
-});
 
 describe('invalidations and the writes issued before them (issue order)', () => {
   it('an un-awaited tagged set, then invalidateTags of its tag: the value is gone from L2 and every L1', async () => {
@@ -51,68 +32,35 @@ describe('invalidations and the writes issued before them (issue order)', () => 
     expect(await b.get('k')).toBeUndefined();
   });
 
-  it('an un-awaited set with dependsOn, then delete of what it depends on: the dependent is gone', async () => {
-    const ns = uniqueNamespace();
-    const a = await makeCache({ namespace: ns });
-    const r = await raw();
-    await a.set('parent', 'p');
-    const written = a.set('child', 'c', { dependsOn: ['parent'] });
-    const deleted = a.delete('parent');
-    await Promise.all([written, deleted]);
-    expect(await r.get(`${ns}:v${WIRE_VERSION}:child`)).toBeNull();
-    expect(await a.get('child')).toBeUndefined();
-  });
-
-  it('an un-awaited set with dependsOn, then invalidatePattern of what it depends on: the dependent is gone', async () => {
-    const ns = uniqueNamespace();
-    const a = await makeCache({ namespace: ns });
-    const r = await raw();
-    await a.set('parent', 'p');
-    const written = a.set('child', 'c', { dependsOn: ['parent'] });
-    const removed = a.invalidatePattern('par*');
-    await Promise.all([written, removed]);
-    expect(await r.get(`${ns}:v${WIRE_VERSION}:child`)).toBeNull();
-    expect(await a.get('child')).toBeUndefined();
-  });
-});
-
-describe('bulk invalidations fence loads in flight on other instances (as delete does)', () => {
-  for (const [name, invalidate] of [
-    ['invalidatePattern', (c: IntegratedCacheManager) => c.invalidatePattern('k*')],
-    ['clear', (c: IntegratedCacheManager) => c.clear()],
+  for (const [name, remove] of [
+    ['delete', (c: IntegratedCacheManager) => c.delete('parent')],
+    ['invalidatePattern', (c: IntegratedCacheManager) => c.invalidatePattern('par*')],
   ] as const) {
-    it(`${name}: a locked load that began before it returns its value but does not cache it`, async () => {
+    it(`an un-awaited set with dependsOn, then ${name} of what it depends on: the dependent is gone`, async () => {
       const ns = uniqueNamespace();
       const a = await makeCache({ namespace: ns });
-      const b = await makeCache({ namespace: ns });
       const r = await raw();
-      let release!: () => void;
-      const gate = new Promise<void>((res) => (release = res));
-      let started!: () => void;
-      const loading = new Promise<void>((res) => (started = res));
-      // B's loader runs holding the key's stampede lock; it read the source before the change
-      // the invalidation is for.
-      const load = b.getOrSet('k', async () => {
-        started();
-        await gate;
-        return 'old';
-      });
-      await loading;
-      await invalidate(a);
-      release();
-      expect(await load).toBe('old');
-      // Before: the lock was still B's, so its write-and-release stored 'old' after the invalidation.
-      expect(await r.get(`${ns}:v${WIRE_VERSION}:k`)).toBeNull();
-      expect(await b.get('k')).toBeUndefined();
-      expect(await a.get('k')).toBeUndefined();
+      await a.set('parent', 'p');
+      const written = a.set('child', 'c', { dependsOn: ['parent'] });
+      const removed = remove(a);
+      await Promise.all([written, removed]);
+      expect(await r.get(`${ns}:v${WIRE_VERSION}:child`)).toBeNull();
+      expect(await a.get('child')).toBeUndefined();
     });
   }
 });
 
-describe('invalidations by tag or dependency fence loads of keys that are not members yet', () => {
-  const cases: [string, { tags?: string[]; dependsOn?: string[] }, (c: IntegratedCacheManager) => Promise<unknown>][] = [
-    ['invalidateTags', { tags: ['t'] }, (c) => c.invalidateTags(['t'])],
-    ['delete of the key it depends on', { dependsOn: ['parent'] }, (c) => c.delete('parent')],
+/**
+ * A load in flight on another instance began before the invalidation: it returns its value but
+ * must not cache it. Bulk invalidations must remove the keys' stampede locks (as delete does); a
+ * first load with tags or dependsOn must already be a member when they are invalidated.
+ */
+describe('invalidations fence loads in flight on other instances', () => {
+  const cases: [string, { tags?: string[]; dependsOn?: string[] } | undefined, (c: IntegratedCacheManager) => Promise<unknown>][] = [
+    ['invalidatePattern', undefined, (c) => c.invalidatePattern('k*')],
+    ['clear', undefined, (c) => c.clear()],
+    ['invalidateTags of a key that is not a member yet', { tags: ['t'] }, (c) => c.invalidateTags(['t'])],
+    ['delete of the key it depends on, not a dependent yet', { dependsOn: ['parent'] }, (c) => c.delete('parent')],
   ];
   for (const [name, options, invalidate] of cases) {
     it(`${name}: a getOrSet whose loader began before it returns its value but does not cache it`, async () => {
@@ -124,7 +72,8 @@ describe('invalidations by tag or dependency fence loads of keys that are not me
       const gate = new Promise<void>((res) => (release = res));
       let started!: () => void;
       const loading = new Promise<void>((res) => (started = res));
-      // First load of k: it is no member of the tag (or the dependency) until its value is written.
+      // B's loader runs holding the key's stampede lock; it read the source before the change
+      // the invalidation is for.
       const load = b.getOrSet(
         'k',
         async () => {
@@ -138,9 +87,10 @@ describe('invalidations by tag or dependency fence loads of keys that are not me
       await invalidate(a);
       release();
       expect(await load).toBe('old');
-      // Before: the invalidation found no member, so the value read before it was cached.
+      // Before: the lock was still B's (or k no member), so its write stored 'old' after the invalidation.
       expect(await r.get(`${ns}:v${WIRE_VERSION}:k`)).toBeNull();
       expect(await b.get('k')).toBeUndefined();
+      expect(await a.get('k')).toBeUndefined();
     });
   }
 });

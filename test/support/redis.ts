@@ -1,6 +1,8 @@
 import { createClient } from 'redis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { RedisServer } from '../../src/embedded/redis_server.js';
+import { createIntegratedCache, type IntegratedCacheManager } from '../../src/index.js';
+import type { IntegratedCacheOptions } from '../../src/config/integrated_cache_config.js';
 
 export { RedisServer };
 
@@ -41,4 +43,33 @@ export async function rawClient(url: string) {
 let counter = 0;
 export function uniqueNamespace(prefix = 't'): string {
   return `${prefix}${process.pid}-${++counter}`;
+}
+
+/**
+ * Caches and raw clients for one test file over `redis` (useRedisServer): each test's are closed
+ * after it (afterEach), so a failing test leaves nothing open for the next.
+ */
+export function useCaches(redis: { readonly url: string }): {
+  makeCache(options?: IntegratedCacheOptions): Promise<IntegratedCacheManager>;
+  raw(): Promise<Awaited<ReturnType<typeof rawClient>>>;
+} {
+  const open: IntegratedCacheManager[] = [];
+  const raws: Awaited<ReturnType<typeof rawClient>>[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    await Promise.all(raws.splice(0).map((c) => c.close().catch(() => undefined)));
+  });
+  return {
+    async makeCache(options: IntegratedCacheOptions = {}) {
+      const cache = createIntegratedCache({ redisUrl: redis.url, namespace: uniqueNamespace(), logLevel: 'silent', ...options });
+      await cache.initialize();
+      open.push(cache);
+      return cache;
+    },
+    async raw() {
+      const c = await rawClient(redis.url);
+      raws.push(c);
+      return c;
+    },
+  };
 }
