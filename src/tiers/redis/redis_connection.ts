@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createClient, createCluster, createSentinel, type RedisClientType } from '@redis/client';
 import type { CacheLogger as Logger } from '../../observability/logger.js';
 import type { TrackingInvalidator } from '../../coherence/tracking_invalidator.js';
+import type { RedisTlsOptions } from '../../config/integrated_cache_options.js';
 import { ClusterBackend } from './cluster_backend.js';
 import type { RedisBackend } from './redis_backend.js';
 import { SentinelBackend } from './sentinel_backend.js';
@@ -23,19 +24,6 @@ export type RedisEndpoint =
   | { kind: 'cluster'; nodes: string[] }
   | { kind: 'sentinel'; sentinels: string[]; masterName: string }
   | { kind: 'client'; client: RedisClient };
-
-/** TLS settings for `rediss://` (PEM text or file paths). */
-export interface RedisTlsOptions {
-  /** CA certificate(s) that signed the server's certificate. */
-  ca?: string;
-  /** Client certificate and key, when the server requires them (tls-auth-clients). */
-  cert?: string;
-  key?: string;
-  /** The name the server certificate must carry, when it differs from the host. */
-  servername?: string;
-  /** Verify the server's certificate. Turning this off defeats TLS. @default true */
-  rejectUnauthorized?: boolean;
-}
 
 export interface RedisConnectionOptions {
   endpoint: RedisEndpoint;
