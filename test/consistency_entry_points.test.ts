@@ -127,6 +127,10 @@ describe('SESSION through delete, has and getMany (per-call consistency options)
     await expect(a.delete('k', bad)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
     await expect(a.has('k', bad)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
     await expect(a.getMany(['k'], bad)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    await expect(a.setMany([{ key: 'k', value: 1 }], bad)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    // Refused before anything is written (set used to write, then reject).
+    await expect(a.set('k', 1, bad)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    expect(await a.has('k')).toBe(false);
   });
 
   it('STRONG per call: has and getMany skip L1', async () => {

@@ -99,8 +99,8 @@ export class TierOperations implements RawOperations {
     try {
       const stack = this.#d.ready();
       validateArgs('get', [key, options], this.#d.args, [key]);
-      const level = options?.consistency ?? (this.#d.strong ? ConsistencyLevel.STRONG : undefined);
-      read = level === undefined ? stack.readL2(key) : this.#readAt(stack, key, level, options?.session, ctx);
+      const level = this.#levelOf(options);
+      read = level === undefined ? stack.readL2(key) : this.#readAt(stack, key, level, options, ctx);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -141,7 +141,7 @@ export class TierOperations implements RawOperations {
   }
 
   /** A read at an explicit consistency level (the fast path handles EVENTUAL without one). */
-  #readAt(stack: TierStack, key: string, level: ConsistencyLevel, session: ConsistencySession | undefined, ctx: TraceContext | null): Promise<unknown> {
+  #readAt(stack: TierStack, key: string, level: ConsistencyLevel, options: ConsistencyOptions | undefined, ctx: TraceContext | null): Promise<unknown> {
     const l1 = stack.l1;
     const fromL1 = (v: unknown): Promise<unknown> => {
       if (ctx !== null) ctx.tier = 'l1';
@@ -155,7 +155,7 @@ export class TierOperations implements RawOperations {
         return v !== undefined ? fromL1(v) : stack.readL2(key);
       }
       case ConsistencyLevel.SESSION: {
-        if (!(session instanceof ConsistencySession)) throw new InvalidArgumentError('SESSION consistency needs options.session (a ConsistencySession)', { key });
+        const session = this.#sessionOf(options, key);
         const v = this.#sessionMayUseL1(session, key) ? l1?.get(key) : undefined;
         const read = v !== undefined ? fromL1(v) : stack.readL2(key);
         // A miss is observed too: "absent" is what the session has seen, and an L1 elsewhere
@@ -185,13 +185,10 @@ export class TierOperations implements RawOperations {
       this.#d.keys.validate(key);
       // Cache-level STRONG: an L2 failure rejects (strict), with or without options.
       if (options === undefined) return stack.write(key, value, this.#defaultTtlMs, 0, this.#d.strong) as Promise<void>;
-      const strict = options.consistency === ConsistencyLevel.STRONG || (this.#d.strong && options.consistency === undefined);
-      let written = stack.write(key, value, this.#ttlMs(options.ttl), 0, strict) as Promise<void>;
-      if (options.consistency === ConsistencyLevel.SESSION) {
-        const session = options.session;
-        if (!(session instanceof ConsistencySession)) throw new InvalidArgumentError('SESSION consistency needs options.session (a ConsistencySession)', { key });
-        written = written.then(() => session.observe(key));
-      }
+      // Refused before anything is written: a SESSION set without its session must not land.
+      const session = options.consistency === ConsistencyLevel.SESSION ? this.#sessionOf(options, key) : null;
+      let written = stack.write(key, value, this.#ttlMs(options.ttl), 0, this.#levelOf(options) === ConsistencyLevel.STRONG) as Promise<void>;
+      if (session !== null) written = written.then(() => session.observe(key));
       if (options.tags === undefined && options.dependsOn === undefined) return written;
       return this.#relation(written.then(() => this.#recordRelations(key, options)));
     } catch (err) {
