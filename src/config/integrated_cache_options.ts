@@ -3,21 +3,9 @@ import type { ConsistencyLevel } from '../core/consistency.js';
 import type { CacheLogger } from '../observability/logger.js';
 import type { MeterLike } from '../observability/prometheus_metrics.js';
 import type { PolicyFactory } from '../policy/eviction_policy.js';
-import type { RedisClient } from '../tiers/redis/redis_connection.js';
+import type { RedisClient, RedisTlsOptions } from '../tiers/redis/redis_connection.js';
 
-/** TLS settings for the connection to Redis. */
-export interface RedisTlsOptions {
-  /** CA certificate (PEM text or a file path). @default the system's CAs */
-  ca?: string;
-  /** Client certificate (PEM text or a file path), for mutual TLS. @default none */
-  cert?: string;
-  /** Client key (PEM text or a file path), for mutual TLS. @default none */
-  key?: string;
-  /** Server name checked against the certificate (SNI). @default the host of the URL */
-  servername?: string;
-  /** Refuse a server whose certificate does not verify. @default true */
-  rejectUnauthorized?: boolean;
-}
+export type { RedisTlsOptions };
 
 /** Circuit-breaker settings (resilience/circuit_breaker.ts). */
 export interface CircuitBreakerSettings {

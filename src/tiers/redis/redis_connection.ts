@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createClient, createCluster, createSentinel, type RedisClientType } from '@redis/client';
 import type { CacheLogger as Logger } from '../../observability/logger.js';
 import type { TrackingInvalidator } from '../../coherence/tracking_invalidator.js';
-import type { RedisTlsOptions } from '../../config/integrated_cache_options.js';
 import { ClusterBackend } from './cluster_backend.js';
 import type { RedisBackend } from './redis_backend.js';
 import { SentinelBackend } from './sentinel_backend.js';
@@ -24,6 +23,20 @@ export type RedisEndpoint =
   | { kind: 'cluster'; nodes: string[] }
   | { kind: 'sentinel'; sentinels: string[]; masterName: string }
   | { kind: 'client'; client: RedisClient };
+
+/** TLS settings for the connection to Redis. */
+export interface RedisTlsOptions {
+  /** CA certificate (PEM text or a file path). @default the system's CAs */
+  ca?: string;
+  /** Client certificate (PEM text or a file path), for mutual TLS. @default none */
+  cert?: string;
+  /** Client key (PEM text or a file path), for mutual TLS. @default none */
+  key?: string;
+  /** Server name checked against the certificate (SNI). @default the host of the URL */
+  servername?: string;
+  /** Refuse a server whose certificate does not verify. @default true */
+  rejectUnauthorized?: boolean;
+}
 
 export interface RedisConnectionOptions {
   endpoint: RedisEndpoint;
